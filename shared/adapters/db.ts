@@ -1,0 +1,73 @@
+// Postgres through @neondatabase/serverless (WebSocket driver), the same client on Neon
+// and locally. Locally a small WebSocket-to-TCP proxy (infra/wsproxy) stands in for
+// Neon's edge; PG_WS_PROXY points at it. Pool size and timeouts are bounded (V8).
+import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
+import ws from 'ws';
+import type { Env } from '../config.ts';
+
+export type { PoolClient };
+export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
+
+let configuredProxy: string | undefined;
+
+function configureDriver(proxy: string): void {
+  if (configuredProxy === proxy) return;
+  neonConfig.webSocketConstructor = ws;
+  if (proxy) {
+    // Plain ws:// to a local proxy, and no pipelining: plain Postgres does not
+    // support Neon's pipelined TLS/auth shortcuts.
+    neonConfig.wsProxy = (host: string, port: number | string) => `${proxy}/v2?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  configuredProxy = proxy;
+}
+
+export type DbConfig = Pick<
+  Env,
+  | 'DATABASE_URL'
+  | 'PG_WS_PROXY'
+  | 'PG_POOL_MAX'
+  | 'PG_CONNECT_TIMEOUT_MS'
+  | 'PG_STATEMENT_TIMEOUT_MS'
+  | 'PG_IDLE_TIMEOUT_MS'
+>;
+
+export function createPool(cfg: DbConfig): Pool {
+  configureDriver(cfg.PG_WS_PROXY);
+  const pool = new Pool({
+    connectionString: cfg.DATABASE_URL,
+    max: cfg.PG_POOL_MAX,
+    connectionTimeoutMillis: cfg.PG_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: cfg.PG_IDLE_TIMEOUT_MS,
+    // Sent in the startup packet: every statement on every connection is bounded.
+    statement_timeout: cfg.PG_STATEMENT_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: cfg.PG_STATEMENT_TIMEOUT_MS * 2,
+    application_name: 'governed-swarm',
+  } as ConstructorParameters<typeof Pool>[0]);
+  // An idle client losing its connection (server restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** Run fn inside BEGIN/COMMIT on one pooled connection; ROLLBACK on any error. */
+export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query('BEGIN');
+    const out = await fn(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch {
+      broken = true; // connection is gone; do not return it to the pool
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}

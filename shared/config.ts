@@ -1,0 +1,166 @@
+// One validated configuration for every process (functions, bridge, API, scripts).
+// Every variable is documented with its default in .env.example; a wrong value fails
+// at start with a message that names the variable.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL with scheme ${protocols.join(' or ')}` },
+  );
+const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port');
+const subjectToken = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a NATS subject token ([A-Za-z0-9_-])');
+const streamName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a JetStream stream name ([A-Za-z0-9_-])');
+
+/** Env var name → schema. Defaults are the local services started by `npm run services:up`. */
+export const envSchema = z.object({
+  SWARM_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  GSWARM_HOME: z.string().min(1).optional(),
+
+  DATABASE_URL: url(['postgres', 'postgresql']).default('postgresql://swarm:swarm@127.0.0.1:5433/swarm'),
+  PG_WS_PROXY: z.union([hostPort, z.literal('')]).default('127.0.0.1:5480'),
+  PG_POOL_MAX: int(1, 200).default(10),
+  PG_CONNECT_TIMEOUT_MS: int(100).default(5_000),
+  PG_STATEMENT_TIMEOUT_MS: int(100).default(15_000),
+  PG_IDLE_TIMEOUT_MS: int(100).default(30_000),
+
+  NATS_URL: z
+    .string()
+    .refine((v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s/]+$/.test(u.trim())), {
+      message: 'expected nats://host:port (comma-separated for a cluster)',
+    })
+    .default('nats://127.0.0.1:4222'),
+  NATS_STREAM: streamName.default('SWARM'),
+  NATS_DLQ_STREAM: streamName.default('SWARM_DLQ'),
+  NATS_SUBJECT_PREFIX: subjectToken.default('swarm'),
+
+  STORAGE_BACKEND: z.enum(['minio', 'rustfs', 's3']).default('minio'),
+  S3_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:9000'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY: z.string().default('swarm'),
+  S3_SECRET_KEY: z.string().default('swarm-secret'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .default('swarm'),
+
+  OPENFGA_API_URL: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:8080'),
+  OPENFGA_STORE_ID: z.string().default(''),
+  OPENFGA_MODEL_ID: z.string().default(''),
+  AUTHZ_DISABLED: bool.default(false),
+
+  FACTS_WORKER_URL: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:8010'),
+  EMBEDDING_DIM: int(1, 16_000).default(384),
+
+  LLM_PROVIDER: z.enum(['none', 'openai-compatible']).default('none'),
+  LLM_BASE_URL: z.union([url(['http', 'https']), z.literal('')]).default(''),
+  LLM_API_KEY: z.string().default(''),
+  LLM_MODEL: z.string().default(''),
+  LLM_TIMEOUT_MS: int(100).default(30_000),
+
+  GOVERNANCE_PATH: z.string().min(1).optional(),
+  FINALITY_PATH: z.string().min(1).optional(),
+  FINALITY_SIGNING_KEY: z.string().default(''),
+  FINALITY_KEY_ID: z.string().default(''),
+
+  API_TOKEN: z.string().default(''),
+  API_DEV_MODE: bool.default(false),
+  API_PORT: int(1, 65535).default(3002),
+
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default(''),
+  OTEL_SERVICE_NAME: z.string().default('governed-swarm'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: { variable: string; message: string }[]) {
+    super(
+      'invalid configuration: ' + issues.map((i) => `${i.variable}: ${i.message}`).join('; '),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where local services keep their data, binaries and the generated services.env. */
+export function gswarmHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.GSWARM_HOME) return env.GSWARM_HOME;
+  if (process.getuid?.() === 0) return '/var/lib/governed-swarm';
+  return join(env.HOME ?? '/tmp', '.local/share/governed-swarm');
+}
+
+/** KEY=VALUE lines written by services:up (OpenFGA store id, signing key...). */
+export function readServicesEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const file = join(gswarmHome(env), 'services.env');
+  if (!existsSync(file)) return {};
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^\s*(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (m) out[m[1]!] = m[2]!.replace(/^'(.*)'$/, '$1');
+  }
+  return out;
+}
+
+/**
+ * Parse the environment. Values from services.env fill in what the process
+ * environment leaves unset, so local commands find the OpenFGA store without setup.
+ */
+export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
+  const merged: Record<string, string | undefined> = { ...readServicesEnv(env), ...env };
+  // Treat empty strings as "unset" only where a default exists would hide typos; keep them.
+  const parsed = envSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '?'),
+        message: `${i.message} (got ${JSON.stringify(merged[String(i.path[0])] ?? null)})`,
+      })),
+    );
+  }
+  const e = parsed.data;
+  if (e.SWARM_ENV === 'production' && e.AUTHZ_DISABLED) {
+    throw new ConfigError([{ variable: 'AUTHZ_DISABLED', message: 'may not be set in production' }]);
+  }
+  return e;
+}
+
+let cached: Env | undefined;
+/** Process-wide config, parsed once. */
+export function config(): Env {
+  cached ??= loadEnv();
+  return cached;
+}
+
+/** For tests that change process.env. */
+export function resetConfigCache(): void {
+  cached = undefined;
+}
+
+/**
+ * Entry points call this first: a bad value prints one line naming the variable
+ * and exits with status 2 instead of a stack trace.
+ */
+export function configOrExit(): Env {
+  try {
+    return config();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,31 @@
+// What a function returns to the bridge, over HTTP or in-process. The bridge
+// publishes `emit` (with deterministic ids) and acks, or acts on `error.class`.
+import { z } from 'zod';
+import { Emit } from './envelope.ts';
+
+export const StepSuccess = z.object({
+  ok: z.literal(true),
+  /** Messages to publish, in order. */
+  emit: z.array(Emit).default([]),
+  /** Small summary for logs and the inbox; not published. */
+  result: z.unknown().optional(),
+  /** True when this is the stored result of an earlier run of the same message. */
+  replayed: z.boolean().default(false),
+});
+export type StepSuccess = z.infer<typeof StepSuccess>;
+
+export const StepFailure = z.object({
+  ok: z.literal(false),
+  error: z.object({
+    class: z.enum(['permanent', 'transient']),
+    code: z.string(),
+    message: z.string(),
+  }),
+});
+export type StepFailure = z.infer<typeof StepFailure>;
+
+export const StepResponse = z.discriminatedUnion('ok', [StepSuccess, StepFailure]);
+export type StepResponse = z.infer<typeof StepResponse>;
+
+/** HTTP status a function answers with for each outcome. */
+export const STATUS = { ok: 200, permanent: 422, transient: 503 } as const;
