@@ -231,6 +231,13 @@ status_facts-worker() { pid_alive facts-worker && port_open "$FACTS_WORKER_PORT"
 
 down_generic() { stop_pid "$1"; }
 
+# ---------------------------------------------------------------- tools
+ensure_tools() {
+  # Debian's docker-compose validates the compose files in tests without an engine.
+  command -v docker-compose >/dev/null && return 0
+  command -v apt-get >/dev/null && apt_install docker-compose || log "docker-compose not installed: the compose validation test will fail"
+}
+
 # ---------------------------------------------------------------- bootstrap
 bootstrap() {
   # Bucket, OpenFGA store/model/tuples, signing key -> services.env. Idempotent.
@@ -247,6 +254,7 @@ main() {
     up)
       local t0=$SECONDS n
       for n in "${names[@]}"; do "up_$n"; done
+      ensure_tools
       bootstrap
       log "all up in $((SECONDS - t0)) s (home: $HOME_DIR)"
       ;;

@@ -1,0 +1,80 @@
+// docker-compose files: validated by Debian's docker-compose (no engine needed),
+// and checked for the services, ports and settings the swarm relies on.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { envSchema } from '../../shared/config.ts';
+
+type Service = { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[] };
+type Compose = { services: Record<string, Service> };
+
+function compose(...files: string[]): Compose {
+  // `config` resolves anchors and merges overrides exactly as `up` would.
+  const out = execFileSync('docker-compose', files.flatMap((f) => ['-f', f]).concat('config'), { encoding: 'utf8' });
+  return parse(out) as Compose;
+}
+
+const known = new Set(Object.keys(envSchema.shape));
+
+describe('docker-compose.yml', () => {
+  const base = compose('docker-compose.yml');
+
+  it('has every service the swarm needs', () => {
+    expect(Object.keys(base.services).sort()).toEqual(
+      ['api', 'facts-worker', 'nats', 'openfga', 'openfga-migrate', 'otel-collector', 'postgres', 's3', 'swarm', 'swarm-init', 'wsproxy'].sort(),
+    );
+    expect(base.services.postgres!.image).toMatch(/^pgvector\/pgvector:.*pg15$/);
+    expect(base.services.s3!.image).toMatch(/^minio\/minio:/);
+    expect(base.services.openfga!.image).toMatch(/^openfga\/openfga:v\d/);
+    expect(base.services['otel-collector']!.image).toMatch(/opentelemetry-collector/);
+  });
+
+  it('runs NATS with JetStream and a payload limit above the envelope cap', () => {
+    const conf = readFileSync('infra/docker/nats.conf', 'utf8');
+    expect(conf).toMatch(/jetstream\s*{/);
+    expect(conf).toMatch(/max_payload:\s*8MB/);
+  });
+
+  it('points the swarm at the compose services, with only known variables', () => {
+    for (const name of ['swarm', 'swarm-init', 'api']) {
+      const env = base.services[name]!.environment!;
+      expect(env).toMatchObject({
+        DATABASE_URL: 'postgresql://swarm:swarm@postgres:5432/swarm',
+        PG_WS_PROXY: 'wsproxy:5480',
+        NATS_URL: 'nats://nats:4222',
+        S3_ENDPOINT: 'http://s3:9000',
+        OPENFGA_API_URL: 'http://openfga:8080',
+        FACTS_WORKER_URL: 'http://facts-worker:8010',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
+        STORAGE_BACKEND: 'minio',
+      });
+      // A typo in a variable name would silently fall back to a default.
+      expect(Object.keys(env).filter((k) => !known.has(k))).toEqual([]);
+      // And every value is one the config module accepts.
+      expect(() => envSchema.parse(env)).not.toThrow();
+    }
+    const ports = (s: string) => JSON.stringify(base.services[s]!.ports);
+    expect(ports('postgres')).toContain('5432');
+    expect(ports('nats')).toContain('4222');
+    expect(ports('s3')).toContain('9000');
+    expect(ports('openfga')).toContain('8080');
+    expect(ports('facts-worker')).toContain('8010');
+    expect(ports('api')).toContain('3002');
+  });
+});
+
+describe('docker-compose.rustfs.yml', () => {
+  it('swaps MinIO for RustFS with no other change to the swarm', () => {
+    const base = compose('docker-compose.yml');
+    const rust = compose('docker-compose.yml', 'docker-compose.rustfs.yml');
+    expect(rust.services.s3!.image).toMatch(/^rustfs\/rustfs:/);
+    expect(rust.services.s3!.environment).toMatchObject({ RUSTFS_ACCESS_KEY: 'swarm', RUSTFS_SECRET_KEY: 'swarm-secret' });
+    for (const name of ['swarm', 'api']) {
+      const { STORAGE_BACKEND, ...rest } = rust.services[name]!.environment!;
+      const { STORAGE_BACKEND: before, ...baseRest } = base.services[name]!.environment!;
+      expect([before, STORAGE_BACKEND]).toEqual(['minio', 'rustfs']);
+      expect(rest).toEqual(baseRest); // same endpoint, keys and bucket
+    }
+  });
+});
