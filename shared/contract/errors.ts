@@ -44,7 +44,8 @@ export function classify(err: unknown): StepError {
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (code && TRANSIENT_CODES.has(code)) return new TransientError(code, message, { cause: err });
-  if (e?.name === 'BrokenCircuitError') return new TransientError('breaker_open', message, { cause: err });
+  // cockatiel's BrokenCircuitError marks itself with a flag rather than a name.
+  if ((err as { isBrokenCircuitError?: boolean })?.isBrokenCircuitError) return new TransientError('breaker_open', message, { cause: err });
   if (e?.name === 'TaskCancelledError' || e?.name === 'TimeoutError' || e?.name === 'AbortError') {
     return new TransientError('timeout', message, { cause: err });
   }

@@ -1,0 +1,59 @@
+// Every LLM step goes through here: a per-step timeout, the shared `llm` circuit
+// breaker (3 consecutive failures open it for 60 s), and a deterministic
+// fallback. The outcome says which tier produced the value, for the audit trail.
+import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
+import type { LanguageModel } from './model.ts';
+
+export const LLM_BREAKER = 'llm';
+const breaker = () => namedBreaker(LLM_BREAKER, { threshold: 3, halfOpenAfterMs: 60_000 });
+
+export type Tier = 'llm' | 'fallback';
+
+export interface LlmOutcome<T> {
+  tier: Tier;
+  value: T;
+  /** Why the fallback decided: no_model | breaker_open | timeout | error: ... | no_decision */
+  fallbackReason?: string;
+}
+
+export interface LlmStep<T> {
+  step: string;
+  model: LanguageModel | undefined;
+  timeoutMs: number;
+  /** The LLM path. Return undefined when the model did not decide (no tool call). */
+  run: (model: LanguageModel, signal: AbortSignal) => Promise<T | undefined>;
+  fallback: () => T | Promise<T>;
+}
+
+export class LlmTimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+export async function withLlm<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
+  if (!s.model) return { tier: 'fallback', value: await s.fallback(), fallbackReason: 'no_model' };
+  const model = s.model;
+  try {
+    const value = await breaker().execute(async () => {
+      const ctl = new AbortController();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          ctl.abort();
+          reject(new LlmTimeoutError(`${s.step}: no answer from the model within ${s.timeoutMs} ms`));
+        }, s.timeoutMs);
+      });
+      try {
+        return await Promise.race([s.run(model, ctl.signal), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+    if (value === undefined) return { tier: 'fallback', value: await s.fallback(), fallbackReason: 'no_decision' };
+    return { tier: 'llm', value };
+  } catch (err) {
+    const e = err as Error;
+    const reason =
+      err instanceof BrokenCircuitError ? 'breaker_open' : e.name === 'TimeoutError' ? 'timeout' : `error: ${e.message.slice(0, 200)}`;
+    return { tier: 'fallback', value: await s.fallback(), fallbackReason: reason };
+  }
+}
