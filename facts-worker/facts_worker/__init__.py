@@ -1,0 +1,1 @@
+"""facts-worker: on-device sentence embeddings for the Governed Swarm facts agent."""
