@@ -46,6 +46,36 @@ export const envSchema = z.object({
   NATS_STREAM: streamName.default('SWARM'),
   NATS_DLQ_STREAM: streamName.default('SWARM_DLQ'),
   NATS_SUBJECT_PREFIX: subjectToken.default('swarm'),
+  /** 0 = computed from the redelivery budget (max_deliver × max(ack_wait, step timeout) + total backoff). */
+  NATS_DUPLICATE_WINDOW_MS: int(0).default(0),
+  NATS_STREAM_MAX_AGE_MS: int(60_000).default(7 * 24 * 3600_000),
+  NATS_DLQ_MAX_AGE_MS: int(60_000).default(30 * 24 * 3600_000),
+
+  /** Function modules the bridge runs (comma-separated paths); empty = every functions/<name>/index.ts. */
+  BRIDGE_FUNCTIONS: z.string().default(''),
+  /** `name=url,...`: invoke these functions over HTTP instead of in-process. */
+  BRIDGE_FUNCTION_URLS: z
+    .string()
+    .refine((v) => v.trim() === '' || v.split(',').every((p) => /^[a-z][a-z0-9-]*=https?:\/\/\S+$/.test(p.trim())), {
+      message: 'expected name=http(s)://host[:port][/path], comma-separated',
+    })
+    .default(''),
+  BRIDGE_DEPLOYMENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 chars of A-Z a-z 0-9 . _ -').default('local'),
+  BRIDGE_INSTANCE_ID: z.string().max(64).default(''),
+  BRIDGE_BATCH: int(1, 256).default(10),
+  BRIDGE_FETCH_EXPIRES_MS: int(1_000).default(5_000),
+  BRIDGE_CONCURRENCY: int(1, 10_000).default(16),
+  BRIDGE_MAX_IN_FLIGHT: int(1, 100_000).default(64),
+  BRIDGE_ACK_WAIT_MS: int(1_000).default(30_000),
+  BRIDGE_MAX_DELIVER: int(1, 1_000).default(5),
+  BRIDGE_MAX_ACK_PENDING: int(1).default(1_000),
+  BRIDGE_NAK_BASE_MS: int(0).default(1_000),
+  BRIDGE_NAK_MAX_MS: int(0).default(60_000),
+  BRIDGE_SHUTDOWN_GRACE_MS: int(0).default(25_000),
+  BRIDGE_HEALTH_PORT: int(0, 65535).default(3010),
+  BRIDGE_INBOX_CLEANUP_MS: int(0).default(10 * 60_000),
+  INBOX_TTL_MS: int(60_000).default(7 * 24 * 3600_000),
+  FUNCTION_PORT: int(1, 65535).default(3100),
 
   STORAGE_BACKEND: z.enum(['minio', 'rustfs', 's3']).default('minio'),
   S3_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:9000'),
