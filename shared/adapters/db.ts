@@ -10,9 +10,36 @@ export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
 
 let configuredProxy: string | undefined;
 
+/**
+ * The driver's own write coalescing (neonConfig.coalesceWrites) holds every write
+ * for a setTimeout(0), which is at least 1 ms in Node: a query round trip through
+ * the local proxy took 1.6 ms instead of 0.35 ms. Coalescing the writes issued in
+ * the same tick (one frame per query) keeps the frame count down without the delay.
+ */
+class CoalescingWebSocket extends ws {
+  #pending: Buffer[] = [];
+  override send(data: unknown, ...rest: unknown[]): void {
+    if (rest.length > 0 || this.readyState !== ws.OPEN) return void (super.send as (...a: unknown[]) => void)(data, ...rest);
+    const u8 = data as Uint8Array;
+    this.#pending.push(Buffer.isBuffer(u8) ? u8 : Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength));
+    if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+  }
+  override close(...args: Parameters<ws['close']>): void {
+    this.#flush();
+    super.close(...args);
+  }
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    const frame = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+    this.#pending = [];
+    if (this.readyState === ws.OPEN) super.send(frame, { binary: true });
+  }
+}
+
 function configureDriver(proxy: string): void {
   if (configuredProxy === proxy) return;
-  neonConfig.webSocketConstructor = ws;
+  neonConfig.webSocketConstructor = CoalescingWebSocket;
+  neonConfig.coalesceWrites = false;
   if (proxy) {
     // Plain ws:// to a local proxy, and no pipelining: plain Postgres does not
     // support Neon's pipelined TLS/auth shortcuts.
