@@ -29,6 +29,8 @@ export interface ResilienceOptions {
   maxAttempts?: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /** Which failures count against the breaker and are retried (default: isTransient). */
+  handles?: (err: unknown) => boolean;
 }
 
 const breakers = new Map<string, CircuitBreakerPolicy>();
@@ -45,7 +47,7 @@ export function namedBreaker(name: string, opts: ResilienceOptions = {}): Circui
   let b = breakers.get(name);
   if (!b) {
     // Only transient failures count: a bad request says nothing about the dependency's health.
-    b = circuitBreaker(handleWhen(isTransient), {
+    b = circuitBreaker(handleWhen(opts.handles ?? isTransient), {
       halfOpenAfter: opts.halfOpenAfterMs ?? 10_000,
       breaker: new ConsecutiveBreaker(opts.threshold ?? 5),
     });
@@ -59,7 +61,7 @@ export function namedBreaker(name: string, opts: ResilienceOptions = {}): Circui
  * breaker is open calls fail at once with BrokenCircuitError (classified transient).
  */
 export function resilientPolicy(name: string, opts: ResilienceOptions = {}): IPolicy {
-  const r = retry(handleWhen(isTransient), {
+  const r = retry(handleWhen(opts.handles ?? isTransient), {
     maxAttempts: Math.max(0, (opts.maxAttempts ?? 3) - 1),
     backoff: new ExponentialBackoff({ initialDelay: opts.initialDelayMs ?? 100, maxDelay: opts.maxDelayMs ?? 2_000 }),
   });
