@@ -2,6 +2,7 @@
 // a message that does not parse is a permanent failure (dead-lettered with the
 // reason), never retried.
 import { z } from 'zod';
+import { PermanentError } from './errors.ts';
 
 /** Scope ids double as NATS subject tokens and S3 key segments. */
 export const ScopeId = z
@@ -57,3 +58,35 @@ export const Emit = z.object({
   key: z.string().max(100).optional(),
 });
 export type Emit = z.infer<typeof Emit>;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** "path: message; ..." for a zod error: the reason a dead letter carries. */
+export function describeIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join('.') : '(envelope)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Decode and validate one serialised envelope at the edge. Anything that is not a
+ * well-formed envelope of at most MAX_ENVELOPE_BYTES is a PermanentError whose
+ * message says what is wrong; `attempt`, when given, overrides the field (the
+ * bridge passes JetStream's delivery count).
+ */
+export function decodeEnvelope(raw: string | Uint8Array, attempt?: number): Envelope {
+  const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
+  if (size > MAX_ENVELOPE_BYTES) {
+    throw new PermanentError('envelope_too_large', `envelope is ${size} bytes, more than the ${MAX_ENVELOPE_BYTES} allowed; put large content in S3 and send its key`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof raw === 'string' ? raw : utf8.decode(raw));
+  } catch (err) {
+    throw new PermanentError('envelope_not_json', `envelope is not JSON: ${(err as Error).message}`);
+  }
+  if (attempt !== undefined && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+    (json as Record<string, unknown>).attempt = attempt;
+  }
+  const parsed = Envelope.safeParse(json);
+  if (!parsed.success) throw new PermanentError('envelope_invalid', `invalid envelope: ${describeIssues(parsed.error)}`);
+  return parsed.data;
+}

@@ -1,12 +1,15 @@
 // What a function returns to the bridge, over HTTP or in-process. The bridge
 // publishes `emit` (with deterministic ids) and acks, or acts on `error.class`.
 import { z } from 'zod';
-import { Emit } from './envelope.ts';
+import { Envelope } from './envelope.ts';
 
 export const StepSuccess = z.object({
   ok: z.literal(true),
-  /** Messages to publish, in order. */
-  emit: z.array(Emit).default([]),
+  /**
+   * Messages to publish, in order: complete envelopes whose ids the runtime derived
+   * from the handled message (the handler returns `Emit`s; see shared/runtime).
+   */
+  emit: z.array(Envelope).default([]),
   /** Small summary for logs and the inbox; not published. */
   result: z.unknown().optional(),
   /** True when this is the stored result of an earlier run of the same message. */
