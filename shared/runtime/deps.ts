@@ -1,0 +1,77 @@
+// What a step may use: Postgres, S3, OpenFGA and the inbox, each created once per
+// process on first use from configuration, behind its breaker. Tests build their
+// own with createDeps({ env, db, inbox, ... }).
+import type { PoolClient } from '@neondatabase/serverless';
+import { createAuthorizer, type Authorizer } from '../adapters/authz.ts';
+import { createPool } from '../adapters/db.ts';
+import { createS3 } from '../adapters/s3.ts';
+import { config, type Env } from '../config.ts';
+import { guardPool, guardS3, type Db, type S3Sender } from './guarded.ts';
+import { PostgresIdempotencyStore } from './inbox/postgres.ts';
+import type { IdempotencyStore } from './inbox/store.ts';
+
+export interface Deps {
+  readonly env: Env;
+  /** Postgres through the "postgres" breaker. */
+  readonly db: Db;
+  /** S3 through the "s3" breaker. */
+  readonly s3: S3Sender;
+  /** OpenFGA checks (fail closed; their own "openfga" breaker). */
+  readonly authz: Authorizer;
+  readonly inbox: IdempotencyStore<PoolClient>;
+  /** Close what was opened. */
+  close(): Promise<void>;
+}
+
+export interface DepsOverrides {
+  env?: Env;
+  db?: Db;
+  s3?: S3Sender;
+  authz?: Authorizer;
+  inbox?: IdempotencyStore<PoolClient>;
+}
+
+/** Dependencies created lazily: a function that never touches S3 never builds a client. */
+export function createDeps(o: DepsOverrides = {}): Deps {
+  const env = o.env ?? config();
+  let db = o.db;
+  let s3 = o.s3;
+  let authz = o.authz;
+  let inbox = o.inbox;
+  let ownPool = false;
+  return {
+    env,
+    get db() {
+      if (!db) {
+        db = guardPool(createPool(env));
+        ownPool = true;
+      }
+      return db;
+    },
+    get s3() {
+      return (s3 ??= guardS3(createS3(env)));
+    },
+    get authz() {
+      return (authz ??= createAuthorizer(env));
+    },
+    get inbox() {
+      return (inbox ??= new PostgresIdempotencyStore(this.db));
+    },
+    async close() {
+      if (ownPool && db) await db.pool.end().catch(() => {});
+    },
+  };
+}
+
+let shared: Deps | undefined;
+/** The process-wide dependencies every step uses unless given others. */
+export function processDeps(): Deps {
+  return (shared ??= createDeps());
+}
+
+/** For entry points: close the process-wide dependencies at shutdown. */
+export async function closeProcessDeps(): Promise<void> {
+  const d = shared;
+  shared = undefined;
+  await d?.close();
+}

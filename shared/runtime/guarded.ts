@@ -1,0 +1,121 @@
+// Clients behind circuit breakers (V4) with retry and backoff (V1), from the
+// cockatiel policies in shared/adapters/resilience.ts. One breaker per dependency
+// and process ("postgres", "s3", "llm"; OpenFGA's is in shared/adapters/authz.ts),
+// so that while a dependency is down every call fails fast with a transient
+// error, the bridge naks with backoff, and readiness reports the open breaker.
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Pool, PoolClient } from '@neondatabase/serverless';
+import type { IPolicy } from 'cockatiel';
+import { classify } from '../contract/errors.ts';
+import { resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
+
+/**
+ * Only failures that say something about the dependency count: connection loss,
+ * timeouts, server shutdown, an HTTP 5xx. A bug in the caller's code or a
+ * constraint violation must neither open the breaker nor be retried.
+ */
+export const dependencyFailure = (err: unknown): boolean => {
+  const e = classify(err);
+  return e.errorClass === 'transient' && e.code !== 'unclassified' && e.code !== 'breaker_open';
+};
+
+const defaults = (o: ResilienceOptions = {}): ResilienceOptions => ({
+  threshold: 5,
+  halfOpenAfterMs: 2_000,
+  maxAttempts: 3,
+  initialDelayMs: 50,
+  maxDelayMs: 1_000,
+  handles: dependencyFailure,
+  ...o,
+});
+
+// ------------------------------------------------------------------ Postgres
+
+const ROLLBACK = Symbol('rollback');
+export interface Rollback<T> {
+  [ROLLBACK]: true;
+  value: T;
+}
+/** Return this from a transaction body to roll back and still return `value`. */
+export const rollback = <T>(value: T): Rollback<T> => ({ [ROLLBACK]: true, value });
+const isRollback = (v: unknown): v is Rollback<unknown> => typeof v === 'object' && v !== null && ROLLBACK in v;
+
+export interface Db {
+  readonly pool: Pool;
+  query<R extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
+  /**
+   * BEGIN, fn, COMMIT on one connection; ROLLBACK when fn throws or returns rollback(v).
+   * Retried as a whole on a dependency failure: bodies must be safe to run again
+   * after a rolled-back attempt (the inbox's claim token makes step commits so).
+   */
+  transaction<T>(fn: (tx: PoolClient) => Promise<T | Rollback<T>>): Promise<T>;
+}
+
+export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): Db {
+  const policy: IPolicy = resilientPolicy(breaker, defaults(opts));
+  return {
+    pool,
+    query: (sql, params) => policy.execute(() => pool.query(sql, params as unknown[])) as never,
+    transaction: (fn) =>
+      policy.execute(async () => {
+        const client = await pool.connect();
+        let broken = false;
+        try {
+          await client.query('BEGIN');
+          const out = await fn(client);
+          if (isRollback(out)) {
+            await client.query('ROLLBACK');
+            return out.value;
+          }
+          await client.query('COMMIT');
+          return out;
+        } catch (err) {
+          await client.query('ROLLBACK').catch(() => {
+            broken = true; // the connection is gone: do not hand it out again
+          });
+          throw err;
+        } finally {
+          client.release(broken);
+        }
+      }),
+  };
+}
+
+// ------------------------------------------------------------------ S3
+
+export type S3Sender = Pick<S3Client, 'send'>;
+
+export function guardS3(s3: S3Client, opts?: ResilienceOptions, breaker = 's3'): S3Sender {
+  const policy = resilientPolicy(breaker, defaults(opts));
+  return { send: ((cmd: Parameters<S3Client['send']>[0]) => policy.execute(() => s3.send(cmd))) as S3Client['send'] };
+}
+
+// ------------------------------------------------------------------ anything else (the LLM)
+
+/**
+ * Route the named async methods of `target` through breaker `breaker`; the rest
+ * pass through. The LLM adapter uses it as
+ * `guardMethods('llm', model, ['doGenerate', 'doStream'], { maxAttempts: 1 })`:
+ * a 30 s call is not retried in place, but an unreachable provider stops being
+ * called until the breaker's half-open probe succeeds.
+ */
+export function guardMethods<T extends object, K extends keyof T>(
+  breaker: string,
+  target: T,
+  methods: readonly K[],
+  opts?: ResilienceOptions,
+): T {
+  const policy = resilientPolicy(breaker, defaults(opts));
+  const wrapped = new Map<PropertyKey, unknown>();
+  for (const m of methods) {
+    const fn = target[m];
+    if (typeof fn !== 'function') throw new TypeError(`${String(m)} is not a method`);
+    wrapped.set(m, (...args: unknown[]) => policy.execute(() => (fn as (...a: unknown[]) => unknown).apply(target, args)));
+  }
+  return new Proxy(target, {
+    get: (t, p, r) => (wrapped.has(p) ? wrapped.get(p) : Reflect.get(t, p, r)),
+  });
+}

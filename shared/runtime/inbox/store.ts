@@ -1,0 +1,62 @@
+// The idempotency inbox: message id → stored result, in the style of Powertools
+// for AWS Lambda's idempotency utility (a persistence interface, pluggable stores,
+// records that are in progress with an expiry, or completed with an expiry).
+//
+// What makes it effectively-once is `commit`: the record is marked completed in
+// the SAME transaction as the step's writes, so either both happen or neither.
+import type { Envelope } from '../../contract/envelope.ts';
+
+export interface InboxKey {
+  /** The function (one inbox namespace per consumer). */
+  consumer: string;
+  messageId: string;
+  scope?: string;
+}
+
+/** What a completed record holds, and what a redelivery gets back. */
+export interface StoredResult {
+  emit: Envelope[];
+  result?: unknown;
+}
+
+export type ClaimOutcome =
+  | { kind: 'claimed'; token: string }
+  | { kind: 'completed'; stored: StoredResult }
+  | { kind: 'in_progress'; until: Date };
+
+export type CommitOutcome<T> =
+  | { committed: true; value: T; stored: StoredResult }
+  /** Someone else completed the message first (a lost or expired claim): their result. */
+  | { committed: false; stored: StoredResult };
+
+export interface CommitRequest<Tx, T> {
+  key: InboxKey;
+  /** The claim token; undefined for an optimistic commit (no claim was taken). */
+  token: string | undefined;
+  /** The step's writes, run inside the transaction; undefined when there are none. */
+  writes: ((tx: Tx) => Promise<T>) | undefined;
+  /** The result to store, from what `writes` returned. */
+  toStored(value: T | undefined): StoredResult;
+  ttlMs: number;
+}
+
+export interface IdempotencyStore<Tx = unknown> {
+  /** The stored result of a completed message, if there is one. */
+  get(key: InboxKey): Promise<StoredResult | undefined>;
+  /** Take a new claim, or take over one whose holder's time ran out. */
+  claim(key: InboxKey, inProgressMs: number): Promise<ClaimOutcome>;
+  /** Give a claim back after a failure, so the retry can run at once. */
+  release(key: InboxKey, token: string): Promise<void>;
+  /** Writes and completion in one transaction; see CommitOutcome. */
+  commit<T>(req: CommitRequest<Tx, T>): Promise<CommitOutcome<T>>;
+  /** Delete expired records; returns how many. */
+  cleanup(): Promise<number>;
+}
+
+/** Raised inside a commit when the claim is no longer ours; the runtime turns it into a replay. */
+export class ClaimLostError extends Error {
+  override name = 'ClaimLostError';
+  constructor(readonly stored: StoredResult) {
+    super('the claim on this message was lost; another run completed it');
+  }
+}

@@ -1,0 +1,32 @@
+// Function modules: each exports `step` (from defineStep), `app` and `handler`.
+import { existsSync, readdirSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Step } from './step.ts';
+
+/** functions/<name>/index.ts under `root`, in name order. */
+export function discoverFunctions(root = process.cwd()): string[] {
+  const dir = join(root, 'functions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'index.ts')))
+    .map((d) => join(dir, d.name, 'index.ts'))
+    .sort();
+}
+
+export async function loadStep(path: string): Promise<Step> {
+  const abs = isAbsolute(path) ? path : resolve(process.cwd(), path);
+  const mod = (await import(pathToFileURL(abs).href)) as { step?: Step };
+  if (!mod.step || typeof mod.step.invoke !== 'function') throw new Error(`${path} does not export a step (export const step = defineStep(...))`);
+  return mod.step;
+}
+
+export async function loadSteps(paths: readonly string[]): Promise<Step[]> {
+  const steps = await Promise.all(paths.map(loadStep));
+  const seen = new Set<string>();
+  for (const s of steps) {
+    if (seen.has(s.name)) throw new Error(`two function modules define the step ${s.name}`);
+    seen.add(s.name);
+  }
+  return steps;
+}

@@ -1,0 +1,242 @@
+// A step is a stateless function of one message. defineStep turns a handler into
+// a Hono app (POST /invoke, GET /healthz) that the bridge calls in-process with
+// app.fetch or over HTTP, and that Lambda runs through hono/aws-lambda.
+//
+// Effectively-once, per message (see ./inbox/store.ts):
+//   1. claim the message in the inbox; if it was already completed, return the
+//      stored result without running anything (`replayed: true`);
+//   2. run the handler: reads and slow calls (LLM, S3) outside any transaction,
+//      then ctx.commit(tx => writes), which marks the inbox record completed and
+//      runs the writes in ONE Postgres transaction;
+//   3. on failure, give the claim back so the retry can run at once.
+import type { PoolClient } from '@neondatabase/serverless';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { SpanKind, context as otelContext, extractContext, inSpan, type Context } from '../adapters/telemetry.ts';
+import { MAX_ENVELOPE_BYTES, MessageType, decodeEnvelope, type Emit, type Envelope } from '../contract/envelope.ts';
+import { PermanentError, TransientError, classify, type StepError } from '../contract/errors.ts';
+import { STATUS, type StepFailure, type StepResponse, type StepSuccess } from '../contract/result.ts';
+import { logger, type Logger } from '../log.ts';
+import { processDeps, type Deps } from './deps.ts';
+import { toEnvelopes } from './emit.ts';
+import { ClaimLostError, type InboxKey, type StoredResult } from './inbox/store.ts';
+
+export type Idempotency =
+  /** Take an in-progress claim before running: a slow or costly step never runs twice at once. The default. */
+  | 'claim'
+  /** No claim; the inbox record is inserted with the writes, in one transaction. For fast steps whose only effect is their writes. */
+  | 'optimistic'
+  /** No inbox: for steps without effects. */
+  | 'none';
+
+export interface StepOutput {
+  /** Messages to publish after the step succeeded; their ids are derived. */
+  emit?: z.input<typeof Emit>[];
+  /** A small summary, stored in the inbox and logged; not published. */
+  result?: unknown;
+}
+
+export interface StepContext {
+  readonly step: string;
+  /** Delivery attempt, 1-based. */
+  readonly attempt: number;
+  /** Aborted when the step's time is up. Pass it to slow calls. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+  readonly deps: Deps;
+  /**
+   * Run `writes` in one transaction together with the inbox's completion record,
+   * and return what it returns, which becomes the step's output: call it last,
+   * once, as `return ctx.commit(async (tx) => { ...; return { emit } })`.
+   */
+  commit<T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T>;
+}
+
+export interface StepDefinition {
+  /** Lower-case name; the consumer is fn-<name>. */
+  name: string;
+  /** Envelope types this step consumes. */
+  consumes: readonly string[];
+  /** Longest a run may take (default 30 s). The bridge keeps the message alive meanwhile. */
+  timeoutMs?: number;
+  idempotency?: Idempotency;
+  handle(msg: Envelope, ctx: StepContext): Promise<StepOutput | void>;
+}
+
+export interface InvokeOptions {
+  /** JetStream's delivery count, when the bridge knows it. */
+  attempt?: number;
+  /** Trace context of the caller. */
+  parent?: Context;
+}
+
+export interface Step {
+  readonly name: string;
+  readonly consumes: readonly string[];
+  readonly timeoutMs: number;
+  readonly idempotency: Idempotency;
+  /** POST /invoke (an envelope in, a StepResponse out: 200 / 422 permanent / 503 transient), GET /healthz. */
+  readonly app: Hono;
+  /** What /invoke does, without HTTP. */
+  invoke(raw: string | Uint8Array, opts?: InvokeOptions): Promise<StepResponse>;
+  /** The same step bound to other dependencies (tests). */
+  withDeps(deps: Deps): Step;
+}
+
+/** Header through which the bridge passes JetStream's delivery count. */
+export const ATTEMPT_HEADER = 'x-gswarm-attempt';
+/** A claim outlives the step's timeout by this much, so it never expires under a run that is still allowed. */
+const CLAIM_MARGIN_MS = 5_000;
+
+export function defineStep(def: StepDefinition, deps?: Deps): Step {
+  if (!/^[a-z][a-z0-9-]{0,47}$/.test(def.name)) throw new Error(`step name ${JSON.stringify(def.name)}: expected [a-z][a-z0-9-]*`);
+  for (const t of def.consumes) MessageType.parse(t);
+  const timeoutMs = def.timeoutMs ?? 30_000;
+  const idempotency = def.idempotency ?? 'claim';
+  const getDeps = () => deps ?? processDeps();
+
+  const invoke = (raw: string | Uint8Array, opts: InvokeOptions = {}) =>
+    run(def, timeoutMs, idempotency, getDeps(), raw, opts);
+
+  const app = new Hono();
+  app.post(
+    '/invoke',
+    // Refuse an oversized body before reading it, with the same answer decodeEnvelope gives.
+    bodyLimit({
+      maxSize: MAX_ENVELOPE_BYTES,
+      onError: (c) =>
+        c.json(failure(new PermanentError('envelope_too_large', `envelope is more than the ${MAX_ENVELOPE_BYTES} bytes allowed; put large content in S3 and send its key`)), STATUS.permanent),
+    }),
+    async (c) => {
+      const attempt = Number(c.req.header(ATTEMPT_HEADER)) || undefined;
+      const res = await invoke(await c.req.text(), { attempt, parent: extractContext(c.req.raw.headers) });
+      return c.json(res, res.ok ? STATUS.ok : STATUS[res.error.class]);
+    },
+  );
+  app.get('/healthz', (c) => c.json({ ok: true, step: def.name }));
+
+  return { name: def.name, consumes: def.consumes, timeoutMs, idempotency, app, invoke, withDeps: (d) => defineStep(def, d) };
+}
+
+const success = (stored: StoredResult, replayed: boolean): StepSuccess => ({ ok: true, emit: stored.emit, result: stored.result, replayed });
+const failure = (e: StepError): StepFailure => ({ ok: false, error: { class: e.errorClass, code: e.code, message: e.message } });
+
+async function run(
+  def: StepDefinition,
+  timeoutMs: number,
+  idempotency: Idempotency,
+  deps: Deps,
+  raw: string | Uint8Array,
+  opts: InvokeOptions,
+): Promise<StepResponse> {
+  let msg: Envelope;
+  try {
+    msg = decodeEnvelope(raw, opts.attempt);
+    if (!def.consumes.includes(msg.type)) throw new PermanentError('unexpected_type', `step ${def.name} does not consume ${msg.type}`);
+  } catch (err) {
+    return failure(classify(err));
+  }
+  const attributes = { 'messaging.message.id': msg.id, 'gswarm.scope': msg.scope, 'gswarm.type': msg.type, 'gswarm.attempt': msg.attempt };
+  return inSpan(`step ${def.name}`, { kind: SpanKind.SERVER, attributes }, opts.parent ?? otelContext.active(), async (span) => {
+    const res = await runOnce(def, timeoutMs, idempotency, deps, msg);
+    span.setAttribute('gswarm.outcome', res.ok ? (res.replayed ? 'replayed' : 'ok') : res.error.class);
+    return res;
+  });
+}
+
+async function runOnce(def: StepDefinition, timeoutMs: number, idempotency: Idempotency, deps: Deps, msg: Envelope): Promise<StepResponse> {
+  const inbox = idempotency === 'none' ? undefined : deps.inbox;
+  const key: InboxKey = { consumer: def.name, messageId: msg.id, scope: msg.scope };
+  const ttlMs = deps.env.INBOX_TTL_MS;
+  const toStored = (out: StepOutput | void | undefined): StoredResult => ({
+    emit: toEnvelopes(def.name, msg, out?.emit),
+    ...(out?.result !== undefined ? { result: out.result } : {}),
+  });
+
+  // 1. Done before? Claim mode learns it from the claim itself; optimistic mode
+  //    looks only for redeliveries (a first delivery that duplicates an earlier
+  //    publish is caught by the commit, which then rolls back).
+  let token: string | undefined;
+  try {
+    if (inbox && idempotency === 'claim') {
+      const c = await inbox.claim(key, timeoutMs + CLAIM_MARGIN_MS);
+      if (c.kind === 'completed') return success(c.stored, true);
+      if (c.kind === 'in_progress') {
+        return failure(new TransientError('in_progress', `${msg.id} is being handled by another run until ${c.until.toISOString()}`));
+      }
+      token = c.token;
+    } else if (inbox && msg.attempt > 1) {
+      const stored = await inbox.get(key);
+      if (stored) return success(stored, true);
+    }
+  } catch (err) {
+    return failure(classify(err));
+  }
+
+  // 2. Run, within the time allowed.
+  const abort = new AbortController();
+  let committed: StoredResult | undefined;
+  let log: Logger | undefined;
+  const ctx: StepContext = {
+    step: def.name,
+    attempt: msg.attempt,
+    signal: abort.signal,
+    get log() {
+      return (log ??= logger('step', { step: def.name, msg: msg.id, scope: msg.scope, attempt: msg.attempt }));
+    },
+    deps,
+    async commit<T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T> {
+      if (committed) throw new Error(`step ${def.name} called commit twice`);
+      if (abort.signal.aborted) throw new TransientError('timeout', `step ${def.name} ran out of time before committing`);
+      if (!inbox) {
+        const value = await deps.db.transaction<T>(writes);
+        committed = toStored(value);
+        return value;
+      }
+      const out = await inbox.commit<T>({ key, token, writes, toStored, ttlMs });
+      if (!out.committed) throw new ClaimLostError(out.stored);
+      committed = out.stored;
+      return out.value;
+    },
+  };
+  const timer = setTimeout(() => abort.abort(new TransientError('timeout', `step ${def.name} took longer than ${timeoutMs} ms`)), timeoutMs);
+  try {
+    const output = await untilAborted(def.handle(msg, ctx), abort.signal);
+    if (committed) return success(committed, false);
+    // The handler wrote nothing through commit: complete the record on its behalf.
+    if (!inbox) return success(toStored(output), false);
+    const out = await inbox.commit({ key, token, writes: undefined, toStored: () => toStored(output), ttlMs });
+    return success(out.stored, !out.committed);
+  } catch (err) {
+    if (err instanceof ClaimLostError) return success(err.stored, true);
+    // The writes are durable: what failed after them cannot undo them, so report them.
+    if (committed) {
+      ctx.log.warn({ err }, 'step failed after its commit; its committed result stands');
+      return success(committed, false);
+    }
+    // 3. Give the claim back so that the retry need not wait for it to expire.
+    if (inbox && token) await inbox.release(key, token).catch(() => {});
+    return failure(classify(err));
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Settle with p, or reject with the abort reason as soon as signal aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
