@@ -23,6 +23,8 @@ export const StepFailure = z.object({
     class: z.enum(['permanent', 'transient']),
     code: z.string(),
     message: z.string(),
+    /** For a transient failure: do not try again before this (e.g. another run's claim expires). */
+    retryAfterMs: z.number().int().min(0).optional(),
   }),
 });
 export type StepFailure = z.infer<typeof StepFailure>;

@@ -87,7 +87,7 @@ export interface Step {
 /** Header through which the bridge passes JetStream's delivery count. */
 export const ATTEMPT_HEADER = 'x-gswarm-attempt';
 /** A claim outlives the step's timeout by this much, so it never expires under a run that is still allowed. */
-const CLAIM_MARGIN_MS = 5_000;
+const claimMarginMs = (timeoutMs: number) => Math.min(5_000, timeoutMs);
 
 export function defineStep(def: StepDefinition, deps?: Deps): Step {
   if (!/^[a-z][a-z0-9-]{0,47}$/.test(def.name)) throw new Error(`step name ${JSON.stringify(def.name)}: expected [a-z][a-z0-9-]*`);
@@ -160,10 +160,13 @@ async function runOnce(def: StepDefinition, timeoutMs: number, idempotency: Idem
   let token: string | undefined;
   try {
     if (inbox && idempotency === 'claim') {
-      const c = await inbox.claim(key, timeoutMs + CLAIM_MARGIN_MS);
+      const c = await inbox.claim(key, timeoutMs + claimMarginMs(timeoutMs));
       if (c.kind === 'completed') return success(c.stored, true);
       if (c.kind === 'in_progress') {
-        return failure(new TransientError('in_progress', `${msg.id} is being handled by another run until ${c.until.toISOString()}`));
+        // Come back when that run's claim expires, not before: retrying sooner only spends deliveries.
+        const f = failure(new TransientError('in_progress', `${msg.id} is being handled by another run until ${c.until.toISOString()}`));
+        f.error.retryAfterMs = Math.max(0, c.until.getTime() - Date.now()) + 100;
+        return f;
       }
       token = c.token;
     } else if (inbox && msg.attempt > 1) {

@@ -1,0 +1,139 @@
+// The bridge: provisions the streams and one consumer per function, then runs a
+// pull loop per consumer that hands each message to its function (dispatch.ts).
+// It holds no state of its own: two bridges on the same consumers share the work,
+// and JetStream gives each message to one of them at a time.
+import { hostname } from 'node:os';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { consumerName, jetStream, provisionConsumers, provisionStreams, type ConsumerPlan } from '../../shared/adapters/bus.ts';
+import type { Env } from '../../shared/config.ts';
+import { logger, type Logger } from '../../shared/log.ts';
+import type { Db } from '../../shared/runtime/guarded.ts';
+import type { Step } from '../../shared/runtime/step.ts';
+import { Slots } from './capacity.ts';
+import { DeadLetters, watchMaxDeliveries } from './dead-letter.ts';
+import type { DispatchContext, Route, Settled } from './dispatch.ts';
+import { inProcess, overHttp } from './invoker.ts';
+import { PullLoop } from './pull.ts';
+
+export type BridgeEnv = Pick<
+  Env,
+  | 'NATS_URL'
+  | 'NATS_STREAM'
+  | 'NATS_DLQ_STREAM'
+  | 'NATS_SUBJECT_PREFIX'
+  | 'NATS_DUPLICATE_WINDOW_MS'
+  | 'NATS_STREAM_MAX_AGE_MS'
+  | 'NATS_DLQ_MAX_AGE_MS'
+  | 'BRIDGE_DEPLOYMENT_ID'
+  | 'BRIDGE_INSTANCE_ID'
+  | 'BRIDGE_BATCH'
+  | 'BRIDGE_FETCH_EXPIRES_MS'
+  | 'BRIDGE_CONCURRENCY'
+  | 'BRIDGE_MAX_IN_FLIGHT'
+  | 'BRIDGE_ACK_WAIT_MS'
+  | 'BRIDGE_MAX_DELIVER'
+  | 'BRIDGE_MAX_ACK_PENDING'
+  | 'BRIDGE_NAK_BASE_MS'
+  | 'BRIDGE_NAK_MAX_MS'
+  | 'BRIDGE_SHUTDOWN_GRACE_MS'
+>;
+
+export interface BridgeOptions {
+  nc: NatsConnection;
+  steps: readonly Step[];
+  /** Function name → base URL: invoke over HTTP instead of in-process. */
+  urls?: Readonly<Record<string, string>>;
+  env: BridgeEnv;
+  /** For the dead_letters table. */
+  db: Db;
+  log?: Logger;
+  /** Called after every message is settled (benchmarks, tests, metrics). */
+  onSettled?: (s: Settled) => void;
+}
+
+/** HTTP invocations may take the step's time plus this, for the network and the function's own edge. */
+const HTTP_MARGIN_MS = 5_000;
+
+export class Bridge {
+  readonly instance: string;
+  readonly plan: ConsumerPlan;
+  readonly loops: readonly PullLoop[];
+  #connected = true;
+  #draining = false;
+  #advisories: Subscription;
+
+  private constructor(o: { instance: string; plan: ConsumerPlan; loops: PullLoop[]; advisories: Subscription; nc: NatsConnection }) {
+    this.instance = o.instance;
+    this.plan = o.plan;
+    this.loops = o.loops;
+    this.#advisories = o.advisories;
+    void (async () => {
+      for await (const s of o.nc.status()) {
+        if (s.type === 'disconnect') this.#connected = false;
+        else if (s.type === 'reconnect') this.#connected = true;
+      }
+    })();
+  }
+
+  static async start(o: BridgeOptions): Promise<Bridge> {
+    const env = o.env;
+    const instance = env.BRIDGE_INSTANCE_ID || `${hostname()}-${process.pid}`;
+    const log = (o.log ?? logger('bridge')).child({ instance });
+    if (o.steps.length === 0) throw new Error('the bridge has no functions to run (BRIDGE_FUNCTIONS, or functions/<name>/index.ts)');
+    for (const name of Object.keys(o.urls ?? {})) {
+      if (!o.steps.some((s) => s.name === name)) throw new Error(`BRIDGE_FUNCTION_URLS names ${name}, which is not among the functions`);
+    }
+
+    const { js, jsm } = await jetStream(o.nc);
+    const longestStepMs = Math.max(...o.steps.map((s) => s.timeoutMs));
+    await provisionStreams(jsm, env, longestStepMs);
+    const plan = await provisionConsumers(jsm, env, o.steps, env.BRIDGE_DEPLOYMENT_ID);
+    log.info({ plan }, 'consumers provisioned');
+
+    const deadLetters = new DeadLetters(js, o.db, { prefix: env.NATS_SUBJECT_PREFIX }, log);
+    const dc: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, log, onSettled: o.onSettled };
+    const bridgeSlots = new Slots(env.BRIDGE_MAX_IN_FLIGHT);
+    const loops: PullLoop[] = [];
+    for (const step of o.steps) {
+      const url = o.urls?.[step.name];
+      const route: Route = {
+        name: step.name,
+        consumer: consumerName(step.name),
+        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS) : inProcess(step),
+      };
+      const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
+      loops.push(
+        new PullLoop(consumer, route, dc, bridgeSlots, { concurrency: env.BRIDGE_CONCURRENCY, batch: env.BRIDGE_BATCH, expiresMs: env.BRIDGE_FETCH_EXPIRES_MS }, log),
+      );
+    }
+    const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);
+    const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc });
+    for (const l of loops) l.start();
+    log.info({ functions: o.steps.map((s) => s.name), http: Object.keys(o.urls ?? {}) }, 'bridge running');
+    return bridge;
+  }
+
+  get natsConnected(): boolean {
+    return this.#connected;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  get inFlight(): number {
+    return this.loops.reduce((n, l) => n + l.inFlight, 0);
+  }
+
+  consumers(): { consumer: string; inFlight: number; lastError?: string }[] {
+    return this.loops.map((l) => ({ consumer: l.route.consumer, inFlight: l.inFlight, ...(l.lastError ? { lastError: l.lastError } : {}) }));
+  }
+
+  /** Stop fetching and wait (up to graceMs) for what is in flight to be settled. True if everything was. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#draining = true;
+    this.#advisories.unsubscribe();
+    const done = await Promise.all(this.loops.map((l) => l.stop(graceMs)));
+    return done.every(Boolean);
+  }
+}

@@ -1,0 +1,116 @@
+// One message, from JetStream to a function and back:
+//
+//   invoke the function (keeping the message alive with in-progress acks)
+//   ├─ success   → publish what it emitted (deterministic Nats-Msg-Id), then ack
+//   ├─ transient → nak with exponential backoff, unless it was the last delivery
+//   └─ permanent, or transient on the last delivery
+//                → dead-letter stream + dead_letters row, then term
+//
+// A crash anywhere before the ack means a redelivery; the function's inbox then
+// returns the stored result and the republish is dropped as a duplicate.
+import type { JsMsg, JetStreamClient } from '@nats-io/jetstream';
+import { nakDelayMs, publishEnvelope, type RedeliveryConfig } from '../../shared/adapters/bus.ts';
+import { ROOT_CONTEXT, SpanKind, extractContext, inSpan, injectContext } from '../../shared/adapters/telemetry.ts';
+import { classify } from '../../shared/contract/errors.ts';
+import type { StepResponse } from '../../shared/contract/result.ts';
+import type { Logger } from '../../shared/log.ts';
+import { ATTEMPT_HEADER } from '../../shared/runtime/step.ts';
+import { fromDelivery, type DeadLetters } from './dead-letter.ts';
+import type { Invoke } from './invoker.ts';
+
+export type Outcome = 'acked' | 'replayed' | 'nakked' | 'dead-lettered' | 'abandoned';
+
+export interface Route {
+  /** The function's name; its consumer is fn-<name>. */
+  name: string;
+  consumer: string;
+  invoke: Invoke;
+}
+
+export interface Settled {
+  consumer: string;
+  streamSeq: number;
+  deliveryCount: number;
+  outcome: Outcome;
+  /** When the bridge received the message and when it settled it (performance.now()). */
+  receivedAt: number;
+  settledAt: number;
+  error?: { class: string; code: string; message: string };
+}
+
+export interface DispatchContext {
+  js: JetStreamClient;
+  prefix: string;
+  redelivery: RedeliveryConfig;
+  deadLetters: DeadLetters;
+  log: Logger;
+  onSettled?: (s: Settled) => void;
+}
+
+export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext): Promise<Outcome> {
+  const receivedAt = performance.now();
+  const deliveryCount = m.info.deliveryCount;
+  const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'gswarm.consumer': route.consumer, 'gswarm.stream_seq': m.seq, 'gswarm.delivery': deliveryCount };
+  const parent = extractContext(m.headers, ROOT_CONTEXT);
+  let res: StepResponse | undefined;
+  const outcome = await inSpan(`process ${route.consumer}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
+    res = await invokeKeepingAlive(m, route, dc.redelivery.BRIDGE_ACK_WAIT_MS);
+    if (res.ok) {
+      try {
+        await Promise.all(res.emit.map((env) => inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, undefined, () => publishEnvelope(dc.js, dc.prefix, env))));
+      } catch (err) {
+        const e = classify(err);
+        res = { ok: false, error: { class: 'transient', code: `publish_${e.code}`, message: `publishing emitted messages failed: ${e.message}` } };
+      }
+    }
+    const o = await settle(m, res, route, dc);
+    span.setAttribute('gswarm.outcome', o);
+    return o;
+  }).catch((err: unknown): Outcome => {
+    // Only settling itself can get here (a dead letter that could not be
+    // published): leave the message to its ack wait; redelivery or, after the last
+    // delivery, the max-deliveries backstop takes it from there.
+    dc.log.error({ err, consumer: route.consumer, seq: m.seq }, 'could not settle message');
+    return 'abandoned';
+  });
+  dc.onSettled?.({
+    consumer: route.consumer,
+    streamSeq: m.seq,
+    deliveryCount,
+    outcome,
+    receivedAt,
+    settledAt: performance.now(),
+    ...(res && !res.ok ? { error: res.error } : {}),
+  });
+  return outcome;
+}
+
+/** Call the function; every ack_wait/3 tell JetStream the message is still being worked on. */
+async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number): Promise<StepResponse> {
+  const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
+  try {
+    const headers = new Headers({ 'content-type': 'application/json', [ATTEMPT_HEADER]: String(m.info.deliveryCount) });
+    injectContext(headers);
+    return await route.invoke(m.data, headers);
+  } catch (err) {
+    const e = classify(err);
+    return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
+  } finally {
+    clearInterval(keepAlive);
+  }
+}
+
+async function settle(m: JsMsg, res: StepResponse, route: Route, dc: DispatchContext): Promise<Outcome> {
+  if (res.ok) {
+    m.ack();
+    return res.replayed ? 'replayed' : 'acked';
+  }
+  const lastDelivery = m.info.deliveryCount >= dc.redelivery.BRIDGE_MAX_DELIVER;
+  if (res.error.class === 'permanent' || lastDelivery) {
+    await dc.deadLetters.record(fromDelivery(m), route.consumer, res.error);
+    m.term(`${res.error.code}: ${res.error.message}`.slice(0, 256));
+    return 'dead-lettered';
+  }
+  m.nak(Math.max(nakDelayMs(dc.redelivery, m.info.deliveryCount), res.error.retryAfterMs ?? 0));
+  return 'nakked';
+}

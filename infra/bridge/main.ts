@@ -1,0 +1,87 @@
+// npm run bridge: the JetStream bridge as a process.
+//   - loads the functions (BRIDGE_FUNCTIONS, or every functions/<name>/index.ts);
+//   - runs them in-process, or over HTTP for those named in BRIDGE_FUNCTION_URLS;
+//   - serves /healthz and /readyz on BRIDGE_HEALTH_PORT;
+//   - on SIGTERM/SIGINT (V3): stops fetching, finishes and acks what is in flight
+//     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
+//     (1 if the grace ran out first; those messages are redelivered).
+import { serve } from '@hono/node-server';
+import { connectBus } from '../../shared/adapters/bus.ts';
+import { createS3 } from '../../shared/adapters/s3.ts';
+import { initTelemetry } from '../../shared/adapters/telemetry.ts';
+import { configOrExit } from '../../shared/config.ts';
+import { logger } from '../../shared/log.ts';
+import { closeProcessDeps, processDeps } from '../../shared/runtime/deps.ts';
+import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts';
+import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
+import { Bridge } from './bridge.ts';
+import { healthApp } from './health.ts';
+
+const env = configOrExit();
+const log = logger('bridge');
+process.on('unhandledRejection', (err) => {
+  log.fatal({ err }, 'unhandled rejection');
+  process.exit(1);
+});
+
+const telemetry = initTelemetry(env);
+const paths = env.BRIDGE_FUNCTIONS ? env.BRIDGE_FUNCTIONS.split(',').map((p) => p.trim()).filter(Boolean) : discoverFunctions();
+const steps = await loadSteps(paths);
+const urls = Object.fromEntries(
+  env.BRIDGE_FUNCTION_URLS.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
+);
+const deps = processDeps();
+const s3 = createS3(env);
+
+let bridge: Bridge | undefined;
+const health = serve({
+  fetch: healthApp({ bridge: () => bridge, pool: deps.db.pool, s3, bucket: env.S3_BUCKET }).fetch,
+  port: env.BRIDGE_HEALTH_PORT,
+  hostname: '0.0.0.0',
+});
+health.once('listening', () => {
+  const a = health.address();
+  log.info({ port: typeof a === 'object' && a ? a.port : a }, 'health endpoints listening');
+});
+
+const nc = await connectBus(env, `bridge ${env.BRIDGE_INSTANCE_ID || process.pid}`);
+bridge = await Bridge.start({ nc, steps, urls, env, db: deps.db, log });
+
+const inbox = new PostgresIdempotencyStore(deps.db);
+const cleanup =
+  env.BRIDGE_INBOX_CLEANUP_MS > 0
+    ? setInterval(() => {
+        inbox
+          .cleanup()
+          .then((n) => n > 0 && log.info({ deleted: n }, 'expired inbox records deleted'))
+          .catch((err: unknown) => log.warn({ err }, 'inbox cleanup failed'));
+      }, env.BRIDGE_INBOX_CLEANUP_MS).unref()
+    : undefined;
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal, inFlight: bridge?.inFlight }, 'stopping: no more fetches, finishing what is in flight');
+  clearInterval(cleanup);
+  const clean = (await bridge?.stop(env.BRIDGE_SHUTDOWN_GRACE_MS)) ?? true;
+  if (!clean) log.warn('grace period over with messages still in flight; they will be redelivered');
+  await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
+  await closeProcessDeps();
+  s3.destroy();
+  await new Promise<void>((r) => {
+    health.close(() => r());
+    (health as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+  await telemetry.shutdown().catch(() => {});
+  log.info({ clean }, 'stopped');
+  process.exit(clean ? 0 : 1);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,108 @@
+// The pull loop of one consumer: fetch only as many messages as there are free
+// slots (V10), hand each to dispatch() without waiting, give the slot back when
+// the message is settled. ceil(concurrency / batch) fetches run side by side, so
+// that with a backlog one fetch's round trip overlaps another's messages.
+import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
+import type { Logger } from '../../shared/log.ts';
+import { Slots, releaseAll, reserve } from './capacity.ts';
+import { dispatch, type DispatchContext, type Route } from './dispatch.ts';
+
+export interface PullOptions {
+  /** Most messages in flight for this consumer. */
+  concurrency: number;
+  /** Most messages per fetch. */
+  batch: number;
+  /** How long one fetch waits for messages. */
+  expiresMs: number;
+}
+
+export class PullLoop {
+  readonly slots: Slots;
+  #stopping = false;
+  #fetchers: Promise<void>[] = [];
+  #open = new Set<ConsumerMessages>();
+  #inFlight = new Set<Promise<unknown>>();
+  #lastError: string | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    readonly route: Route,
+    private readonly dc: DispatchContext,
+    private readonly bridgeSlots: Slots,
+    private readonly opts: PullOptions,
+    private readonly log: Logger,
+  ) {
+    this.slots = new Slots(opts.concurrency);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The last fetch error, until a fetch succeeds again (readiness shows it). */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  start(): void {
+    const n = Math.max(1, Math.ceil(this.opts.concurrency / this.opts.batch));
+    for (let i = 0; i < n; i++) this.#fetchers.push(this.#fetchLoop());
+  }
+
+  async #fetchLoop(): Promise<void> {
+    const pools = [this.slots, this.bridgeSlots];
+    let failures = 0;
+    while (!this.#stopping) {
+      const n = await reserve(pools, this.opts.batch, () => this.#stopping);
+      if (n === 0) break;
+      let delivered = 0;
+      let batch: ConsumerMessages | undefined;
+      try {
+        batch = await this.consumer.fetch({ max_messages: n, expires: this.opts.expiresMs });
+        this.#open.add(batch);
+        for await (const m of batch) {
+          delivered++;
+          const p: Promise<unknown> = dispatch(m, this.route, this.dc).finally(() => {
+            this.#inFlight.delete(p);
+            releaseAll(pools, 1);
+          });
+          this.#inFlight.add(p);
+        }
+        failures = 0;
+        this.#lastError = undefined;
+      } catch (err) {
+        // NATS reconnecting, the consumer deleted under us, a timeout: back off and go on.
+        failures++;
+        this.#lastError = (err as Error).message;
+        if (!this.#stopping) {
+          this.log.warn({ err, consumer: this.route.consumer, failures }, 'fetch failed');
+          await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)));
+        }
+      } finally {
+        if (batch) this.#open.delete(batch);
+        releaseAll(pools, n - delivered);
+      }
+    }
+  }
+
+  /** Stop fetching, then wait up to graceMs for the messages in flight. True if all settled. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#stopping = true;
+    this.slots.wake();
+    this.bridgeSlots.wake();
+    // Ending a fetch early withdraws its pull request: the server sends no more.
+    for (const b of this.#open) b.stop();
+    await Promise.all(this.#fetchers);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs)));
+    const settled = (async () => {
+      while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+      return true as const;
+    })();
+    const done = await Promise.race([settled, timedOut]);
+    clearTimeout(timer);
+    return done;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
