@@ -91,6 +91,7 @@ export const envSchema = z.object({
   OPENFGA_STORE_ID: z.string().default(''),
   OPENFGA_MODEL_ID: z.string().default(''),
   AUTHZ_DISABLED: bool.default(false),
+  OPENFGA_TIMEOUT_MS: int(50, 60_000).default(2_000),
 
   FACTS_WORKER_URL: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:8010'),
   EMBEDDING_DIM: int(1, 16_000).default(384),
@@ -105,6 +106,9 @@ export const envSchema = z.object({
   FINALITY_PATH: z.string().min(1).optional(),
   FINALITY_SIGNING_KEY: z.string().default(''),
   FINALITY_KEY_ID: z.string().default(''),
+  /** Context-log retention for certified scopes, and compaction age of noisy entries (npm run wal:compact). */
+  WAL_RETENTION_DAYS: z.coerce.number().min(0).default(90),
+  WAL_COMPACT_AFTER_DAYS: z.coerce.number().min(0).default(7),
 
   API_TOKEN: z.string().default(''),
   API_DEV_MODE: bool.default(false),

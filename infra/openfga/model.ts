@@ -45,3 +45,14 @@ function sortKeys(v: unknown): unknown {
   }
   return v;
 }
+
+const checkSchema = tupleSchema.extend({ allowed: z.boolean() });
+export type ModelCheck = z.infer<typeof checkSchema>;
+
+/** The model tests in model.tests.yaml: extra tuples and the checks with their expected outcome. */
+export function loadModelTests(): { tuples: Tuple[]; checks: ModelCheck[] } {
+  return z
+    .object({ tuples: z.array(tupleSchema).default([]), checks: z.array(checkSchema).min(1) })
+    .strict()
+    .parse(parse(readFileSync(new URL('model.tests.yaml', here), 'utf8')));
+}

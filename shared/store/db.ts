@@ -1,0 +1,28 @@
+// Shared helpers for the store adapters: run in the caller's transaction when given
+// one, or open one on the pool; typed errors for missing rows.
+import { Pool, type PoolClient } from '@neondatabase/serverless';
+import { withTransaction, type Queryable } from '../adapters/db.ts';
+import { PermanentError } from '../contract/errors.ts';
+
+export type { Pool, PoolClient, Queryable };
+
+/** A pool, or a client already inside a transaction (the caller owns BEGIN/COMMIT). */
+export type Db = Pool | PoolClient;
+
+export function inTransaction<T>(db: Db, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  return db instanceof Pool ? withTransaction(db, fn) : fn(db);
+}
+
+export class ScopeNotFoundError extends PermanentError {
+  constructor(readonly scope: string) {
+    super('scope_not_found', `scope "${scope}" does not exist`);
+  }
+}
+
+/** Postgres bigint arrives as a string; counts and seqs here stay far below 2^53. */
+export const num = (v: unknown): number => (v === null || v === undefined ? 0 : typeof v === 'number' ? v : Number(v));
+
+export const toVectorLiteral = (v: readonly number[]): string => {
+  for (const x of v) if (!Number.isFinite(x)) throw new PermanentError('invalid_embedding', 'embedding contains a non-finite number');
+  return `[${v.join(',')}]`;
+};

@@ -1,0 +1,649 @@
+// Semantic graph in Postgres (+ pgvector): bitemporal nodes and edges. A change
+// supersedes the current version and inserts the next one in the same statement; rows
+// are never updated in content nor deleted. Writers of one node serialise on a
+// transaction-scoped advisory lock, so concurrent upserts compose (confidence = the max
+// of all writes) instead of failing on the "one current version" unique index.
+//
+// Time: valid time (valid_from / valid_to: when the fact holds in the world) and
+// transaction time (recorded_at / superseded_at: when the database believed it), stamped
+// with clock_timestamp() after the lock, so versions of a node are strictly ordered.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ScopeId } from '../contract/envelope.ts';
+import { PermanentError, TransientError } from '../contract/errors.ts';
+import {
+  contentHash,
+  EDGE_KINDS,
+  EDGE_STATUSES,
+  mergeEdge,
+  mergeNode,
+  NODE_KINDS,
+  NODE_STATUSES,
+  SEVERITIES,
+  SYMMETRIC_EDGE_KINDS,
+  type EdgeFields,
+  type EdgeKind,
+  type EdgeStatus,
+  type NodeFields,
+  type NodeKind,
+  type NodeStatus,
+  type Severity,
+} from '../domain/graph.ts';
+import { inTransaction, num, toVectorLiteral, type Db, type PoolClient, type Queryable } from './db.ts';
+
+export interface GraphNode extends NodeFields {
+  nodeId: string;
+  versionId: number;
+  scope: string;
+  contentHash: string;
+  createdBy: string;
+  validFrom: Date;
+  recordedAt: Date;
+  supersededAt: Date | null;
+  hasEmbedding: boolean;
+}
+
+export interface GraphEdge extends EdgeFields {
+  edgeId: string;
+  versionId: number;
+  scope: string;
+  kind: EdgeKind;
+  sourceId: string;
+  targetId: string;
+  createdBy: string;
+  validFrom: Date;
+  recordedAt: Date;
+  supersededAt: Date | null;
+}
+
+const date = z.coerce.date();
+const Json = z.record(z.string(), z.unknown());
+
+export const NodeInput = z
+  .object({
+    scope: ScopeId,
+    kind: z.enum(NODE_KINDS),
+    content: z.string().trim().min(1).max(10_000),
+    /** Update this node; without it the node is found by (scope, kind, content hash) or created. */
+    nodeId: z.uuid().optional(),
+    subject: z.string().max(500).nullable().optional(),
+    metric: z.string().max(500).nullable().optional(),
+    value: z.unknown().optional(),
+    confidence: z.number().min(0).max(1).optional(),
+    status: z.enum(NODE_STATUSES).optional(),
+    severity: z.enum(SEVERITIES).nullable().optional(),
+    sourceDoc: z.string().max(500).nullable().optional(),
+    sourceRef: Json.optional(),
+    metadata: Json.optional(),
+    /** Writer of this version. The node keeps the creator of its first version. */
+    createdBy: z.string().min(1).max(64),
+    validFrom: date.nullable().optional(),
+    validTo: date.nullable().optional(),
+    embedding: z.array(z.number()).min(1).optional(),
+  })
+  .refine((n) => !n.validFrom || !n.validTo || n.validTo > n.validFrom, { message: 'validTo must be after validFrom' });
+export type NodeInput = z.input<typeof NodeInput>;
+
+export const EdgeInput = z.object({
+  scope: ScopeId,
+  kind: z.enum(EDGE_KINDS),
+  sourceId: z.uuid(),
+  /** A node; for `resolves` also a contradicts edge id. */
+  targetId: z.uuid(),
+  weight: z.number().positive().max(1000).optional(),
+  status: z.enum(EDGE_STATUSES).optional(),
+  metadata: Json.optional(),
+  createdBy: z.string().min(1).max(64),
+  validFrom: date.nullable().optional(),
+  validTo: date.nullable().optional(),
+});
+export type EdgeInput = z.input<typeof EdgeInput>;
+
+export interface WriteResult {
+  id: string;
+  versionId: number | null;
+  action: 'insert' | 'supersede' | 'noop';
+  changed: string[];
+}
+
+type NodeRow = {
+  version_id: string;
+  node_id: string;
+  scope_id: string;
+  kind: NodeKind;
+  content: string;
+  subject: string | null;
+  metric: string | null;
+  value: unknown;
+  confidence: number;
+  status: NodeStatus;
+  severity: Severity | null;
+  source_doc: string | null;
+  source_ref: Record<string, unknown>;
+  content_hash: string;
+  metadata: Record<string, unknown>;
+  created_by: string;
+  valid_from: Date;
+  valid_to: Date | null;
+  recorded_at: Date;
+  superseded_at: Date | null;
+  has_embedding: boolean;
+};
+
+const NODE_COLS = `version_id, node_id, scope_id, kind, content, subject, metric, value, confidence, status, severity,
+  source_doc, source_ref, content_hash, metadata, created_by, valid_from, valid_to, recorded_at, superseded_at,
+  embedding IS NOT NULL AS has_embedding`;
+
+const toNode = (r: NodeRow): GraphNode => ({
+  nodeId: r.node_id,
+  versionId: num(r.version_id),
+  scope: r.scope_id,
+  kind: r.kind,
+  content: r.content,
+  subject: r.subject,
+  metric: r.metric,
+  value: r.value,
+  confidence: r.confidence,
+  status: r.status,
+  severity: r.severity,
+  sourceDoc: r.source_doc,
+  sourceRef: r.source_ref,
+  contentHash: r.content_hash,
+  metadata: r.metadata,
+  createdBy: r.created_by,
+  validFrom: r.valid_from,
+  validTo: r.valid_to,
+  recordedAt: r.recorded_at,
+  supersededAt: r.superseded_at,
+  hasEmbedding: r.has_embedding,
+});
+
+type EdgeRow = {
+  version_id: string;
+  edge_id: string;
+  scope_id: string;
+  kind: EdgeKind;
+  source_id: string;
+  target_id: string;
+  weight: number;
+  status: EdgeStatus;
+  metadata: Record<string, unknown>;
+  created_by: string;
+  valid_from: Date;
+  valid_to: Date | null;
+  recorded_at: Date;
+  superseded_at: Date | null;
+};
+
+const EDGE_COLS = 'version_id, edge_id, scope_id, kind, source_id, target_id, weight, status, metadata, created_by, valid_from, valid_to, recorded_at, superseded_at';
+
+const toEdge = (r: EdgeRow): GraphEdge => ({
+  edgeId: r.edge_id,
+  versionId: num(r.version_id),
+  scope: r.scope_id,
+  kind: r.kind,
+  sourceId: r.source_id,
+  targetId: r.target_id,
+  weight: r.weight,
+  status: r.status,
+  metadata: r.metadata,
+  createdBy: r.created_by,
+  validFrom: r.valid_from,
+  validTo: r.valid_to,
+  recordedAt: r.recorded_at,
+  supersededAt: r.superseded_at,
+});
+
+/** Serialise writers of one key until the transaction ends. */
+async function lock(tx: PoolClient, key: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
+
+async function currentNode(q: Queryable, nodeId: string): Promise<GraphNode | null> {
+  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = $1 AND superseded_at IS NULL`, [nodeId]);
+  return rows[0] ? toNode(rows[0]) : null;
+}
+
+/** Insert or version one node (in the caller's transaction, or a new one). */
+export async function upsertNode(db: Db, input: NodeInput): Promise<WriteResult> {
+  const n = NodeInput.parse(input);
+  return inTransaction(db, (tx) => upsertNodeTx(tx, n));
+}
+
+async function upsertNodeTx(tx: PoolClient, n: z.output<typeof NodeInput>): Promise<WriteResult> {
+  const hash = contentHash(n.content);
+  let nodeId = n.nodeId;
+  if (!nodeId) {
+    await lock(tx, `node-hash:${n.scope}:${n.kind}:${hash}`);
+    const { rows } = await tx.query<{ node_id: string }>(
+      `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = $2 AND content_hash = $3 AND superseded_at IS NULL ORDER BY version_id LIMIT 1`,
+      [n.scope, n.kind, hash],
+    );
+    nodeId = rows[0]?.node_id;
+  }
+  if (nodeId) await lock(tx, `node:${nodeId}`);
+  const current = nodeId ? await currentNode(tx, nodeId) : null;
+  if (current && (current.scope !== n.scope || current.kind !== n.kind)) {
+    throw new PermanentError('node_mismatch', `node ${nodeId} is a ${current.kind} of scope ${current.scope}, not a ${n.kind} of ${n.scope}`);
+  }
+  if (!current && n.nodeId) {
+    const { rowCount } = await tx.query('SELECT 1 FROM graph_nodes WHERE node_id = $1 LIMIT 1', [n.nodeId]);
+    if (rowCount) throw new TransientError('node_race', `node ${n.nodeId} has no current version`);
+  }
+  const merged = mergeNode(current, {
+    kind: n.kind,
+    // Same text up to case and spacing is the same fact: keep the stored wording.
+    content: current && contentHash(n.content) === current.contentHash ? current.content : n.content,
+    ...(n.subject !== undefined ? { subject: n.subject } : {}),
+    ...(n.metric !== undefined ? { metric: n.metric } : {}),
+    ...(n.value !== undefined ? { value: n.value } : {}),
+    ...(n.confidence !== undefined ? { confidence: n.confidence } : {}),
+    ...(n.status !== undefined ? { status: n.status } : {}),
+    ...(n.severity !== undefined ? { severity: n.severity } : {}),
+    ...(n.sourceDoc !== undefined ? { sourceDoc: n.sourceDoc } : {}),
+    ...(n.sourceRef !== undefined ? { sourceRef: n.sourceRef } : {}),
+    ...(n.metadata !== undefined ? { metadata: n.metadata } : {}),
+    ...(n.validFrom !== undefined ? { validFrom: n.validFrom } : {}),
+    ...(n.validTo !== undefined ? { validTo: n.validTo } : {}),
+  });
+  const embedding = n.embedding ? toVectorLiteral(n.embedding) : null;
+  if (merged.action === 'noop') {
+    // An embedding is derived data, not a fact: attaching it does not make a new version.
+    if (embedding && current && !current.hasEmbedding) await setEmbedding(tx, current.nodeId, n.embedding!);
+    return { id: current!.nodeId, versionId: current!.versionId, action: 'noop', changed: [] };
+  }
+  const f = merged.next;
+  const nextHash = contentHash(f.content);
+  const params = [
+    f.kind, f.content, f.subject, f.metric, f.value === null || f.value === undefined ? null : JSON.stringify(f.value),
+    f.confidence, f.status, f.severity, f.sourceDoc, JSON.stringify(f.sourceRef), embedding, nextHash,
+    JSON.stringify(f.metadata), f.validFrom, f.validTo,
+  ];
+  if (merged.action === 'insert') {
+    const id = nodeId ?? randomUUID();
+    const { rows } = await tx.query<{ version_id: string }>(
+      `INSERT INTO graph_nodes (node_id, scope_id, kind, content, subject, metric, value, confidence, status, severity,
+         source_doc, source_ref, embedding, content_hash, metadata, created_by, valid_from, valid_to, recorded_at)
+       SELECT $16, $17, $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10::jsonb, $11::vector, $12, $13::jsonb, $18,
+              COALESCE($14::timestamptz, t), $15, t
+         FROM (SELECT clock_timestamp() AS t) ts
+       RETURNING version_id`,
+      [...params, id, n.scope, n.createdBy],
+    );
+    return { id, versionId: num(rows[0]!.version_id), action: 'insert', changed: [] };
+  }
+  const { rows } = await tx.query<{ version_id: string }>(
+    `WITH ts AS (SELECT clock_timestamp() AS t),
+     old AS (
+       UPDATE graph_nodes g SET superseded_at = ts.t FROM ts
+        WHERE g.version_id = $16 AND g.superseded_at IS NULL
+       RETURNING g.node_id, g.scope_id, g.embedding, g.created_by, ts.t
+     )
+     INSERT INTO graph_nodes (node_id, scope_id, kind, content, subject, metric, value, confidence, status, severity,
+       source_doc, source_ref, embedding, content_hash, metadata, created_by, valid_from, valid_to, recorded_at)
+     SELECT old.node_id, old.scope_id, $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10::jsonb,
+            COALESCE($11::vector, CASE WHEN $12 = $17 THEN old.embedding END), $12,
+            $13::jsonb || jsonb_build_object('written_by', $18::text), old.created_by, $14, $15, old.t
+       FROM old
+     RETURNING version_id`,
+    [...params, current!.versionId, current!.contentHash, n.createdBy],
+  );
+  if (!rows[0]) throw new TransientError('node_race', `node ${nodeId} changed under its lock`);
+  return { id: nodeId!, versionId: num(rows[0].version_id), action: 'supersede', changed: merged.changed };
+}
+
+/** Attach (or replace) the embedding of a node's current version. Derived data: no new version. */
+export async function setEmbedding(q: Queryable, nodeId: string, embedding: readonly number[]): Promise<boolean> {
+  const { rowCount } = await q.query('UPDATE graph_nodes SET embedding = $2::vector WHERE node_id = $1 AND superseded_at IS NULL', [
+    nodeId,
+    toVectorLiteral(embedding),
+  ]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Insert or version one edge. contradicts is symmetric: (a, b) and (b, a) are the same edge. */
+export async function upsertEdge(db: Db, input: EdgeInput): Promise<WriteResult> {
+  const e = EdgeInput.parse(input);
+  return inTransaction(db, (tx) => upsertEdgeTx(tx, e));
+}
+
+async function upsertEdgeTx(tx: PoolClient, e: z.output<typeof EdgeInput>): Promise<WriteResult> {
+  let [src, tgt] = [e.sourceId, e.targetId];
+  if (src === tgt) throw new PermanentError('invalid_edge', 'an edge needs two different endpoints');
+  if (SYMMETRIC_EDGE_KINDS.has(e.kind) && src > tgt) [src, tgt] = [tgt, src];
+  await lock(tx, `edge:${e.scope}:${e.kind}:${src}:${tgt}`);
+  const { rows: cur } = await tx.query<EdgeRow>(
+    `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = $2 AND source_id = $3 AND target_id = $4 AND superseded_at IS NULL`,
+    [e.scope, e.kind, src, tgt],
+  );
+  const current = cur[0] ? toEdge(cur[0]) : null;
+  if (!current) {
+    // Endpoints must be current nodes of the scope (a resolves edge may target a contradiction edge).
+    const { rows } = await tx.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM graph_nodes WHERE scope_id = $1 AND node_id = ANY($2) AND superseded_at IS NULL)
+            + (SELECT count(*) FROM graph_edges WHERE scope_id = $1 AND edge_id = $3 AND kind = 'contradicts' AND superseded_at IS NULL AND $4) AS n`,
+      [e.scope, [src, tgt], tgt, e.kind === 'resolves'],
+    );
+    if (num(rows[0]!.n) < 2) throw new PermanentError('unknown_endpoint', `edge endpoints ${src}, ${tgt} are not current nodes of scope ${e.scope}`);
+  }
+  const merged = mergeEdge(current, {
+    ...(e.weight !== undefined ? { weight: e.weight } : {}),
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(e.metadata !== undefined ? { metadata: e.metadata } : {}),
+    ...(e.validFrom !== undefined ? { validFrom: e.validFrom } : {}),
+    ...(e.validTo !== undefined ? { validTo: e.validTo } : {}),
+  });
+  if (merged.action === 'noop') return { id: current!.edgeId, versionId: current!.versionId, action: 'noop', changed: [] };
+  const f = merged.next;
+  if (merged.action === 'insert') {
+    const id = randomUUID();
+    const { rows } = await tx.query<{ version_id: string }>(
+      `INSERT INTO graph_edges (edge_id, scope_id, kind, source_id, target_id, weight, status, metadata, created_by, valid_from, valid_to, recorded_at)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, COALESCE($10::timestamptz, t), $11, t FROM (SELECT clock_timestamp() AS t) ts
+       RETURNING version_id`,
+      [id, e.scope, e.kind, src, tgt, f.weight, f.status, JSON.stringify(f.metadata), e.createdBy, f.validFrom, f.validTo],
+    );
+    return { id, versionId: num(rows[0]!.version_id), action: 'insert', changed: [] };
+  }
+  const { rows } = await tx.query<{ version_id: string }>(
+    `WITH ts AS (SELECT clock_timestamp() AS t),
+     old AS (
+       UPDATE graph_edges g SET superseded_at = ts.t FROM ts WHERE g.version_id = $1 AND g.superseded_at IS NULL
+       RETURNING g.edge_id, g.scope_id, g.kind, g.source_id, g.target_id, g.created_by, ts.t
+     )
+     INSERT INTO graph_edges (edge_id, scope_id, kind, source_id, target_id, weight, status, metadata, created_by, valid_from, valid_to, recorded_at)
+     SELECT old.edge_id, old.scope_id, old.kind, old.source_id, old.target_id, $2, $3, $4::jsonb || jsonb_build_object('written_by', $7::text),
+            old.created_by, $5, $6, old.t
+       FROM old
+     RETURNING version_id`,
+    [current!.versionId, f.weight, f.status, JSON.stringify(f.metadata), f.validFrom, f.validTo, e.createdBy],
+  );
+  if (!rows[0]) throw new TransientError('edge_race', `edge ${current!.edgeId} changed under its lock`);
+  return { id: current!.edgeId, versionId: num(rows[0].version_id), action: 'supersede', changed: merged.changed };
+}
+
+/** Mark a contradiction (or any edge) resolved. Final: it never re-opens. */
+export async function resolveEdge(db: Db, scope: string, edgeId: string, by: string, note?: string): Promise<WriteResult> {
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<EdgeRow>(`SELECT ${EDGE_COLS} FROM graph_edges WHERE edge_id = $1 AND scope_id = $2 AND superseded_at IS NULL`, [edgeId, scope]);
+    const e = rows[0];
+    if (!e) throw new PermanentError('unknown_edge', `edge ${edgeId} is not a current edge of scope ${scope}`);
+    return upsertEdgeTx(tx, {
+      scope,
+      kind: e.kind,
+      sourceId: e.source_id,
+      targetId: e.target_id,
+      status: 'resolved',
+      metadata: { resolved_by: by, ...(note ? { resolution: note } : {}) },
+      createdBy: by,
+    });
+  });
+}
+
+/**
+ * Mark current active nodes of `kinds` created by `createdBy` irrelevant unless kept —
+ * what a new extraction no longer mentions. Resolved nodes stay resolved; nothing is deleted.
+ */
+export async function markStale(
+  db: Db,
+  opts: { scope: string; kinds: readonly NodeKind[]; createdBy: string; keep: ReadonlySet<string> | readonly string[] },
+): Promise<string[]> {
+  const keep = new Set(opts.keep);
+  return inTransaction(db, async (tx) => {
+    const { rows } = await tx.query<{ node_id: string; kind: NodeKind; content: string }>(
+      `SELECT node_id, kind, content FROM graph_nodes
+        WHERE scope_id = $1 AND kind = ANY($2) AND created_by = $3 AND superseded_at IS NULL AND status IN ('active', 'in_progress')
+        ORDER BY node_id`,
+      [opts.scope, opts.kinds, opts.createdBy],
+    );
+    const staled: string[] = [];
+    for (const r of rows) {
+      if (keep.has(r.node_id)) continue;
+      const res = await upsertNodeTx(tx, { scope: opts.scope, kind: r.kind, content: r.content, nodeId: r.node_id, status: 'irrelevant', createdBy: opts.createdBy });
+      if (res.action !== 'noop') staled.push(r.node_id);
+    }
+    return staled;
+  });
+}
+
+export interface AsOf {
+  /** Valid time: what held in the world at this instant. */
+  validAt?: Date;
+  /** Transaction time: what the database believed at this instant. */
+  knownAt?: Date;
+}
+
+function asOfSql(alias: string, at: AsOf, params: unknown[]): string {
+  const parts: string[] = [];
+  if (at.knownAt) {
+    params.push(at.knownAt);
+    const p = `$${params.length}`;
+    parts.push(`${alias}.recorded_at <= ${p} AND (${alias}.superseded_at IS NULL OR ${alias}.superseded_at > ${p})`);
+  } else {
+    parts.push(`${alias}.superseded_at IS NULL`);
+  }
+  if (at.validAt) {
+    params.push(at.validAt);
+    const p = `$${params.length}`;
+    parts.push(`${alias}.valid_from <= ${p} AND (${alias}.valid_to IS NULL OR ${alias}.valid_to > ${p})`);
+  }
+  return parts.join(' AND ');
+}
+
+/** Nodes as of valid time and/or transaction time (current versions by default). */
+export async function queryNodes(
+  q: Queryable,
+  scope: string,
+  opts: AsOf & { kinds?: readonly NodeKind[]; statuses?: readonly NodeStatus[]; limit?: number } = {},
+): Promise<GraphNode[]> {
+  const params: unknown[] = [scope];
+  let where = `n.scope_id = $1 AND ${asOfSql('n', opts, params)}`;
+  if (opts.kinds) {
+    params.push(opts.kinds);
+    where += ` AND n.kind = ANY($${params.length})`;
+  }
+  if (opts.statuses) {
+    params.push(opts.statuses);
+    where += ` AND n.status = ANY($${params.length})`;
+  }
+  params.push(Math.min(Math.max(opts.limit ?? 500, 1), 5000));
+  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes n WHERE ${where} ORDER BY n.version_id LIMIT $${params.length}`, params);
+  return rows.map(toNode);
+}
+
+export async function queryEdges(
+  q: Queryable,
+  scope: string,
+  opts: AsOf & { kinds?: readonly EdgeKind[]; statuses?: readonly EdgeStatus[]; limit?: number } = {},
+): Promise<GraphEdge[]> {
+  const params: unknown[] = [scope];
+  let where = `e.scope_id = $1 AND ${asOfSql('e', opts, params)}`;
+  if (opts.kinds) {
+    params.push(opts.kinds);
+    where += ` AND e.kind = ANY($${params.length})`;
+  }
+  if (opts.statuses) {
+    params.push(opts.statuses);
+    where += ` AND e.status = ANY($${params.length})`;
+  }
+  params.push(Math.min(Math.max(opts.limit ?? 500, 1), 5000));
+  const { rows } = await q.query<EdgeRow>(`SELECT ${EDGE_COLS} FROM graph_edges e WHERE ${where} ORDER BY e.version_id LIMIT $${params.length}`, params);
+  return rows.map(toEdge);
+}
+
+/** One node as of the given times (current version by default). */
+export async function getNode(q: Queryable, nodeId: string, at: AsOf = {}): Promise<GraphNode | null> {
+  const params: unknown[] = [nodeId];
+  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes n WHERE n.node_id = $1 AND ${asOfSql('n', at, params)}`, params);
+  return rows[0] ? toNode(rows[0]) : null;
+}
+
+/** Every version of a node, oldest first. */
+export async function nodeHistory(q: Queryable, nodeId: string): Promise<GraphNode[]> {
+  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = $1 ORDER BY recorded_at, version_id`, [nodeId]);
+  return rows.map(toNode);
+}
+
+export async function edgeHistory(q: Queryable, edgeId: string): Promise<GraphEdge[]> {
+  const { rows } = await q.query<EdgeRow>(`SELECT ${EDGE_COLS} FROM graph_edges WHERE edge_id = $1 ORDER BY recorded_at, version_id`, [edgeId]);
+  return rows.map(toEdge);
+}
+
+export interface Neighbour {
+  node: GraphNode;
+  /** Cosine similarity in [-1, 1]. */
+  similarity: number;
+}
+
+/** Current claims nearest to an embedding (cosine), best first. */
+export async function nearestClaims(
+  q: Queryable,
+  scope: string,
+  embedding: readonly number[],
+  opts: { k?: number; minSimilarity?: number; statuses?: readonly NodeStatus[]; kind?: NodeKind } = {},
+): Promise<Neighbour[]> {
+  const { rows } = await q.query<NodeRow & { similarity: number }>(
+    `SELECT ${NODE_COLS}, 1 - (embedding <=> $2::vector) AS similarity
+       FROM graph_nodes
+      WHERE scope_id = $1 AND kind = $5 AND superseded_at IS NULL AND embedding IS NOT NULL AND status = ANY($4)
+      ORDER BY embedding <=> $2::vector
+      LIMIT $3`,
+    [scope, toVectorLiteral(embedding), Math.min(Math.max(opts.k ?? 5, 1), 100), opts.statuses ?? ['active', 'in_progress'], opts.kind ?? 'claim'],
+  );
+  return rows
+    .map((r) => ({ node: toNode(r), similarity: Number(r.similarity) }))
+    .filter((n) => opts.minSimilarity === undefined || n.similarity >= opts.minSimilarity);
+}
+
+// ------------------------------------------------------------------- facts sync
+
+const FactItem = z.object({
+  content: z.string().trim().min(1).max(10_000),
+  confidence: z.number().min(0).max(1).optional(),
+  status: z.enum(NODE_STATUSES).optional(),
+  severity: z.enum(SEVERITIES).nullable().optional(),
+  sourceDoc: z.string().max(500).nullable().optional(),
+  subject: z.string().max(500).nullable().optional(),
+  metric: z.string().max(500).nullable().optional(),
+  value: z.unknown().optional(),
+  metadata: Json.optional(),
+  validFrom: date.nullable().optional(),
+  validTo: date.nullable().optional(),
+  embedding: z.array(z.number()).min(1).optional(),
+});
+
+export const FactsBatch = z.object({
+  scope: ScopeId,
+  createdBy: z.string().min(1).max(64),
+  claims: z.array(FactItem).default([]),
+  goals: z.array(FactItem).default([]),
+  risks: z.array(FactItem).default([]),
+  assessments: z.array(FactItem).default([]),
+  /** Pairs of claims (indexes into `claims`) that contradict each other. */
+  contradictions: z
+    .array(z.object({ a: z.number().int().min(0), b: z.number().int().min(0), weight: z.number().positive().optional(), note: z.string().max(2000).optional() }))
+    .default([]),
+  /** A claim whose embedding is at least this similar to a current claim is the same claim. */
+  matchSimilarity: z.number().min(0).max(1).default(0.92),
+  /** Mark this writer's nodes that the batch no longer mentions irrelevant. */
+  markStale: z.boolean().default(true),
+});
+export type FactsBatch = z.input<typeof FactsBatch>;
+
+export interface SyncResult {
+  ids: Record<'claims' | 'goals' | 'risks' | 'assessments', string[]>;
+  nodes: { inserted: number; superseded: number; unchanged: number; staled: number };
+  edges: { inserted: number; superseded: number; unchanged: number; staled: number };
+}
+
+/**
+ * Apply one extraction to the graph in one transaction: match each item to a current node
+ * (same text, or for claims the nearest embedding above matchSimilarity), merge monotonically,
+ * add contradiction edges, and mark what is no longer mentioned irrelevant.
+ */
+export async function syncFacts(db: Db, input: FactsBatch): Promise<SyncResult> {
+  const b = FactsBatch.parse(input);
+  for (const c of b.contradictions) {
+    if (c.a >= b.claims.length || c.b >= b.claims.length || c.a === c.b) {
+      throw new PermanentError('invalid_batch', `contradiction (${c.a}, ${c.b}) does not name two claims of the batch`);
+    }
+  }
+  return inTransaction(db, async (tx) => {
+    const out: SyncResult = {
+      ids: { claims: [], goals: [], risks: [], assessments: [] },
+      nodes: { inserted: 0, superseded: 0, unchanged: 0, staled: 0 },
+      edges: { inserted: 0, superseded: 0, unchanged: 0, staled: 0 },
+    };
+    const count = (r: WriteResult, into: { inserted: number; superseded: number; unchanged: number }) => {
+      if (r.action === 'insert') into.inserted++;
+      else if (r.action === 'supersede') into.superseded++;
+      else into.unchanged++;
+    };
+    const groups: [keyof SyncResult['ids'], NodeKind][] = [
+      ['claims', 'claim'],
+      ['goals', 'goal'],
+      ['risks', 'risk'],
+      ['assessments', 'assessment'],
+    ];
+    for (const [key, kind] of groups) {
+      const matched = new Set<string>();
+      for (const item of b[key]) {
+        let nodeId: string | undefined;
+        if (kind === 'claim' && item.embedding) {
+          const { rows } = await tx.query<{ node_id: string }>(
+            `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND content_hash = $2 AND superseded_at IS NULL LIMIT 1`,
+            [b.scope, contentHash(item.content)],
+          );
+          if (!rows[0]) {
+            const near = await nearestClaims(tx, b.scope, item.embedding, { k: 3, minSimilarity: b.matchSimilarity, statuses: NODE_STATUSES });
+            nodeId = near.find((x) => !matched.has(x.node.nodeId))?.node.nodeId;
+          }
+        }
+        const r = await upsertNodeTx(tx, {
+          scope: b.scope,
+          kind,
+          createdBy: b.createdBy,
+          ...item,
+          // A matched near-duplicate keeps its own wording; the batch's text is recorded in metadata.
+          ...(nodeId ? { nodeId, content: (await currentNode(tx, nodeId))!.content, metadata: { ...item.metadata, matched_text: item.content } } : {}),
+          // A fact that reappears comes back unless the batch says otherwise.
+          status: item.status ?? 'active',
+        });
+        matched.add(r.id);
+        out.ids[key].push(r.id);
+        count(r, out.nodes);
+      }
+      if (b.markStale) {
+        const staled = await markStale(tx, { scope: b.scope, kinds: [kind], createdBy: b.createdBy, keep: matched });
+        out.nodes.staled += staled.length;
+      }
+    }
+    const touched = new Set<string>();
+    for (const c of b.contradictions) {
+      const r = await upsertEdgeTx(tx, {
+        scope: b.scope,
+        kind: 'contradicts',
+        sourceId: out.ids.claims[c.a]!,
+        targetId: out.ids.claims[c.b]!,
+        ...(c.weight !== undefined ? { weight: c.weight } : {}),
+        ...(c.note ? { metadata: { note: c.note } } : {}),
+        createdBy: b.createdBy,
+      });
+      touched.add(r.id);
+      count(r, out.edges);
+    }
+    if (b.markStale) {
+      // Contradictions this writer reported before but no longer does: stale, not deleted.
+      const { rows } = await tx.query<EdgeRow>(
+        `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND created_by = $2 AND status = 'active' AND superseded_at IS NULL ORDER BY edge_id`,
+        [b.scope, b.createdBy],
+      );
+      for (const e of rows) {
+        if (touched.has(e.edge_id)) continue;
+        const r = await upsertEdgeTx(tx, { scope: b.scope, kind: 'contradicts', sourceId: e.source_id, targetId: e.target_id, status: 'irrelevant', createdBy: b.createdBy });
+        if (r.action !== 'noop') out.edges.staled++;
+      }
+    }
+    return out;
+  });
+}
