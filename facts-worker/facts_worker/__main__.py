@@ -1,4 +1,8 @@
-"""python -m facts_worker: serve the API with uvicorn (settings from the environment)."""
+"""python -m facts_worker [build]: serve the API with uvicorn (settings from the environment).
+
+`build` only prepares and checks the local model (builds the cached ONNX graph) and
+exits: the Dockerfile runs it so that containers start without building.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,21 @@ def main() -> int:
         return 2
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if sys.argv[1:] == ["build"]:
+        from .backends import LoadError, LocalOnnxBackend
+
+        backend = LocalOnnxBackend(settings)
+        try:
+            backend.load()
+        except LoadError as e:
+            print(f"facts-worker: {e}", file=sys.stderr)
+            return 1
+        print(f"{backend.name}: {backend.dim} dims, graph {backend.onnx_path}")
+        return 0
+    if sys.argv[1:]:
+        print("usage: python -m facts_worker [build]", file=sys.stderr)
+        return 2
+
     import uvicorn
 
     from .app import create_app

@@ -131,6 +131,9 @@ class LocalOnnxBackend:
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_bytes(model.SerializeToString())
         os.replace(tmp, path)  # a concurrent builder writes the same bytes; last rename wins
+        for old in path.parent.glob(f"{self.name}-*.onnx"):  # graphs of earlier installs: ~90 MB each
+            if old != path:
+                old.unlink(missing_ok=True)
         log.info("built ONNX graph %s from %s in %.2fs", path, self.model_dir, time.perf_counter() - t0)
         return path
 
@@ -156,6 +159,10 @@ class LocalOnnxBackend:
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
+        # No busy-waiting between ops: on a small shared host (2 cores with Postgres, NATS
+        # and node) spinning threads steal CPU from the other services and, measured here
+        # under load, made 2-thread latency worse and far more erratic.
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if self.settings.threads:
             so.intra_op_num_threads = self.settings.threads
         try:

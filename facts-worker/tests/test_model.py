@@ -26,10 +26,13 @@ def test_vectors_match_sentence_transformers_on_pytorch(embed):
 
 
 def test_graph_is_built_into_an_empty_cache_and_reused(tmp_path):
+    stale = tmp_path / "all-MiniLM-L6-v2-0123456789abcdef.onnx"  # from an earlier install
+    stale.write_bytes(b"old")
     s = Settings(cache_dir=tmp_path)
     a = LocalOnnxBackend(s)
     a.load()
     assert a.onnx_path is not None and a.onnx_path.parent == tmp_path and a.onnx_path.stat().st_size > 80e6
+    assert not stale.exists()
     mtime = a.onnx_path.stat().st_mtime_ns
     b = LocalOnnxBackend(s)
     b.load()

@@ -28,7 +28,8 @@ def free_port() -> int:
 def server(cache_dir):
     port = free_port()
     env = {**os.environ, "FACTS_WORKER_PORT": str(port), "FACTS_WORKER_CACHE_DIR": str(cache_dir),
-           "FACTS_WORKER_MAX_QUEUE": "1", "PYTHONPATH": str(ROOT)}
+           # One thread: a heavy request surely takes seconds, so it is still in flight at SIGTERM.
+           "FACTS_WORKER_MAX_QUEUE": "1", "FACTS_WORKER_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "facts_worker"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -48,8 +49,10 @@ def server(cache_dir):
         proc.wait()
 
 
-def heavy(url: str, out: list, i: int) -> None:
-    out[i] = httpx.post(f"{url}/embed", json={"texts": [LONG] * 64}, timeout=120)
+def heavy(url: str, out: list, i: int, done: list | None = None) -> None:
+    out[i] = httpx.post(f"{url}/embed", json={"texts": [LONG] * 32}, timeout=120)
+    if done is not None:
+        done.append(time.monotonic())
 
 
 def test_requests_beyond_the_queue_limit_get_503_with_retry_after(server):
@@ -70,13 +73,16 @@ def test_requests_beyond_the_queue_limit_get_503_with_retry_after(server):
 def test_sigterm_lets_the_in_flight_request_finish_then_exits_cleanly(server):
     proc, url = server
     out: list = [None]
-    t = threading.Thread(target=heavy, args=(url, out, 0))
+    done: list = []
+    t = threading.Thread(target=heavy, args=(url, out, 0, done))
     t.start()
-    time.sleep(0.5)  # the request is being computed (64 x 256 tokens takes seconds here)
+    time.sleep(0.3)  # the request is being computed (32 x 256 tokens on one thread: seconds)
+    sent = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     t.join(timeout=120)
     assert out[0] is not None and out[0].status_code == 200, out[0]
-    assert len(out[0].json()["vectors"]) == 64
+    assert len(out[0].json()["vectors"]) == 32
+    assert done[0] > sent  # the answer came after the signal: it really was in flight
     # uvicorn re-raises the captured SIGTERM after its clean shutdown, so the exit status says "terminated".
     assert proc.wait(timeout=30) in (0, -signal.SIGTERM)
     log = proc.stdout.read()
