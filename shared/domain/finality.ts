@@ -11,7 +11,8 @@
 //   3. RESOLVED rule ∧ score ≥ auto ∧ gates A–E          → RESOLVED
 //   4. ESCALATED / BLOCKED / EXPIRED rules, file order  → that outcome
 //   5. Gate E (minimum content) fails                   → ACTIVE
-//   6. score ≥ near, not held back, not still converging → REVIEW (human)
+//   6. score ≥ near, not held back, not settling (resolvable but for time: too few rounds
+//      or not yet quiet), not still converging                → REVIEW (human)
 //   7.                                                   → ACTIVE
 // Gates: A monotonic, B evidence coverage and contradiction mass, C trajectory quality,
 // D quiescence, E minimum content. A human decision is tied to the evidence it saw
@@ -82,6 +83,7 @@ export type FinalityReasonCode =
   | 'minimum_content'
   | 'review'
   | 'converging'
+  | 'settling'
   | 'below_near'
   | 'gate_failed';
 
@@ -278,6 +280,18 @@ export function evaluateFinality(input: FinalityInput): FinalityEvaluation {
   if (point.goal_score >= near - 1e-9) {
     if (holdReview) {
       reasons.push(holdReview);
+      return done('ACTIVE', { reopened });
+    }
+    // Everything is in place but time: too few rounds for Gate A, or not quiet yet (Gate D).
+    const settling =
+      resolvedRule.met &&
+      point.goal_score >= auto - 1e-9 &&
+      gates.B_evidence.ok &&
+      gates.C_trajectory.ok &&
+      gates.E_minimum_content.ok &&
+      (gates.A_monotonic || conv.rounds < p.convergence.beta);
+    if (settling) {
+      reasons.push({ code: 'settling', message: `resolvable once settled: ${failedGates.join('; ')}` });
       return done('ACTIVE', { reopened });
     }
     if (p.review.suppress_while_converging && stillConverging(conv, p.convergence.beta)) {

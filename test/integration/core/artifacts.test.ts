@@ -52,7 +52,8 @@ describe('artifact store', () => {
     const latest = (await store.latest<{ notes: string[] }>('race', 'drift'))!;
     expect(latest.pointer.version).toBe(2);
     expect(latest.pointer.previous_sha256).toBe(base);
-    expect(winners[0]!.ok && latest.pointer.sha256 === winners[0].pointer.sha256).toBe(true);
+    const winner = winners[0]!;
+    expect(winner.ok && latest.pointer.sha256 === winner.pointer.sha256).toBe(true);
     // A loser that retries on the winner's version succeeds.
     const retry = await store.publish('race', 'drift', { level: 'medium', types: [] }, { writer: 'w9', expected: latest.pointer.sha256 });
     expect(retry.ok && retry.pointer.version === 3).toBe(true);

@@ -1,0 +1,209 @@
+// Finality certificates: compact JWS (EdDSA / Ed25519, jose) over the payload built in
+// shared/domain/certificate.ts, chained per scope (each names its predecessor). The
+// signing key comes from configuration (FINALITY_SIGNING_KEY, FINALITY_KEY_ID, written by
+// services:up); its public half is stored in signing_keys and served as a JWKS document,
+// so anyone can verify a certificate offline with nothing but that document.
+import { randomUUID } from 'node:crypto';
+import { calculateJwkThumbprint, CompactSign, compactVerify, createLocalJWKSet, importJWK, type JWK, type JSONWebKeySet } from 'jose';
+import { z } from 'zod';
+import type { Env } from '../config.ts';
+import { PermanentError } from '../contract/errors.ts';
+import { CertificatePayloadSchema, checkChain, type CertificatePayload } from '../domain/certificate.ts';
+import type { Basis } from '../domain/finality.ts';
+import type { Dimensions } from '../domain/snapshot.ts';
+import type { RuleOutcome } from '../policy/schema.ts';
+import { num, type PoolClient, type Queryable } from './db.ts';
+
+export const CERTIFICATE_TYP = 'finality-certificate+jws';
+
+export interface CertificateSigner {
+  kid: string;
+  issuer: string;
+  publicJwk: JWK;
+  sign(payload: CertificatePayload): Promise<string>;
+}
+
+const PrivateJwk = z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(1), d: z.string().min(1) });
+
+/** The signer from FINALITY_SIGNING_KEY / FINALITY_KEY_ID; a clear error when they are missing or wrong. */
+export async function loadSigner(env: Pick<Env, 'FINALITY_SIGNING_KEY' | 'FINALITY_KEY_ID'>, issuer = 'governed-swarm'): Promise<CertificateSigner> {
+  if (!env.FINALITY_SIGNING_KEY || !env.FINALITY_KEY_ID) {
+    throw new PermanentError('signing_key_missing', 'FINALITY_SIGNING_KEY and FINALITY_KEY_ID must be set to issue finality certificates (npm run services:up writes them)');
+  }
+  let jwk: z.infer<typeof PrivateJwk>;
+  try {
+    jwk = PrivateJwk.parse(JSON.parse(env.FINALITY_SIGNING_KEY));
+  } catch (err) {
+    throw new PermanentError('signing_key_invalid', `FINALITY_SIGNING_KEY is not an Ed25519 private JWK: ${(err as Error).message}`);
+  }
+  const publicJwk: JWK = { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
+  // A key id that names another key would make every certificate unverifiable.
+  const thumbprint = await calculateJwkThumbprint(publicJwk);
+  if ((typeof jwk.kid === 'string' && jwk.kid !== env.FINALITY_KEY_ID) || (jwk.kid === undefined && env.FINALITY_KEY_ID !== thumbprint)) {
+    throw new PermanentError('signing_key_invalid', `FINALITY_KEY_ID ${env.FINALITY_KEY_ID} does not name this key (kid ${String(jwk.kid ?? thumbprint)})`);
+  }
+  const key = await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, 'EdDSA');
+  const kid = env.FINALITY_KEY_ID;
+  return {
+    kid,
+    issuer,
+    publicJwk: { ...publicJwk, kid, alg: 'EdDSA', use: 'sig' },
+    async sign(payload) {
+      const body = new TextEncoder().encode(JSON.stringify(CertificatePayloadSchema.parse(payload)));
+      return new CompactSign(body).setProtectedHeader({ alg: 'EdDSA', kid, typ: CERTIFICATE_TYP }).sign(key);
+    },
+  };
+}
+
+/** Store the signer's public key (once); refuse a different key under the same id. */
+export async function publishSigningKey(q: Queryable, signer: CertificateSigner): Promise<void> {
+  const jwk = { kty: signer.publicJwk.kty, crv: signer.publicJwk.crv, x: signer.publicJwk.x };
+  await q.query('INSERT INTO signing_keys (key_id, public_jwk) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [signer.kid, JSON.stringify(jwk)]);
+  const { rows } = await q.query<{ public_jwk: JWK }>('SELECT public_jwk FROM signing_keys WHERE key_id = $1', [signer.kid]);
+  if (rows[0]?.public_jwk.x !== jwk.x) throw new PermanentError('signing_key_conflict', `key id ${signer.kid} is stored with a different public key`);
+}
+
+/** JWKS of every key that ever signed (retired keys stay, so old certificates still verify). */
+export async function jwks(q: Queryable): Promise<JSONWebKeySet> {
+  const { rows } = await q.query<{ key_id: string; public_jwk: JWK }>('SELECT key_id, public_jwk FROM signing_keys ORDER BY created_at, key_id');
+  return { keys: rows.map((r) => ({ ...r.public_jwk, kid: r.key_id, alg: 'EdDSA', use: 'sig' })) };
+}
+
+export interface StoredCertificate {
+  certificateId: string;
+  scope: string;
+  seq: number;
+  previousId: string | null;
+  outcome: RuleOutcome;
+  keyId: string;
+  jws: string;
+  payload: CertificatePayload;
+  createdAt: Date;
+}
+
+type Row = {
+  certificate_id: string;
+  scope_id: string;
+  seq: number;
+  previous_id: string | null;
+  outcome: RuleOutcome;
+  key_id: string;
+  jws: string;
+  payload: CertificatePayload;
+  created_at: Date;
+};
+const toCert = (r: Row): StoredCertificate => ({
+  certificateId: r.certificate_id,
+  scope: r.scope_id,
+  seq: r.seq,
+  previousId: r.previous_id,
+  outcome: r.outcome,
+  keyId: r.key_id,
+  jws: r.jws,
+  payload: r.payload,
+  createdAt: r.created_at,
+});
+
+export async function latestCertificate(q: Queryable, scope: string): Promise<StoredCertificate | null> {
+  const { rows } = await q.query<Row>('SELECT * FROM certificates WHERE scope_id = $1 ORDER BY seq DESC LIMIT 1', [scope]);
+  return rows[0] ? toCert(rows[0]) : null;
+}
+
+export async function listCertificates(q: Queryable, scope: string): Promise<StoredCertificate[]> {
+  const { rows } = await q.query<Row>('SELECT * FROM certificates WHERE scope_id = $1 ORDER BY seq', [scope]);
+  return rows.map(toCert);
+}
+
+export interface IssueInput {
+  scope: string;
+  outcome: RuleOutcome;
+  decidedBy: string;
+  goalScore: number;
+  lyapunovV: number;
+  dimensions: Dimensions;
+  policyVersions: { governance: string; finality: string };
+  basis: Basis;
+  round: number | null;
+  now?: Date;
+}
+
+/**
+ * Sign and store the next certificate of the scope's chain. The caller's transaction must
+ * hold the scope row lock (the finality evaluation does), which makes seq/prev race-free.
+ */
+export async function issueCertificate(tx: PoolClient, signer: CertificateSigner, input: IssueInput): Promise<StoredCertificate> {
+  await publishSigningKey(tx, signer);
+  const prev = await latestCertificate(tx, input.scope);
+  const head = await tx.query<{ last_seq: string }>('SELECT last_seq FROM scopes WHERE scope_id = $1', [input.scope]);
+  const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+  const payload: CertificatePayload = {
+    iss: signer.issuer,
+    sub: input.scope,
+    jti: randomUUID(),
+    iat: Math.floor((input.now ?? new Date()).getTime() / 1000),
+    outcome: input.outcome,
+    decided_by: input.decidedBy,
+    seq: (prev?.seq ?? 0) + 1,
+    prev: prev?.certificateId ?? null,
+    goal_score: round6(input.goalScore),
+    lyapunov_v: round6(input.lyapunovV),
+    dimensions: {
+      claim_confidence: round6(input.dimensions.claim_confidence),
+      contradiction_resolution: round6(input.dimensions.contradiction_resolution),
+      goal_completion: round6(input.dimensions.goal_completion),
+      risk_score_inverse: round6(input.dimensions.risk_score_inverse),
+    },
+    policy_versions: input.policyVersions,
+    basis: input.basis,
+    round: input.round,
+    log_seq: num(head.rows[0]?.last_seq),
+  };
+  const jws = await signer.sign(payload);
+  const { rows } = await tx.query<Row>(
+    `INSERT INTO certificates (certificate_id, scope_id, seq, previous_id, outcome, key_id, jws, payload)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
+    [payload.jti, input.scope, payload.seq, payload.prev, payload.outcome, signer.kid, jws, JSON.stringify(payload)],
+  );
+  return toCert(rows[0]!);
+}
+
+export class CertificateError extends PermanentError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid_certificate', message, options);
+  }
+}
+
+/**
+ * Verify a certificate with nothing but a JWKS document: signature (EdDSA only), key id,
+ * type, and payload shape. Returns the payload; throws CertificateError otherwise.
+ */
+export async function verifyCertificate(jws: string, keySet: JSONWebKeySet): Promise<CertificatePayload> {
+  let verified;
+  try {
+    verified = await compactVerify(jws, createLocalJWKSet(keySet), { algorithms: ['EdDSA'] });
+  } catch (err) {
+    throw new CertificateError(`signature check failed: ${(err as Error).message}`, { cause: err });
+  }
+  if (verified.protectedHeader.typ !== CERTIFICATE_TYP) throw new CertificateError(`unexpected typ ${String(verified.protectedHeader.typ)}`);
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(verified.payload));
+  } catch (err) {
+    throw new CertificateError('payload is not JSON', { cause: err });
+  }
+  const parsed = CertificatePayloadSchema.safeParse(body);
+  if (!parsed.success) throw new CertificateError(`payload does not match the certificate schema: ${parsed.error.message}`);
+  return parsed.data;
+}
+
+/** Verify every certificate of a chain and that they link up (seq 1..n, prev, subject, time). */
+export async function verifyChain(jwsList: readonly string[], keySet: JSONWebKeySet): Promise<CertificatePayload[]> {
+  const payloads: CertificatePayload[] = [];
+  for (const j of jwsList) payloads.push(await verifyCertificate(j, keySet));
+  const check = checkChain(payloads);
+  if (!check.ok) throw new CertificateError(`chain broken at certificate ${check.index + 1}: ${check.problem}`);
+  return payloads;
+}
+
+export const certificateCount = async (q: Queryable, scope: string): Promise<number> =>
+  num((await q.query<{ n: string }>('SELECT count(*) AS n FROM certificates WHERE scope_id = $1', [scope])).rows[0]!.n);

@@ -1,0 +1,254 @@
+// Governance around the pure tier-1 evaluation: read the scope's state and mode, check
+// the proposer's permissions in OpenFGA (fail closed), evaluate, let a higher tier
+// tighten the decision (YOLO only, none registered yet), then in one transaction record
+// the decision, store the policy text, and carry out every obligation. Redelivering the
+// same proposal message returns the stored decision.
+import { z } from 'zod';
+import type { Authorizer } from '../adapters/authz.ts';
+import { ScopeId } from '../contract/envelope.ts';
+import {
+  applyHigherTier,
+  checkStructure,
+  effectiveMode,
+  evaluateProposal,
+  higherTiersApply,
+  requiredPermissions,
+  type AuthzOutcome,
+  type GovernanceDecision,
+  type GovernanceInput,
+  type Obligation,
+  type TierVerdict,
+} from '../domain/governance.ts';
+import { assertNever } from '../domain/state-machine.ts';
+import type { PolicySource } from '../policy/load.ts';
+import { DriftLevelSchema, DriftTypeSchema } from '../policy/schema.ts';
+import { appendEvent } from './context-log.ts';
+import { inTransaction, type Db, type PoolClient, type Queryable } from './db.ts';
+import { ensurePolicyVersion } from './policies.ts';
+import { enqueueGovernanceReview } from './reviews.ts';
+import { getScope } from './scopes.ts';
+import { readState } from './state.ts';
+
+/** Tier 2/3 hook (an LLM in a later issue). It sees tier 1's decision and may only tighten it. */
+export interface GovernanceTier {
+  tier: 2 | 3;
+  consider(input: GovernanceInput, decision: GovernanceDecision): Promise<TierVerdict | null>;
+}
+
+export interface GovernanceDeps {
+  db: Db;
+  policies: PolicySource;
+  authz: Authorizer;
+  tiers?: readonly GovernanceTier[];
+}
+
+const AgentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'agent id: letters, digits, _ . -');
+
+export const ProposalInput = z.object({
+  proposal_id: z.string().min(1).max(200),
+  scope: ScopeId,
+  proposer: AgentId,
+  action: z.string().min(1).max(64),
+  from: z.string().min(1).max(64),
+  to: z.string().min(1).max(64),
+  expected_epoch: z.number().int().min(0),
+  /** The current drift, as read by the governance step (never taken from the proposer). */
+  drift: z.object({ level: DriftLevelSchema, types: z.array(DriftTypeSchema).default([]) }),
+  message_id: z.string().min(1).max(200).optional(),
+  trace_id: z.string().max(64).optional(),
+});
+export type ProposalInput = z.input<typeof ProposalInput>;
+
+export interface GovernanceResult {
+  /** Null only for a proposal on a scope that does not exist (nothing to attach a record to). */
+  decisionId: string | null;
+  decision: GovernanceDecision;
+  reviewId: string | null;
+  /** Context-log seq of the decision event. */
+  seq: number;
+  replayed: boolean;
+}
+
+const EVENT_KIND = { approve: 'proposal_approved', reject: 'proposal_rejected', review: 'proposal_pending_approval' } as const;
+
+type DecisionRow = {
+  decision_id: string;
+  decision: GovernanceDecision['decision'];
+  reasons: GovernanceDecision['reasons'];
+  obligations: Obligation[];
+  suggested_actions: string[];
+  policy_version: string;
+  governance_path: GovernanceDecision['governance_path'];
+  tier: 1 | 2 | 3;
+  mode: GovernanceDecision['mode'];
+  blocked_by_rule: number | null;
+};
+
+async function storedDecision(q: Queryable, scope: string, messageId: string): Promise<GovernanceResult | null> {
+  const { rows } = await q.query<DecisionRow & { review_id: string | null; seq: string | null }>(
+    `SELECT d.decision_id, d.decision, d.reasons, d.obligations, d.suggested_actions, d.policy_version, d.governance_path, d.tier, d.mode,
+            (d.authz->>'blocked_by_rule')::int AS blocked_by_rule,
+            (SELECT review_id FROM review_queue r WHERE r.decision_id = d.decision_id) AS review_id,
+            (SELECT seq FROM context_log c WHERE c.scope_id = d.scope_id AND c.message_id = d.message_id AND c.kind LIKE 'proposal_%' ORDER BY seq LIMIT 1) AS seq
+       FROM decision_records d WHERE d.scope_id = $1 AND d.message_id = $2 ORDER BY d.tier DESC LIMIT 1`,
+    [scope, messageId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const { decision_id, review_id, seq, ...d } = r;
+  return { decisionId: decision_id, decision: d, reviewId: review_id, seq: Number(seq ?? 0), replayed: true };
+}
+
+/** Evaluate a proposal and record the decision with its obligations carried out. */
+export async function governProposal(deps: GovernanceDeps, input: ProposalInput): Promise<GovernanceResult> {
+  const p = ProposalInput.parse(input);
+  if (p.message_id) {
+    const stored = await storedDecision(deps.db, p.scope, p.message_id);
+    if (stored) return stored;
+  }
+  const gov = deps.policies.governance();
+  const [scope, state] = await Promise.all([getScope(deps.db, p.scope), readState(deps.db, p.scope)]);
+  const mode = effectiveMode(gov.policy, p.scope, scope?.mode ?? null);
+  const proposal = { proposal_id: p.proposal_id, scope: p.scope, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch };
+
+  // Ask OpenFGA only about a proposal that is structurally sound.
+  const structure = checkStructure(proposal, state && scope ? { node: state.node, epoch: state.epoch } : null);
+  let authz: AuthzOutcome = { allowed: false, checks: [] };
+  if (structure.ok) {
+    const res = await deps.authz.checkAll(requiredPermissions(proposal, structure.transition.to));
+    authz = { allowed: res.allowed, checks: res.results.map((r) => ({ relation: r.relation, object: r.object, allowed: r.allowed, reason: r.reason, detail: r.detail })) };
+  }
+  const evalInput: GovernanceInput = {
+    proposal,
+    state: state && scope ? { node: state.node, epoch: state.epoch } : null,
+    drift: p.drift,
+    mode,
+    authz,
+    policy: gov.policy,
+    policy_version: gov.version,
+  };
+  let decision = evaluateProposal(evalInput);
+  if (higherTiersApply(decision)) {
+    for (const tier of deps.tiers ?? []) {
+      const verdict = await tier.consider(evalInput, decision);
+      if (verdict) decision = applyHigherTier(decision, verdict);
+    }
+  }
+
+  try {
+    return await inTransaction(deps.db, (tx) => record(tx, p, decision, authz, gov));
+  } catch (err) {
+    // A concurrent delivery of the same message recorded first: answer with its decision.
+    if (p.message_id && (err as { code?: string }).code === 'duplicate_decision') {
+      const stored = await storedDecision(deps.db, p.scope, p.message_id);
+      if (stored) return stored;
+    }
+    throw err;
+  }
+}
+
+class DuplicateDecision extends Error {
+  readonly code = 'duplicate_decision';
+}
+
+async function record(
+  tx: PoolClient,
+  p: z.output<typeof ProposalInput>,
+  d: GovernanceDecision,
+  authz: AuthzOutcome,
+  gov: ReturnType<PolicySource['governance']>,
+): Promise<GovernanceResult> {
+  await ensurePolicyVersion(tx, gov);
+  const { rows } = await tx.query<{ decision_id: string }>(
+    `INSERT INTO decision_records (scope_id, proposal_id, message_id, proposer, action, from_node, to_node, decision, reasons, obligations,
+       suggested_actions, policy_version, governance_path, tier, mode, authz, trace_id)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17
+      WHERE EXISTS (SELECT 1 FROM scopes WHERE scope_id = $1)
+     ON CONFLICT (scope_id, message_id, tier) WHERE message_id IS NOT NULL DO NOTHING
+     RETURNING decision_id`,
+    [
+      p.scope, p.proposal_id, p.message_id ?? null, p.proposer, p.action, p.from, p.to, d.decision, JSON.stringify(d.reasons),
+      JSON.stringify(d.obligations), JSON.stringify(d.suggested_actions), d.policy_version, d.governance_path, d.tier, d.mode,
+      JSON.stringify({ ...authz, blocked_by_rule: d.blocked_by_rule }), p.trace_id ?? null,
+    ],
+  );
+  const decisionId = rows[0]?.decision_id;
+  if (!decisionId) {
+    const { rowCount } = await tx.query('SELECT 1 FROM scopes WHERE scope_id = $1', [p.scope]);
+    // An unknown scope has nowhere to keep a record (the rejection is still returned).
+    if (!rowCount) return { decisionId: null, decision: d, reviewId: null, seq: 0, replayed: false };
+    throw new DuplicateDecision();
+  }
+
+  let reviewId: string | null = null;
+  let seq = 0;
+  // Every obligation type has a handler; a new type fails to compile until it gets one.
+  for (const o of d.obligations) {
+    switch (o.type) {
+      case 'record_review':
+        reviewId = await enqueueGovernanceReview(tx, {
+          scope: p.scope,
+          proposalId: p.proposal_id,
+          decisionId,
+          request: {
+            type: o.review_kind,
+            proposal: { proposal_id: p.proposal_id, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch },
+            drift: p.drift,
+            mode: d.mode,
+            reasons: d.reasons,
+            suggested_actions: d.suggested_actions,
+            options: o.options,
+            // What an approval will oblige the executor to do.
+            obligations: [{ type: 'advance_state', from: p.from, to: p.to, expected_epoch: p.expected_epoch }],
+          },
+        });
+        break;
+      case 'notify':
+        // The context log is the channel: agents, the status briefing and the API read it.
+        seq = (
+          await appendEvent(tx, {
+            scope: p.scope,
+            kind: EVENT_KIND[d.decision],
+            source: 'governance',
+            ...(p.message_id ? { messageId: p.message_id } : {}),
+            ...(p.trace_id ? { traceId: p.trace_id } : {}),
+            payload: {
+              proposal_id: p.proposal_id,
+              decision_id: decisionId,
+              audience: o.audience,
+              reason_code: o.reason_code,
+              reason: d.reasons.map((r) => r.message).join('; '),
+              governance_path: d.governance_path,
+              mode: d.mode,
+              ...(reviewId ? { review_id: reviewId } : {}),
+            },
+          })
+        ).seq;
+        break;
+      case 'advance_state':
+        // The approval event is the executor's instruction: exactly this compare-and-swap.
+        seq = (
+          await appendEvent(tx, {
+            scope: p.scope,
+            kind: EVENT_KIND.approve,
+            source: 'governance',
+            ...(p.message_id ? { messageId: p.message_id } : {}),
+            ...(p.trace_id ? { traceId: p.trace_id } : {}),
+            payload: {
+              proposal_id: p.proposal_id,
+              decision_id: decisionId,
+              approved_by: 'auto',
+              reason: d.reasons.map((r) => r.message).join('; '),
+              governance_path: d.governance_path,
+              mode: d.mode,
+              obligations: [o],
+            },
+          })
+        ).seq;
+        break;
+      default:
+        assertNever(o, 'obligation');
+    }
+  }
+  return { decisionId, decision: d, reviewId, seq, replayed: false };
+}

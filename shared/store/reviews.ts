@@ -1,0 +1,247 @@
+// Human review queue: governance reviews (a blocked or MITL proposal) and finality
+// reviews (at most one pending per scope). A response is recorded once: responding to
+// an item that is no longer pending is an error, not a silent second decision.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { PermanentError } from '../contract/errors.ts';
+import type { Basis, HumanDecision, HumanOption } from '../domain/finality.ts';
+import { HUMAN_OPTIONS } from '../domain/finality.ts';
+import type { FinalityReviewRequest } from '../domain/review.ts';
+import { appendEvent } from './context-log.ts';
+import { inTransaction, type Db, type PoolClient, type Queryable } from './db.ts';
+
+export type ReviewKind = 'governance_review' | 'finality_review';
+export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'responded' | 'deferred' | 'superseded';
+
+export interface Review {
+  reviewId: string;
+  scope: string;
+  kind: ReviewKind;
+  status: ReviewStatus;
+  proposalId: string | null;
+  decisionId: string | null;
+  request: Record<string, unknown>;
+  response: Record<string, unknown> | null;
+  respondedBy: string | null;
+  deferUntil: Date | null;
+  createdAt: Date;
+  resolvedAt: Date | null;
+}
+
+type Row = {
+  review_id: string;
+  scope_id: string;
+  kind: ReviewKind;
+  status: ReviewStatus;
+  proposal_id: string | null;
+  decision_id: string | null;
+  request: Record<string, unknown>;
+  response: Record<string, unknown> | null;
+  responded_by: string | null;
+  defer_until: Date | null;
+  created_at: Date;
+  resolved_at: Date | null;
+};
+
+const toReview = (r: Row): Review => ({
+  reviewId: r.review_id,
+  scope: r.scope_id,
+  kind: r.kind,
+  status: r.status,
+  proposalId: r.proposal_id,
+  decisionId: r.decision_id,
+  request: r.request,
+  response: r.response,
+  respondedBy: r.responded_by,
+  deferUntil: r.defer_until,
+  createdAt: r.created_at,
+  resolvedAt: r.resolved_at,
+});
+
+export async function getReview(q: Queryable, reviewId: string): Promise<Review | null> {
+  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = $1', [reviewId]);
+  return rows[0] ? toReview(rows[0]) : null;
+}
+
+export async function listPendingReviews(q: Queryable, scope?: string): Promise<Review[]> {
+  const { rows } = await q.query<Row>(
+    `SELECT * FROM review_queue WHERE status = 'pending' AND ($1::text IS NULL OR scope_id = $1) ORDER BY created_at, review_id`,
+    [scope ?? null],
+  );
+  return rows.map(toReview);
+}
+
+/** A governance review for a decision (id derived from the decision: one review per decision). */
+export async function enqueueGovernanceReview(
+  tx: PoolClient,
+  r: { scope: string; proposalId: string; decisionId: string; request: Record<string, unknown> },
+): Promise<string> {
+  const id = `gov-${r.decisionId}`;
+  await tx.query(
+    `INSERT INTO review_queue (review_id, scope_id, kind, proposal_id, decision_id, request)
+     VALUES ($1, $2, 'governance_review', $3, $4, $5) ON CONFLICT (review_id) DO NOTHING`,
+    [id, r.scope, r.proposalId, r.decisionId, JSON.stringify(r.request)],
+  );
+  return id;
+}
+
+/** Open a finality review, or refresh the numbers of the one already pending. */
+export async function upsertFinalityReview(tx: PoolClient, scope: string, request: FinalityReviewRequest): Promise<{ reviewId: string; created: boolean }> {
+  const { rows } = await tx.query<{ review_id: string; created: boolean }>(
+    `INSERT INTO review_queue (review_id, scope_id, kind, request)
+     VALUES ($1, $2, 'finality_review', $3)
+     ON CONFLICT (scope_id) WHERE kind = 'finality_review' AND status = 'pending'
+     DO UPDATE SET request = EXCLUDED.request
+     RETURNING review_id, (xmax = 0) AS created`,
+    [`fin-${scope}-${randomUUID().slice(0, 8)}`, scope, JSON.stringify(request)],
+  );
+  return { reviewId: rows[0]!.review_id, created: rows[0]!.created };
+}
+
+/** A pending finality review that the scope's outcome made moot. */
+export async function supersedeFinalityReview(tx: PoolClient, scope: string, reason: string): Promise<string | null> {
+  const { rows } = await tx.query<{ review_id: string }>(
+    `UPDATE review_queue SET status = 'superseded', resolved_at = now(), response = $2
+      WHERE scope_id = $1 AND kind = 'finality_review' AND status = 'pending' RETURNING review_id`,
+    [scope, JSON.stringify({ superseded: reason })],
+  );
+  return rows[0]?.review_id ?? null;
+}
+
+async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind): Promise<Review> {
+  const { rows } = await tx.query<Row>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
+  const r = rows[0];
+  if (!r) throw new PermanentError('review_not_found', `review ${reviewId} does not exist`);
+  if (r.kind !== kind) throw new PermanentError('wrong_review_kind', `review ${reviewId} is a ${r.kind}, not a ${kind}`);
+  if (r.status !== 'pending') throw new PermanentError('review_closed', `review ${reviewId} is already ${r.status}`);
+  return toReview(r);
+}
+
+export const GovernanceResponse = z.object({
+  reviewId: z.string().min(1),
+  approve: z.boolean(),
+  by: z.string().min(1).max(100),
+  note: z.string().max(2000).optional(),
+});
+
+/**
+ * A human's answer to a governance review. Approval emits `proposal_approved` with the
+ * proposal's compare-and-swap obligation; if the scope moved on meanwhile, the executor's
+ * advance reports a lost race rather than applying a stale decision.
+ */
+export async function respondToGovernanceReview(db: Db, input: z.input<typeof GovernanceResponse>): Promise<Review> {
+  const a = GovernanceResponse.parse(input);
+  return inTransaction(db, async (tx) => {
+    const review = await lockPending(tx, a.reviewId, 'governance_review');
+    const status: ReviewStatus = a.approve ? 'approved' : 'rejected';
+    const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}) };
+    const { rows } = await tx.query<Row>(
+      `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = now() WHERE review_id = $1 RETURNING *`,
+      [a.reviewId, status, JSON.stringify(response), a.by],
+    );
+    const obligations = (review.request.obligations as { type: string }[] | undefined) ?? [];
+    await appendEvent(tx, {
+      scope: review.scope,
+      kind: a.approve ? 'proposal_approved' : 'proposal_rejected',
+      source: 'human',
+      messageId: `review:${a.reviewId}`,
+      payload: {
+        proposal_id: review.proposalId,
+        decision_id: review.decisionId,
+        review_id: a.reviewId,
+        approved_by: `human:${a.by}`,
+        governance_path: 'human_review',
+        ...(a.note ? { reason: a.note } : {}),
+        ...(a.approve ? { obligations: obligations.filter((o) => o.type === 'advance_state') } : {}),
+      },
+    });
+    return toReview(rows[0]!);
+  });
+}
+
+export const FinalityResponse = z.object({
+  reviewId: z.string().min(1),
+  option: z.enum(HUMAN_OPTIONS),
+  /** For defer: how long no new review is raised (default from finality.yaml). */
+  days: z.number().int().min(1).max(365).optional(),
+  by: z.string().min(1).max(100),
+  note: z.string().max(2000).optional(),
+});
+
+const OUTCOME_OF: Record<HumanOption, 'RESOLVED' | 'ESCALATED' | 'ACTIVE'> = {
+  approve_finality: 'RESOLVED',
+  escalate: 'ESCALATED',
+  provide_resolution: 'ACTIVE',
+  defer: 'ACTIVE',
+};
+
+/**
+ * A human's answer to a finality review, recorded in finality_decisions with the evidence
+ * basis the review showed: it applies to that evidence only, so new evidence re-opens
+ * the question instead of the answer sticking forever. The next finality evaluation acts on it.
+ */
+export async function respondToFinalityReview(
+  db: Db,
+  input: z.input<typeof FinalityResponse>,
+  opts: { defaultDeferDays?: number; now?: Date } = {},
+): Promise<{ review: Review; decision: HumanDecision }> {
+  const a = FinalityResponse.parse(input);
+  const now = opts.now ?? new Date();
+  return inTransaction(db, async (tx) => {
+    const review = await lockPending(tx, a.reviewId, 'finality_review');
+    const basis = review.request.basis as Basis | undefined;
+    if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
+      throw new PermanentError('review_without_basis', `review ${a.reviewId} carries no evidence basis`);
+    }
+    const days = a.option === 'defer' ? (a.days ?? opts.defaultDeferDays ?? 7) : null;
+    const deferUntil = days ? new Date(now.getTime() + days * 86_400_000) : null;
+    const { rows } = await tx.query<Row>(
+      `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
+      [a.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days, note: a.note ?? null }), a.by, now, deferUntil],
+    );
+    await tx.query(
+      `INSERT INTO finality_decisions (scope_id, outcome, decided_by, option, days, reasons, details, basis, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        review.scope,
+        OUTCOME_OF[a.option],
+        `human:${a.by}`,
+        a.option,
+        days,
+        JSON.stringify(a.note ? [a.note] : []),
+        JSON.stringify({ review_id: a.reviewId, defer_until: deferUntil?.toISOString() ?? null }),
+        JSON.stringify(basis),
+        now,
+      ],
+    );
+    await appendEvent(tx, {
+      scope: review.scope,
+      kind: 'finality_response',
+      source: 'human',
+      messageId: `review:${a.reviewId}`,
+      payload: { review_id: a.reviewId, option: a.option, days, by: a.by },
+    });
+    return {
+      review: toReview(rows[0]!),
+      decision: { option: a.option, by: a.by, at: now.getTime(), defer_until: deferUntil?.getTime() ?? null, basis },
+    };
+  });
+}
+
+/** The latest human finality decision of the scope. */
+export async function latestHumanDecision(q: Queryable, scope: string): Promise<HumanDecision | null> {
+  const { rows } = await q.query<{ option: HumanOption; decided_by: string; created_at: Date; details: { defer_until?: string | null }; basis: Basis }>(
+    `SELECT option, decided_by, created_at, details, basis FROM finality_decisions
+      WHERE scope_id = $1 AND option IS NOT NULL ORDER BY id DESC LIMIT 1`,
+    [scope],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    option: r.option,
+    by: r.decided_by.replace(/^human:/, ''),
+    at: r.created_at.getTime(),
+    defer_until: r.details.defer_until ? Date.parse(r.details.defer_until) : null,
+    basis: r.basis,
+  };
+}
