@@ -82,6 +82,10 @@ export function createPool(cfg: DbConfig): Pool {
 export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  // A connection lost between statements surfaces as an 'error' event on the
+  // checked-out client, which would crash the process if nobody listened.
+  const onLost = () => (broken = true);
+  client.on('error', onLost);
   try {
     await client.query('BEGIN');
     const out = await fn(client);
@@ -95,6 +99,7 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Pro
     }
     throw err;
   } finally {
+    client.off('error', onLost);
     client.release(broken);
   }
 }
