@@ -62,15 +62,20 @@ export class Bridge {
   #draining = false;
   #advisories: Subscription;
 
-  private constructor(o: { instance: string; plan: ConsumerPlan; loops: PullLoop[]; advisories: Subscription; nc: NatsConnection }) {
+  private constructor(o: { instance: string; plan: ConsumerPlan; loops: PullLoop[]; advisories: Subscription; nc: NatsConnection; log: Logger }) {
     this.instance = o.instance;
     this.plan = o.plan;
     this.loops = o.loops;
     this.#advisories = o.advisories;
     void (async () => {
       for await (const s of o.nc.status()) {
-        if (s.type === 'disconnect') this.#connected = false;
-        else if (s.type === 'reconnect') this.#connected = true;
+        if (s.type === 'disconnect') {
+          this.#connected = false;
+          o.log.warn({ server: s.server }, 'NATS disconnected; reconnecting');
+        } else if (s.type === 'reconnect') {
+          this.#connected = true;
+          o.log.info({ server: s.server }, 'NATS reconnected');
+        }
       }
     })();
   }
@@ -107,7 +112,7 @@ export class Bridge {
       );
     }
     const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);
-    const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc });
+    const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc, log });
     for (const l of loops) l.start();
     log.info({ functions: o.steps.map((s) => s.name), http: Object.keys(o.urls ?? {}) }, 'bridge running');
     return bridge;

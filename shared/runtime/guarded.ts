@@ -63,6 +63,11 @@ export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postg
       policy.execute(async () => {
         const client = await pool.connect();
         let broken = false;
+        // A connection lost between two statements is reported as an 'error' event
+        // on the checked-out client; unheard, it would crash the process. The next
+        // statement fails anyway, and that failure is what we act on.
+        const onLost = () => (broken = true);
+        client.on('error', onLost);
         try {
           await client.query('BEGIN');
           const out = await fn(client);
@@ -78,6 +83,7 @@ export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postg
           });
           throw err;
         } finally {
+          client.off('error', onLost);
           client.release(broken);
         }
       }),

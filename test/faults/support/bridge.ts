@@ -22,11 +22,12 @@ export interface RunningBridge {
 
 export async function startBridge(
   env: Env,
-  db: TestDatabase,
+  db: TestDatabase | undefined,
   steps: readonly Step[],
   opts: { urls?: Record<string, string>; deps?: Deps; onSettled?: (s: Settled) => void } = {},
 ): Promise<RunningBridge> {
-  const deps = opts.deps ?? createDeps({ env, db: guardPool(db.pool) });
+  if (!opts.deps && !db) throw new Error('startBridge needs a database or deps');
+  const deps = opts.deps ?? createDeps({ env, db: guardPool(db!.pool) });
   const nc = await connectBus(env, 'test-bridge');
   const { js, jsm } = await jetStream(nc);
   const settled: Settled[] = [];
