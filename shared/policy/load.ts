@@ -114,6 +114,10 @@ export function filePolicySource(paths: { governance?: string | undefined; final
   };
 }
 
+/** Policies from GOVERNANCE_PATH / FINALITY_PATH, defaulting to the files next to this module. */
+export const policySourceFromEnv = (env: { GOVERNANCE_PATH?: string | undefined; FINALITY_PATH?: string | undefined }): PolicySource =>
+  filePolicySource({ governance: env.GOVERNANCE_PATH, finality: env.FINALITY_PATH });
+
 /** Fixed policies (tests, benchmarks). */
 export function staticPolicySource(governance: LoadedGovernance, finality: LoadedFinality): PolicySource {
   return { governance: () => governance, finality: () => finality };

@@ -5,6 +5,7 @@
 // computes the same answer for a read (a summary endpoint) without writing anything.
 import { z } from 'zod';
 import { ScopeId } from '../contract/envelope.ts';
+import { PermanentError } from '../contract/errors.ts';
 import type { ConvergencePoint } from '../domain/convergence.ts';
 import { evaluateFinality, pointFor, type CertifiedState, type FinalityEvaluation, type FinalityOutcome } from '../domain/finality.ts';
 import { buildReviewRequest, type FinalityReviewRequest } from '../domain/review.ts';
@@ -14,7 +15,6 @@ import { issueCertificate, latestCertificate, type CertificateSigner, type Store
 import { appendEvent } from './context-log.ts';
 import { appendRound, loadHistory } from './convergence.ts';
 import { inTransaction, ScopeNotFoundError, type Db, type PoolClient, type Queryable } from './db.ts';
-import { PermanentError } from '../contract/errors.ts';
 import { ensurePolicyVersion } from './policies.ts';
 import { latestHumanDecision, supersedeFinalityReview, upsertFinalityReview } from './reviews.ts';
 import type { ScopeStatus } from './scopes.ts';

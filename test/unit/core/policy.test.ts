@@ -12,6 +12,7 @@ import {
   parseFinalityPolicy,
   parseGovernancePolicy,
   PolicyError,
+  policySourceFromEnv,
   policyVersion,
 } from '../../../shared/policy/load.ts';
 
@@ -55,6 +56,14 @@ describe('policy files', () => {
     ['no RESOLVED rule', finText.replace('  RESOLVED:', '  RESOLVEDX:'), /RESOLVED/],
   ])('finality.yaml with %s is an error', (_n, text, re) => {
     expect(() => parseFinalityPolicy(text)).toThrow(re);
+  });
+
+  it('GOVERNANCE_PATH / FINALITY_PATH choose the files; unset means the shipped ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pol-'));
+    writeFileSync(join(dir, 'g.yaml'), 'mode: MITL\n');
+    expect(policySourceFromEnv({ GOVERNANCE_PATH: join(dir, 'g.yaml') }).governance().policy.mode).toBe('MITL');
+    expect(policySourceFromEnv({}).finality().source).toBe(DEFAULT_POLICY_PATHS.finality);
+    expect(() => policySourceFromEnv({ FINALITY_PATH: join(dir, 'missing.yaml') }).finality()).toThrow(/cannot read/);
   });
 
   it('a missing file is an error, not an empty policy', () => {
