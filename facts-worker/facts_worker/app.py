@@ -7,7 +7,7 @@
   GET  /readyz   200 once the model is loaded and checked; 503 {"status": "loading" | "failed", "error"}
 
 Errors are JSON {"error": code, "message": text, ...}: 400 invalid_json; 422
-invalid_request / empty_input / empty_text / not_text; 413 batch_too_large /
+invalid_request / empty_input / empty_text / not_text / invalid_text; 413 batch_too_large /
 text_too_long / body_too_large; 503 not_ready / overloaded (Retry-After); 502/503/504
 upstream_* for the OpenAI-compatible backend. 4xx means "this request will never
 work", 5xx means "try again later" — the TypeScript client classifies on that.
@@ -165,6 +165,12 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     async def api_error(_: Request, e: ApiError):
         return _error_response(e)
 
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, e: Exception):
+        # A bug, not the caller's fault: JSON like every other answer, 500 (retryable) for the client.
+        log.exception("unhandled error")
+        return JSONResponse({"error": "internal", "message": f"{type(e).__name__}: {e}"}, status_code=500)
+
     async def read_json(request: Request, fields: set[str]) -> dict:
         raw = await request.body()
         try:
@@ -191,6 +197,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
                 raise ApiError(422, "not_text", f"{field}[{i}] must be a string, got {_json_type(t)}", field=field, index=i)
             if not t.strip():
                 raise ApiError(422, "empty_text", f"{field}[{i}] is empty or only whitespace", field=field, index=i)
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError:  # JSON allows "\ud800"; the tokenizer (and Postgres) do not
+                raise ApiError(422, "invalid_text", f"{field}[{i}] is not valid Unicode (a lone surrogate escape)",
+                               field=field, index=i) from None
             if len(t) > settings.max_text_chars:
                 raise ApiError(413, "text_too_long",
                                f"{field}[{i}] has {len(t)} characters; the limit is {settings.max_text_chars} "

