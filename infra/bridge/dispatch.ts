@@ -47,14 +47,16 @@ export interface DispatchContext {
   onSettled?: (s: Settled) => void;
 }
 
-export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext): Promise<Outcome> {
+
+
+export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, cancel: AbortSignal): Promise<Outcome> {
   const receivedAt = performance.now();
   const deliveryCount = m.info.deliveryCount;
   const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'gswarm.consumer': route.consumer, 'gswarm.stream_seq': m.seq, 'gswarm.delivery': deliveryCount };
   const parent = extractContext(m.headers, ROOT_CONTEXT);
   let res: StepResponse | undefined;
   const outcome = await inSpan(`process ${route.consumer}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
-    res = await invokeKeepingAlive(m, route, dc.redelivery.BRIDGE_ACK_WAIT_MS);
+    res = await invokeKeepingAlive(m, route, dc.redelivery.BRIDGE_ACK_WAIT_MS, cancel);
     if (res.ok) {
       try {
         await Promise.all(res.emit.map((env) => inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, undefined, () => publishEnvelope(dc.js, dc.prefix, env))));
@@ -86,12 +88,12 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext): Pro
 }
 
 /** Call the function; every ack_wait/3 tell JetStream the message is still being worked on. */
-async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number): Promise<StepResponse> {
+async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number, cancel: AbortSignal): Promise<StepResponse> {
   const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
   try {
     const headers = new Headers({ 'content-type': 'application/json', [ATTEMPT_HEADER]: String(m.info.deliveryCount) });
     injectContext(headers);
-    return await route.invoke(m.data, headers);
+    return await route.invoke(m.data, headers, cancel);
   } catch (err) {
     const e = classify(err);
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };

@@ -4,15 +4,20 @@
 import { StepResponse } from '../../shared/contract/result.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 
-export type Invoke = (data: Uint8Array, headers: Headers) => Promise<StepResponse>;
+/** `cancel` aborts the invocation: the function stops and gives its claim back. */
+export type Invoke = (data: Uint8Array, headers: Headers, cancel: AbortSignal) => Promise<StepResponse>;
 
 export function inProcess(step: Step): Invoke {
-  return async (body, headers) => readResponse(await step.app.fetch(new Request('http://in-process/invoke', { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer> })));
+  return async (body, headers, signal) =>
+    readResponse(await step.app.fetch(new Request('http://in-process/invoke', { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal })));
 }
 
 export function overHttp(baseUrl: string, timeoutMs: number): Invoke {
   const url = new URL('invoke', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
-  return async (body, headers) => readResponse(await fetch(url, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal: AbortSignal.timeout(timeoutMs) }));
+  return async (body, headers, cancel) =>
+    readResponse(
+      await fetch(url, { method: 'POST', headers, body: body as Uint8Array<ArrayBuffer>, signal: AbortSignal.any([cancel, AbortSignal.timeout(timeoutMs)]) }),
+    );
 }
 
 async function readResponse(res: Response): Promise<StepResponse> {

@@ -22,6 +22,7 @@ export class PullLoop {
   #fetchers: Promise<void>[] = [];
   #open = new Set<ConsumerMessages>();
   #inFlight = new Set<Promise<unknown>>();
+  #cancel = new AbortController();
   #lastError: string | undefined;
 
   constructor(
@@ -62,7 +63,7 @@ export class PullLoop {
         this.#open.add(batch);
         for await (const m of batch) {
           delivered++;
-          const p: Promise<unknown> = dispatch(m, this.route, this.dc).finally(() => {
+          const p: Promise<unknown> = dispatch(m, this.route, this.dc, this.#cancel.signal).finally(() => {
             this.#inFlight.delete(p);
             releaseAll(pools, 1);
           });
@@ -85,7 +86,11 @@ export class PullLoop {
     }
   }
 
-  /** Stop fetching, then wait up to graceMs for the messages in flight. True if all settled. */
+  /**
+   * Stop fetching, then wait up to graceMs for the messages in flight. True if all
+   * settled in time. Past the grace, in-flight steps are cancelled: they give their
+   * claims back and are nak'd, so another bridge can take them at once.
+   */
   async stop(graceMs: number): Promise<boolean> {
     this.#stopping = true;
     this.slots.wake();
@@ -93,8 +98,15 @@ export class PullLoop {
     // Ending a fetch early withdraws its pull request: the server sends no more.
     for (const b of this.#open) b.stop();
     await Promise.all(this.#fetchers);
+    if (await this.#settledWithin(graceMs)) return true;
+    this.#cancel.abort();
+    await this.#settledWithin(CANCEL_GRACE_MS);
+    return false;
+  }
+
+  async #settledWithin(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), graceMs)));
+    const timedOut = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
     const settled = (async () => {
       while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
       return true as const;
@@ -104,5 +116,8 @@ export class PullLoop {
     return done;
   }
 }
+
+/** How long cancelled steps get to release their claims and be nak'd. */
+const CANCEL_GRACE_MS = 3_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

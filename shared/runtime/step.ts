@@ -69,6 +69,8 @@ export interface InvokeOptions {
   attempt?: number;
   /** Trace context of the caller. */
   parent?: Context;
+  /** The caller gave up (the bridge is shutting down, the HTTP client went away): stop, release the claim. */
+  signal?: AbortSignal;
 }
 
 export interface Step {
@@ -110,7 +112,7 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
     }),
     async (c) => {
       const attempt = Number(c.req.header(ATTEMPT_HEADER)) || undefined;
-      const res = await invoke(await c.req.text(), { attempt, parent: extractContext(c.req.raw.headers) });
+      const res = await invoke(await c.req.text(), { attempt, parent: extractContext(c.req.raw.headers), signal: c.req.raw.signal });
       return c.json(res, res.ok ? STATUS.ok : STATUS[res.error.class]);
     },
   );
@@ -139,13 +141,20 @@ async function run(
   }
   const attributes = { 'messaging.message.id': msg.id, 'gswarm.scope': msg.scope, 'gswarm.type': msg.type, 'gswarm.attempt': msg.attempt };
   return inSpan(`step ${def.name}`, { kind: SpanKind.SERVER, attributes }, opts.parent ?? otelContext.active(), async (span) => {
-    const res = await runOnce(def, timeoutMs, idempotency, deps, msg);
+    const res = await runOnce(def, timeoutMs, idempotency, deps, msg, opts.signal);
     span.setAttribute('gswarm.outcome', res.ok ? (res.replayed ? 'replayed' : 'ok') : res.error.class);
     return res;
   });
 }
 
-async function runOnce(def: StepDefinition, timeoutMs: number, idempotency: Idempotency, deps: Deps, msg: Envelope): Promise<StepResponse> {
+async function runOnce(
+  def: StepDefinition,
+  timeoutMs: number,
+  idempotency: Idempotency,
+  deps: Deps,
+  msg: Envelope,
+  cancel: AbortSignal | undefined,
+): Promise<StepResponse> {
   const inbox = idempotency === 'none' ? undefined : deps.inbox;
   const key: InboxKey = { consumer: def.name, messageId: msg.id, scope: msg.scope };
   const ttlMs = deps.env.INBOX_TTL_MS;
@@ -204,6 +213,9 @@ async function runOnce(def: StepDefinition, timeoutMs: number, idempotency: Idem
     },
   };
   const timer = setTimeout(() => abort.abort(new TransientError('timeout', `step ${def.name} took longer than ${timeoutMs} ms`)), timeoutMs);
+  const onCancel = () => abort.abort(new TransientError('cancelled', `the caller stopped waiting for step ${def.name}`));
+  if (cancel?.aborted) onCancel();
+  cancel?.addEventListener('abort', onCancel, { once: true });
   try {
     const output = await untilAborted(def.handle(msg, ctx), abort.signal);
     if (committed) return success(committed, false);
@@ -223,6 +235,7 @@ async function runOnce(def: StepDefinition, timeoutMs: number, idempotency: Idem
     return failure(classify(err));
   } finally {
     clearTimeout(timer);
+    cancel?.removeEventListener('abort', onCancel);
   }
 }
 
