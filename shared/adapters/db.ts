@@ -1,14 +1,14 @@
 // Postgres through @neondatabase/serverless (WebSocket driver), the same client on Neon
 // and locally. Locally a small WebSocket-to-TCP proxy (infra/wsproxy) stands in for
 // Neon's edge; PG_WS_PROXY points at it. Pool size and timeouts are bounded (V8).
-import { Pool, neonConfig, type PoolClient } from '@neondatabase/serverless';
+import { Pool, neonConfig, type Client, type PoolClient } from '@neondatabase/serverless';
 import ws from 'ws';
 import type { Env } from '../config.ts';
 
 export type { PoolClient };
 export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
 
-let configuredProxy: string | undefined;
+let configured = false;
 
 /**
  * The driver's own write coalescing (neonConfig.coalesceWrites) holds every write
@@ -36,19 +36,33 @@ class CoalescingWebSocket extends ws {
   }
 }
 
-function configureDriver(proxy: string): void {
-  if (configuredProxy === proxy) return;
+function configureDriver(): void {
+  if (configured) return;
   neonConfig.webSocketConstructor = CoalescingWebSocket;
   neonConfig.coalesceWrites = false;
-  if (proxy) {
-    // Plain ws:// to a local proxy, and no pipelining: plain Postgres does not
-    // support Neon's pipelined TLS/auth shortcuts.
-    neonConfig.wsProxy = (host: string, port: number | string) => `${proxy}/v2?address=${host}:${port}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-  }
-  configuredProxy = proxy;
+  configured = true;
+}
+
+/**
+ * Plain ws:// to a local proxy, and no pipelining: plain Postgres does not support
+ * Neon's pipelined TLS/auth shortcuts. Set on each client of this pool rather than
+ * globally, so that two pools of one process can go through different proxies
+ * (a test's private Postgres next to the shared one).
+ */
+function throughProxy(pool: Pool, proxy: string): void {
+  type ClientClass = typeof Client;
+  const owner = pool as unknown as { Client: ClientClass };
+  const Base = owner.Client;
+  owner.Client = class extends Base {
+    constructor(...args: ConstructorParameters<ClientClass>) {
+      super(...args);
+      const c = this.neonConfig;
+      c.wsProxy = (host: string, port: number | string) => `${proxy}/v2?address=${host}:${port}`;
+      c.useSecureWebSocket = false;
+      c.pipelineTLS = false;
+      c.pipelineConnect = false;
+    }
+  };
 }
 
 export type DbConfig = Pick<
@@ -62,7 +76,7 @@ export type DbConfig = Pick<
 >;
 
 export function createPool(cfg: DbConfig): Pool {
-  configureDriver(cfg.PG_WS_PROXY);
+  configureDriver();
   const pool = new Pool({
     connectionString: cfg.DATABASE_URL,
     max: cfg.PG_POOL_MAX,
@@ -73,6 +87,7 @@ export function createPool(cfg: DbConfig): Pool {
     idle_in_transaction_session_timeout: cfg.PG_STATEMENT_TIMEOUT_MS * 2,
     application_name: 'governed-swarm',
   } as ConstructorParameters<typeof Pool>[0]);
+  if (cfg.PG_WS_PROXY) throughProxy(pool, cfg.PG_WS_PROXY);
   // An idle client losing its connection (server restart) must not crash the process.
   pool.on('error', () => {});
   return pool;
