@@ -40,8 +40,10 @@ const TRANSIENT_CODES = new Set([
 /** Classify anything thrown into a StepError. Unknown errors count as transient. */
 export function classify(err: unknown): StepError {
   if (err instanceof StepError) return err;
-  const e = err as { code?: unknown; name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
-  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; error?: unknown; cause?: unknown; $metadata?: { httpStatusCode?: number } };
+  // A WebSocket ErrorEvent (the Postgres driver's socket) or a wrapping error carries the system error inside.
+  const inner = (e?.error ?? e?.cause) as { code?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : typeof inner?.code === 'string' ? inner.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   if (code && TRANSIENT_CODES.has(code)) return new TransientError(code, message, { cause: err });
   // cockatiel's BrokenCircuitError marks itself with a flag rather than a name.
