@@ -103,7 +103,8 @@ start() {
     cd "$HERE"
     export PYTHONPATH=$HERE HF_HUB_OFFLINE=1 FACTS_WORKER_PORT=$PORT FACTS_WORKER_HOST=$HOST
     # exec: the pid written below is the worker itself, so SIGTERM reaches uvicorn.
-    setsid nohup "$VENV/bin/python" -m facts_worker >>"$LOG" 2>&1 </dev/null &
+    # 9>&-: the worker must not inherit (and so hold forever) the service.sh lock.
+    setsid nohup "$VENV/bin/python" -m facts_worker >>"$LOG" 2>&1 </dev/null 9>&- &
     echo $! >"$PIDFILE"
   )
   local t0=$SECONDS
@@ -127,14 +128,22 @@ stop() {
   rm -f "$PIDFILE"
 }
 
+# Two concurrent `up`s (parallel test runs) must not build one venv twice or start two workers.
+lock() {
+  mkdir -p "$RUN"
+  exec 9>"$RUN/facts-worker.lock"
+  command -v flock >/dev/null && { flock -w 600 9 || die "another service.sh holds $RUN/facts-worker.lock"; }
+  return 0
+}
+
 case ${1:-status} in
-  up) ensure_venv; start ;;
-  down) stop ;;
+  up) lock; ensure_venv; start ;;
+  down) lock; stop ;;
   status)
     if pid_alive && out=$(http_get /readyz) && [[ ${out%%$'\n'*} == 200 ]]; then echo "facts-worker up (ready) on $HOST:$PORT"
     elif pid_alive; then echo "facts-worker up (not ready) on $HOST:$PORT"; exit 1
     else echo "facts-worker down"; exit 1; fi
     ;;
-  venv) ensure_venv; echo "$VENV" ;;
+  venv) lock; ensure_venv; echo "$VENV" ;;
   *) die "usage: service.sh up|down|status|venv" ;;
 esac
