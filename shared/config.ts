@@ -60,6 +60,8 @@ export const envSchema = z.object({
       message: 'expected name=http(s)://host[:port][/path], comma-separated',
     })
     .default(''),
+  /** In-process functions: `direct` calls the step's invoke (what its /invoke route runs); `fetch` goes through app.fetch with a Request. */
+  BRIDGE_IN_PROCESS: z.enum(['direct', 'fetch']).default('direct'),
   BRIDGE_DEPLOYMENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 chars of A-Z a-z 0-9 . _ -').default('local'),
   BRIDGE_INSTANCE_ID: z.string().max(64).default(''),
   BRIDGE_BATCH: int(1, 256).default(10),

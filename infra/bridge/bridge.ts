@@ -12,7 +12,7 @@ import type { Step } from '../../shared/runtime/step.ts';
 import { Slots } from './capacity.ts';
 import { DeadLetters, watchMaxDeliveries } from './dead-letter.ts';
 import type { DispatchContext, Route, Settled } from './dispatch.ts';
-import { inProcess, overHttp } from './invoker.ts';
+import { direct, overHttp, viaAppFetch } from './invoker.ts';
 import { PullLoop } from './pull.ts';
 
 export type BridgeEnv = Pick<
@@ -36,6 +36,7 @@ export type BridgeEnv = Pick<
   | 'BRIDGE_NAK_BASE_MS'
   | 'BRIDGE_NAK_MAX_MS'
   | 'BRIDGE_SHUTDOWN_GRACE_MS'
+  | 'BRIDGE_IN_PROCESS'
 >;
 
 export interface BridgeOptions {
@@ -104,7 +105,7 @@ export class Bridge {
       const route: Route = {
         name: step.name,
         consumer: consumerName(step.name),
-        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS) : inProcess(step),
+        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
       };
       const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
       loops.push(

@@ -42,16 +42,29 @@ export class Slots {
 /**
  * Wait until every pool has a free slot, then take min(max, free of each) from all
  * of them at once. Returns 0 when `stopped()` becomes true.
+ *
+ * Under load slots come back one at a time; asking for each one alone would cost
+ * a fetch round trip per message. So when fewer than `max` are free, linger up to
+ * `lingerMs` for more to come back before taking what there is (Kafka's linger.ms).
  */
-export async function reserve(pools: readonly Slots[], max: number, stopped: () => boolean): Promise<number> {
+export async function reserve(pools: readonly Slots[], max: number, stopped: () => boolean, lingerMs = 0): Promise<number> {
+  const want = Math.min(max, ...pools.map((p) => p.limit));
+  let lingered = lingerMs <= 0;
   for (;;) {
     if (stopped()) return 0;
     const n = Math.min(max, ...pools.map((p) => p.free));
-    if (n > 0) {
+    if (n >= want || (n > 0 && lingered)) {
       for (const p of pools) p.take(n);
       return n;
     }
-    await Promise.race(pools.filter((p) => p.free === 0).map((p) => p.changed()));
+    const changed = Promise.race(pools.map((p) => p.changed()));
+    if (n === 0) {
+      await changed;
+      continue;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([changed, new Promise<void>((r) => (timer = setTimeout(() => ((lingered = true), r()), lingerMs)))]);
+    clearTimeout(timer);
   }
 }
 

@@ -10,11 +10,10 @@
 // returns the stored result and the republish is dropped as a duplicate.
 import type { JsMsg, JetStreamClient } from '@nats-io/jetstream';
 import { nakDelayMs, publishEnvelope, type RedeliveryConfig } from '../../shared/adapters/bus.ts';
-import { ROOT_CONTEXT, SpanKind, extractContext, inSpan, injectContext } from '../../shared/adapters/telemetry.ts';
+import { ROOT_CONTEXT, SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
 import { classify } from '../../shared/contract/errors.ts';
 import type { StepResponse } from '../../shared/contract/result.ts';
 import type { Logger } from '../../shared/log.ts';
-import { ATTEMPT_HEADER } from '../../shared/runtime/step.ts';
 import { fromDelivery, type DeadLetters } from './dead-letter.ts';
 import type { Invoke } from './invoker.ts';
 
@@ -91,9 +90,7 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
 async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number, cancel: AbortSignal): Promise<StepResponse> {
   const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
   try {
-    const headers = new Headers({ 'content-type': 'application/json', [ATTEMPT_HEADER]: String(m.info.deliveryCount) });
-    injectContext(headers);
-    return await route.invoke(m.data, headers, cancel);
+    return await route.invoke(m.data, { attempt: m.info.deliveryCount }, cancel);
   } catch (err) {
     const e = classify(err);
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
@@ -104,7 +101,7 @@ async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number, can
 
 async function settle(m: JsMsg, res: StepResponse, route: Route, dc: DispatchContext): Promise<Outcome> {
   if (res.ok) {
-    m.ack();
+    ackSoon(m);
     return res.replayed ? 'replayed' : 'acked';
   }
   const lastDelivery = m.info.deliveryCount >= dc.redelivery.BRIDGE_MAX_DELIVER;
@@ -115,4 +112,21 @@ async function settle(m: JsMsg, res: StepResponse, route: Route, dc: DispatchCon
   }
   m.nak(Math.max(nakDelayMs(dc.redelivery, m.info.deliveryCount), res.error.retryAfterMs ?? 0));
   return 'nakked';
+}
+
+/**
+ * Acks wait for the end of the current turn of the event loop and go out together:
+ * the NATS client writes whatever was queued in one microtask as one socket write,
+ * and acks settled one by one would otherwise cost a write each.
+ */
+let acks: JsMsg[] = [];
+function ackSoon(m: JsMsg): void {
+  acks.push(m);
+  if (acks.length === 1) {
+    setImmediate(() => {
+      const batch = acks;
+      acks = [];
+      for (const a of batch) a.ack();
+    });
+  }
 }

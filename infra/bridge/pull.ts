@@ -2,6 +2,7 @@
 // slots (V10), hand each to dispatch() without waiting, give the slot back when
 // the message is settled. ceil(concurrency / batch) fetches run side by side, so
 // that with a backlog one fetch's round trip overlaps another's messages.
+import { setMaxListeners } from 'node:events';
 import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/log.ts';
 import { Slots, releaseAll, reserve } from './capacity.ts';
@@ -22,6 +23,7 @@ export class PullLoop {
   #fetchers: Promise<void>[] = [];
   #open = new Set<ConsumerMessages>();
   #inFlight = new Set<Promise<unknown>>();
+  /** Aborted when the shutdown grace is over: every in-flight invocation is cancelled. */
   #cancel = new AbortController();
   #lastError: string | undefined;
 
@@ -34,6 +36,8 @@ export class PullLoop {
     private readonly log: Logger,
   ) {
     this.slots = new Slots(opts.concurrency);
+    // Every message in flight listens for cancellation: as many listeners as the concurrency.
+    setMaxListeners(opts.concurrency + 10, this.#cancel.signal);
   }
 
   get inFlight(): number {
@@ -54,7 +58,7 @@ export class PullLoop {
     const pools = [this.slots, this.bridgeSlots];
     let failures = 0;
     while (!this.#stopping) {
-      const n = await reserve(pools, this.opts.batch, () => this.#stopping);
+      const n = await reserve(pools, this.opts.batch, () => this.#stopping, LINGER_MS);
       if (n === 0) break;
       let delivered = 0;
       let batch: ConsumerMessages | undefined;
@@ -117,6 +121,8 @@ export class PullLoop {
   }
 }
 
+/** How long a fetch may wait for a fuller batch of free slots (see reserve). */
+const LINGER_MS = 2;
 /** How long cancelled steps get to release their claims and be nak'd. */
 const CANCEL_GRACE_MS = 3_000;
 
