@@ -52,41 +52,56 @@ export interface Db {
    * after a rolled-back attempt (the inbox's claim token makes step commits so).
    */
   transaction<T>(fn: (tx: PoolClient) => Promise<T | Rollback<T>>): Promise<T>;
+  /**
+   * One pooled connection for fn, which manages its own transaction (the inbox
+   * does, to save round trips). Released broken if fn throws or the connection
+   * drops; retried as a whole like transaction().
+   */
+  session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
 }
 
 export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): Db {
   const policy: IPolicy = resilientPolicy(breaker, defaults(opts));
+  const withClient = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken = false;
+    // A connection lost between two statements is reported as an 'error' event
+    // on the checked-out client; unheard, it would crash the process. The next
+    // statement fails anyway, and that failure is what we act on.
+    const onLost = () => (broken = true);
+    client.on('error', onLost);
+    try {
+      return await fn(client);
+    } catch (err) {
+      broken ||= dependencyFailure(err);
+      throw err;
+    } finally {
+      client.off('error', onLost);
+      client.release(broken);
+    }
+  };
   return {
     pool,
     query: (sql, params) => policy.execute(() => pool.query(sql, params as unknown[])) as never,
+    session: (fn) => policy.execute(() => withClient(fn)),
     transaction: (fn) =>
-      policy.execute(async () => {
-        const client = await pool.connect();
-        let broken = false;
-        // A connection lost between two statements is reported as an 'error' event
-        // on the checked-out client; unheard, it would crash the process. The next
-        // statement fails anyway, and that failure is what we act on.
-        const onLost = () => (broken = true);
-        client.on('error', onLost);
-        try {
+      policy.execute(() =>
+        withClient(async (client) => {
           await client.query('BEGIN');
-          const out = await fn(client);
-          if (isRollback(out)) {
-            await client.query('ROLLBACK');
-            return out.value;
+          try {
+            const out = await fn(client);
+            if (isRollback(out)) {
+              await client.query('ROLLBACK');
+              return out.value;
+            }
+            await client.query('COMMIT');
+            return out;
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw err;
           }
-          await client.query('COMMIT');
-          return out;
-        } catch (err) {
-          await client.query('ROLLBACK').catch(() => {
-            broken = true; // the connection is gone: do not hand it out again
-          });
-          throw err;
-        } finally {
-          client.off('error', onLost);
-          client.release(broken);
-        }
-      }),
+        }),
+      ),
   };
 }
 

@@ -94,6 +94,28 @@ describe('Postgres inbox', () => {
     expect(await effects('e')).toBe(1);
   });
 
+  it('one-statement commit: the write and the record in one statement; a racing duplicate writes nothing', async () => {
+    const insert = (id: string) => ({ text: `INSERT INTO fixture_effects (message_id, fn, scope, attempt, handled_by) VALUES ($1, 'inbox-test', 'acme', 1, 'test')`, values: [id] });
+    const [x, y] = await Promise.all([
+      store.commitStatement({ key: key('g'), statement: insert('g'), stored: stored('one'), ttlMs: 60_000 }),
+      store.commitStatement({ key: key('g'), statement: insert('g'), stored: stored('two'), ttlMs: 60_000 }),
+    ]);
+    expect([x.committed, y.committed].sort()).toEqual([false, true]);
+    expect((x.committed ? y : x).stored).toEqual((x.committed ? x : y).stored);
+    expect(await effects('g')).toBe(1);
+    // A statement with its own WITH clause keeps it, after the record's.
+    const withClause = {
+      text: `WITH v(id) AS (VALUES ($1::text)) INSERT INTO fixture_effects (message_id, fn, scope, attempt, handled_by) SELECT id, 'inbox-test', 'acme', 1, 'test' FROM v`,
+      values: ['h'],
+    };
+    expect(await store.commitStatement({ key: key('h'), statement: withClause, stored: stored('h'), ttlMs: 60_000 })).toMatchObject({ committed: true });
+    expect(await effects('h')).toBe(1);
+    expect(await store.get(key('h'))).toEqual(stored('h'));
+    // A failing statement leaves no record either.
+    await expect(store.commitStatement({ key: key('i'), statement: { text: 'INSERT INTO no_such_table VALUES (1)' }, stored: stored('i'), ttlMs: 60_000 })).rejects.toThrow(/no_such_table/);
+    expect(await store.get(key('i'))).toBeUndefined();
+  });
+
   it('cleanup deletes expired records only', async () => {
     await store.commit({ key: key('f'), token: undefined, writes: undefined, toStored: () => stored('f'), ttlMs: 60_000 });
     await tdb.pool.query(`UPDATE inbox SET expires_at = now() - interval '1 second' WHERE message_id = 'a'`);

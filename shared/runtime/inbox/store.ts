@@ -40,6 +40,19 @@ export interface CommitRequest<Tx, T> {
   ttlMs: number;
 }
 
+/** One SQL statement (INSERT / UPDATE / DELETE, possibly with its own WITH clause). */
+export interface Statement {
+  text: string;
+  values?: unknown[];
+}
+
+export interface StatementCommitRequest {
+  key: InboxKey;
+  statement: Statement;
+  stored: StoredResult;
+  ttlMs: number;
+}
+
 export interface IdempotencyStore<Tx = unknown> {
   /** The stored result of a completed message, if there is one. */
   get(key: InboxKey): Promise<StoredResult | undefined>;
@@ -49,6 +62,11 @@ export interface IdempotencyStore<Tx = unknown> {
   release(key: InboxKey, token: string): Promise<void>;
   /** Writes and completion in one transaction; see CommitOutcome. */
   commit<T>(req: CommitRequest<Tx, T>): Promise<CommitOutcome<T>>;
+  /**
+   * Optimistic completion together with ONE write statement, atomically, in a
+   * single round trip (stores that can; the runtime falls back to commit()).
+   */
+  commitStatement?(req: StatementCommitRequest): Promise<CommitOutcome<undefined>>;
   /** Delete expired records; returns how many. */
   cleanup(): Promise<number>;
 }
