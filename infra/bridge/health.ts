@@ -1,7 +1,7 @@
 // Liveness and readiness (V7). /healthz answers while the process runs.
 // /readyz checks what the functions need: NATS connected (and not draining),
-// Postgres answering SELECT 1, the S3 bucket reachable, no breaker open; 503 with
-// a body that names what is down.
+// Postgres answering SELECT 1, the S3 bucket reachable, neither of their breakers
+// open; 503 with a body that names what is down. Every breaker's state is listed.
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from '@neondatabase/serverless';
 import { Hono } from 'hono';
@@ -18,6 +18,8 @@ export interface HealthDeps {
 }
 
 type Check = { ok: boolean; detail?: string };
+
+const REQUIRED_BREAKERS = new Set(['postgres', 's3']);
 
 export function healthApp(d: HealthDeps): Hono {
   const timeoutMs = d.timeoutMs ?? 2_000;
@@ -41,8 +43,10 @@ export function healthApp(d: HealthDeps): Hono {
         : b.natsConnected
           ? { ok: true }
           : { ok: false, detail: 'disconnected, reconnecting' };
+    // Only the breakers of what every step needs make the bridge unready; the
+    // others (llm, openfga...) are listed, since steps have fallbacks or fail closed.
     const breakers = breakerStates();
-    const open = Object.entries(breakers).filter(([, s]) => s === 'open').map(([n]) => n);
+    const open = Object.entries(breakers).filter(([n, s]) => s === 'open' && REQUIRED_BREAKERS.has(n)).map(([n]) => n);
     const checks: Record<string, Check> = { nats, postgres, s3, breakers: open.length ? { ok: false, detail: `open: ${open.join(', ')}` } : { ok: true } };
     const down = Object.entries(checks).filter(([, v]) => !v.ok).map(([k]) => k);
     return c.json({ ready: down.length === 0, down, checks, breakers, consumers: b?.consumers() ?? [] }, down.length ? 503 : 200);

@@ -1,8 +1,9 @@
 // Clients behind circuit breakers (V4) with retry and backoff (V1), from the
 // cockatiel policies in shared/adapters/resilience.ts. One breaker per dependency
-// and process ("postgres", "s3", "llm"; OpenFGA's is in shared/adapters/authz.ts),
-// so that while a dependency is down every call fails fast with a transient
-// error, the bridge naks with backoff, and readiness reports the open breaker.
+// and process ("postgres", "s3"; OpenFGA's is in shared/adapters/authz.ts, the
+// LLM's in shared/llm/run.ts), so that while a dependency is down every call
+// fails fast with a transient error, the bridge naks with backoff, and readiness
+// reports the open breaker.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from '@neondatabase/serverless';
 import type { IPolicy } from 'cockatiel';
@@ -114,14 +115,15 @@ export function guardS3(s3: S3Client, opts?: ResilienceOptions, breaker = 's3'):
   return { send: ((cmd: Parameters<S3Client['send']>[0]) => policy.execute(() => s3.send(cmd))) as S3Client['send'] };
 }
 
-// ------------------------------------------------------------------ anything else (the LLM)
+// ------------------------------------------------------------------ any other client
 
 /**
  * Route the named async methods of `target` through breaker `breaker`; the rest
- * pass through. The LLM adapter uses it as
+ * pass through. For a client this module does not know yet, e.g. a model as
  * `guardMethods('llm', model, ['doGenerate', 'doStream'], { maxAttempts: 1 })`:
  * a 30 s call is not retried in place, but an unreachable provider stops being
- * called until the breaker's half-open probe succeeds.
+ * called until the half-open probe succeeds. (LLM steps use withLlm in
+ * shared/llm/run.ts, which puts the same "llm" breaker in front of a fallback.)
  */
 export function guardMethods<T extends object, K extends keyof T>(
   breaker: string,

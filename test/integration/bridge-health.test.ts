@@ -5,6 +5,7 @@
 // not there, a bucket that does not exist.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../shared/adapters/db.ts';
+import { namedBreaker } from '../../shared/adapters/resilience.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
 import { healthApp } from '../../infra/bridge/health.ts';
@@ -84,6 +85,22 @@ describe('health endpoints', () => {
     const r2 = await readyz(healthApp({ bridge: () => b.bridge, pool: db.pool, s3, bucket: 'no-such-bucket-here' }));
     expect(r2.body.down).toEqual(['s3']);
     expect(r2.body.checks.s3!.detail).toMatch(/404/);
+  });
+
+  it('is not ready while the Postgres breaker is open; other open breakers are only listed', async () => {
+    const app = healthApp({ bridge: () => b.bridge, pool: db.pool, s3, bucket: env.S3_BUCKET });
+    const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const other = namedBreaker('some-api', { threshold: 1 });
+    await other.execute(refused).catch(() => {});
+    let r = await readyz(app);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ breakers: { 'some-api': 'open' } });
+    const pg = namedBreaker('postgres'); // the bridge's own, created by its deps
+    for (let i = 0; i < 5; i++) await pg.execute(refused).catch(() => {});
+    r = await readyz(app);
+    expect(r.status).toBe(503);
+    expect(r.body.down).toEqual(['breakers']);
+    expect(r.body.checks.breakers!.detail).toBe('open: postgres');
   });
 
   it('is not ready while draining', async () => {
