@@ -46,26 +46,17 @@ export interface DispatchContext {
   onSettled?: (s: Settled) => void;
 }
 
-
-
 export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, cancel: AbortSignal): Promise<Outcome> {
   const receivedAt = performance.now();
   const deliveryCount = m.info.deliveryCount;
-  const attributes = { 'messaging.system': 'nats', 'messaging.destination.name': m.subject, 'gswarm.consumer': route.consumer, 'gswarm.stream_seq': m.seq, 'gswarm.delivery': deliveryCount };
-  const parent = extractContext(m.headers, ROOT_CONTEXT);
   let res: StepResponse | undefined;
-  const outcome = await inSpan(`process ${route.consumer}`, { kind: SpanKind.CONSUMER, attributes }, parent, async (span) => {
+  // The publisher's trace context comes in the message headers.
+  const span = { kind: SpanKind.CONSUMER, attributes: spanAttributes(m, route) };
+  const outcome = await inSpan(`process ${route.consumer}`, span, extractContext(m.headers, ROOT_CONTEXT), async (s) => {
     res = await invokeKeepingAlive(m, route, dc.redelivery.BRIDGE_ACK_WAIT_MS, cancel);
-    if (res.ok) {
-      try {
-        await Promise.all(res.emit.map((env) => inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, undefined, () => publishEnvelope(dc.js, dc.prefix, env))));
-      } catch (err) {
-        const e = classify(err);
-        res = { ok: false, error: { class: 'transient', code: `publish_${e.code}`, message: `publishing emitted messages failed: ${e.message}` } };
-      }
-    }
+    if (res.ok) res = await publishEmitted(res, dc);
     const o = await settle(m, res, route, dc);
-    span.setAttribute('gswarm.outcome', o);
+    s.setAttribute('gswarm.outcome', o);
     return o;
   }).catch((err: unknown): Outcome => {
     // Only settling itself can get here (a dead letter that could not be
@@ -96,6 +87,22 @@ async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number, can
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
   } finally {
     clearInterval(keepAlive);
+  }
+}
+
+/**
+ * Publish the messages the function emitted, each with its deterministic id as
+ * Nats-Msg-Id and the trace context in its headers, before the input is acked.
+ * A failure to publish is transient: the message comes back, the function's inbox
+ * returns the same messages, and whatever did get published is dropped as a duplicate.
+ */
+async function publishEmitted(res: StepResponse & { ok: true }, dc: DispatchContext): Promise<StepResponse> {
+  try {
+    await Promise.all(res.emit.map((env) => inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, undefined, () => publishEnvelope(dc.js, dc.prefix, env))));
+    return res;
+  } catch (err) {
+    const e = classify(err);
+    return { ok: false, error: { class: 'transient', code: `publish_${e.code}`, message: `publishing emitted messages failed: ${e.message}` } };
   }
 }
 
@@ -130,3 +137,11 @@ function ackSoon(m: JsMsg): void {
     });
   }
 }
+
+const spanAttributes = (m: JsMsg, route: Route) => ({
+  'messaging.system': 'nats',
+  'messaging.destination.name': m.subject,
+  'gswarm.consumer': route.consumer,
+  'gswarm.stream_seq': m.seq,
+  'gswarm.delivery': m.info.deliveryCount,
+});
