@@ -1,6 +1,7 @@
 // A step is a stateless function of one message. defineStep turns a handler into
-// a Hono app (POST /invoke, GET /healthz) that the bridge calls in-process with
-// app.fetch or over HTTP, and that Lambda runs through hono/aws-lambda.
+// `invoke` (envelope in, StepResponse out) and a Hono app exposing it (POST
+// /invoke, GET /healthz). The bridge calls invoke in-process, or the app through
+// app.fetch or over HTTP; Lambda runs the app through hono/aws-lambda.
 //
 // Effectively-once, per message (see ./inbox/store.ts):
 //   1. claim the message in the inbox; if it was already completed, return the
@@ -9,6 +10,8 @@
 //      then ctx.commit(tx => writes), which marks the inbox record completed and
 //      runs the writes in ONE Postgres transaction;
 //   3. on failure, give the claim back so the retry can run at once.
+// Fast steps may skip the claim (`idempotency: 'optimistic'`): the record is then
+// inserted with the writes, and a duplicate run rolls back at commit.
 import type { PoolClient } from '@neondatabase/serverless';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
