@@ -109,7 +109,7 @@ export class Bridge {
       };
       const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
       loops.push(
-        new PullLoop(consumer, route, dc, bridgeSlots, { concurrency: env.BRIDGE_CONCURRENCY, batch: env.BRIDGE_BATCH, expiresMs: env.BRIDGE_FETCH_EXPIRES_MS }, log),
+        new PullLoop(consumer, route, dc, bridgeSlots, { concurrency: env.BRIDGE_CONCURRENCY, batch: env.BRIDGE_BATCH, expiresMs: env.BRIDGE_FETCH_EXPIRES_MS, ackWaitMs: env.BRIDGE_ACK_WAIT_MS }, log),
       );
     }
     const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);

@@ -1,6 +1,6 @@
 // One message, from JetStream to a function and back:
 //
-//   invoke the function (keeping the message alive with in-progress acks)
+//   invoke the function (the pull loop keeps the message alive meanwhile)
 //   ├─ success   → publish what it emitted (deterministic Nats-Msg-Id), then ack
 //   ├─ transient → nak with exponential backoff, unless it was the last delivery
 //   └─ permanent, or transient on the last delivery
@@ -53,7 +53,7 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
   // The publisher's trace context comes in the message headers.
   const span = { kind: SpanKind.CONSUMER, attributes: spanAttributes(m, route) };
   const outcome = await inSpan(`process ${route.consumer}`, span, extractContext(m.headers, ROOT_CONTEXT), async (s) => {
-    res = await invokeKeepingAlive(m, route, dc.redelivery.BRIDGE_ACK_WAIT_MS, cancel);
+    res = await invoke(m, route, cancel);
     if (res.ok) res = await publishEmitted(res, dc);
     const o = await settle(m, res, route, dc);
     s.setAttribute('gswarm.outcome', o);
@@ -77,16 +77,13 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
   return outcome;
 }
 
-/** Call the function; every ack_wait/3 tell JetStream the message is still being worked on. */
-async function invokeKeepingAlive(m: JsMsg, route: Route, ackWaitMs: number, cancel: AbortSignal): Promise<StepResponse> {
-  const keepAlive = setInterval(() => m.working(), Math.max(100, Math.floor(ackWaitMs / 3)));
+/** Call the function; anything thrown on the way (a network error) becomes a classified failure. */
+async function invoke(m: JsMsg, route: Route, cancel: AbortSignal): Promise<StepResponse> {
   try {
     return await route.invoke(m.data, { attempt: m.info.deliveryCount }, cancel);
   } catch (err) {
     const e = classify(err);
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
-  } finally {
-    clearInterval(keepAlive);
   }
 }
 

@@ -1,9 +1,11 @@
 // The pull loop of one consumer: fetch only as many messages as there are free
 // slots (V10), hand each to dispatch() without waiting, give the slot back when
 // the message is settled. ceil(concurrency / batch) fetches run side by side, so
-// that with a backlog one fetch's round trip overlaps another's messages.
+// that with a backlog one fetch's round trip overlaps another's messages. While a
+// message is in flight, an in-progress ack every ack_wait/3 keeps JetStream from
+// redelivering it, however long its step runs.
 import { setMaxListeners } from 'node:events';
-import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/log.ts';
 import { Slots, releaseAll, reserve } from './capacity.ts';
 import { dispatch, type DispatchContext, type Route } from './dispatch.ts';
@@ -15,6 +17,8 @@ export interface PullOptions {
   batch: number;
   /** How long one fetch waits for messages. */
   expiresMs: number;
+  /** The consumer's ack wait: in-progress acks go out every third of it. */
+  ackWaitMs: number;
 }
 
 export class PullLoop {
@@ -23,6 +27,9 @@ export class PullLoop {
   #fetchers: Promise<void>[] = [];
   #open = new Set<ConsumerMessages>();
   #inFlight = new Set<Promise<unknown>>();
+  /** Messages in flight and when they arrived, for the in-progress acks. */
+  #working = new Map<JsMsg, number>();
+  #ticker: NodeJS.Timeout | undefined;
   /** Aborted when the shutdown grace is over: every in-flight invocation is cancelled. */
   #cancel = new AbortController();
   #lastError: string | undefined;
@@ -52,6 +59,12 @@ export class PullLoop {
   start(): void {
     const n = Math.max(1, Math.ceil(this.opts.concurrency / this.opts.batch));
     for (let i = 0; i < n; i++) this.#fetchers.push(this.#fetchLoop());
+    // One ticker for all messages in flight, rather than a timer per message.
+    const every = Math.max(100, Math.floor(this.opts.ackWaitMs / 3));
+    this.#ticker = setInterval(() => {
+      const due = performance.now() - every;
+      for (const [m, since] of this.#working) if (since <= due) m.working();
+    }, every);
   }
 
   async #fetchLoop(): Promise<void> {
@@ -67,7 +80,9 @@ export class PullLoop {
         this.#open.add(batch);
         for await (const m of batch) {
           delivered++;
+          this.#working.set(m, performance.now());
           const p: Promise<unknown> = dispatch(m, this.route, this.dc, this.#cancel.signal).finally(() => {
+            this.#working.delete(m);
             this.#inFlight.delete(p);
             releaseAll(pools, 1);
           });
@@ -102,10 +117,14 @@ export class PullLoop {
     // Ending a fetch early withdraws its pull request: the server sends no more.
     for (const b of this.#open) b.stop();
     await Promise.all(this.#fetchers);
-    if (await this.#settledWithin(graceMs)) return true;
-    this.#cancel.abort();
-    await this.#settledWithin(CANCEL_GRACE_MS);
-    return false;
+    try {
+      if (await this.#settledWithin(graceMs)) return true;
+      this.#cancel.abort();
+      await this.#settledWithin(CANCEL_GRACE_MS);
+      return false;
+    } finally {
+      clearInterval(this.#ticker);
+    }
   }
 
   async #settledWithin(ms: number): Promise<boolean> {
