@@ -10,7 +10,7 @@
 // returns the stored result and the republish is dropped as a duplicate.
 import type { JsMsg, JetStreamClient } from '@nats-io/jetstream';
 import { nakDelayMs, publishEnvelope, type RedeliveryConfig } from '../../shared/adapters/bus.ts';
-import { ROOT_CONTEXT, SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
+import { ROOT_CONTEXT, SpanKind, extractContext, inSpan, trace, type Context } from '../../shared/adapters/telemetry.ts';
 import { classify } from '../../shared/contract/errors.ts';
 import type { StepResponse } from '../../shared/contract/result.ts';
 import type { Logger } from '../../shared/log.ts';
@@ -50,11 +50,15 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
   const receivedAt = performance.now();
   const deliveryCount = m.info.deliveryCount;
   let res: StepResponse | undefined;
-  // The publisher's trace context comes in the message headers.
+  // The publisher's trace context comes in the message headers; it is handed on
+  // explicitly (not only as the active context), so that it passes through even a
+  // bridge that records no spans.
+  const parent = extractContext(m.headers, ROOT_CONTEXT);
   const span = { kind: SpanKind.CONSUMER, attributes: spanAttributes(m, route) };
-  const outcome = await inSpan(`process ${route.consumer}`, span, extractContext(m.headers, ROOT_CONTEXT), async (s) => {
-    res = await invoke(m, route, cancel);
-    if (res.ok) res = await publishEmitted(res, dc);
+  const outcome = await inSpan(`process ${route.consumer}`, span, parent, async (s) => {
+    const here = trace.setSpan(parent, s);
+    res = await invoke(m, route, here, cancel);
+    if (res.ok) res = await publishEmitted(res, here, dc);
     const o = await settle(m, res, route, dc);
     s.setAttribute('gswarm.outcome', o);
     return o;
@@ -78,9 +82,9 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
 }
 
 /** Call the function; anything thrown on the way (a network error) becomes a classified failure. */
-async function invoke(m: JsMsg, route: Route, cancel: AbortSignal): Promise<StepResponse> {
+async function invoke(m: JsMsg, route: Route, here: Context, cancel: AbortSignal): Promise<StepResponse> {
   try {
-    return await route.invoke(m.data, { attempt: m.info.deliveryCount }, cancel);
+    return await route.invoke(m.data, { attempt: m.info.deliveryCount, trace: here }, cancel);
   } catch (err) {
     const e = classify(err);
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
@@ -93,9 +97,13 @@ async function invoke(m: JsMsg, route: Route, cancel: AbortSignal): Promise<Step
  * A failure to publish is transient: the message comes back, the function's inbox
  * returns the same messages, and whatever did get published is dropped as a duplicate.
  */
-async function publishEmitted(res: StepResponse & { ok: true }, dc: DispatchContext): Promise<StepResponse> {
+async function publishEmitted(res: StepResponse & { ok: true }, here: Context, dc: DispatchContext): Promise<StepResponse> {
   try {
-    await Promise.all(res.emit.map((env) => inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, undefined, () => publishEnvelope(dc.js, dc.prefix, env))));
+    await Promise.all(
+      res.emit.map((env) =>
+        inSpan(`publish ${env.type}`, { kind: SpanKind.PRODUCER }, here, (s) => publishEnvelope(dc.js, dc.prefix, env, trace.setSpan(here, s))),
+      ),
+    );
     return res;
   } catch (err) {
     const e = classify(err);

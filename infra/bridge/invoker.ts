@@ -3,20 +3,22 @@
 // Response (about 40 µs a message); `fetch` goes through app.fetch, the HTTP edge
 // included. Over HTTP: the same app served by @hono/node-server or deployed as a
 // Lambda. Either way the answer is a StepResponse.
-import { injectContext } from '../../shared/adapters/telemetry.ts';
+import { injectContext, type Context } from '../../shared/adapters/telemetry.ts';
 import { StepResponse } from '../../shared/contract/result.ts';
 import { ATTEMPT_HEADER, type Step } from '../../shared/runtime/step.ts';
 
 export interface InvokeMeta {
   /** JetStream's delivery count. */
   attempt: number;
+  /** The bridge's span for this message: the function's span is its child. */
+  trace: Context;
 }
 
-/** `cancel` aborts the invocation: the function stops and gives its claim back. Trace context is the active one. */
+/** `cancel` aborts the invocation: the function stops and gives its claim back. */
 export type Invoke = (data: Uint8Array, meta: InvokeMeta, cancel: AbortSignal) => Promise<StepResponse>;
 
 export function direct(step: Step): Invoke {
-  return (data, meta, cancel) => step.invoke(data, { attempt: meta.attempt, signal: cancel });
+  return (data, meta, cancel) => step.invoke(data, { attempt: meta.attempt, parent: meta.trace, signal: cancel });
 }
 
 export function viaAppFetch(step: Step): Invoke {
@@ -49,7 +51,7 @@ export function overHttp(baseUrl: string, timeoutMs: number): Invoke {
 
 function headersFor(meta: InvokeMeta): Headers {
   const h = new Headers({ 'content-type': 'application/json', [ATTEMPT_HEADER]: String(meta.attempt) });
-  injectContext(h);
+  injectContext(h, meta.trace);
   return h;
 }
 

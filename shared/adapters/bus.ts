@@ -20,7 +20,7 @@ import {
 import { connect, headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import type { Env } from '../config.ts';
 import type { Envelope } from '../contract/envelope.ts';
-import { injectContext } from './telemetry.ts';
+import { injectContext, type Context } from './telemetry.ts';
 
 export type { JetStreamClient, JetStreamManager, MsgHdrs, NatsConnection };
 
@@ -253,11 +253,11 @@ export async function provisionConsumers(
 /**
  * Publish an envelope on <prefix>.<scope>.<type> with Nats-Msg-Id = its id, so a
  * second publish of the same message within the duplicate window is dropped, and
- * with the active trace context in the headers.
+ * with the trace context (`ctx`, else the active one) in the headers.
  */
-export async function publishEnvelope(js: JetStreamClient, prefix: string, env: Envelope, extra?: MsgHdrs): Promise<PubAck> {
-  const h = extra ?? natsHeaders();
-  injectContext(h);
+export async function publishEnvelope(js: JetStreamClient, prefix: string, env: Envelope, ctx?: Context): Promise<PubAck> {
+  const h = natsHeaders();
+  injectContext(h, ctx);
   return js.publish(subjectFor(prefix, env.scope, env.type), JSON.stringify(env), { msgID: env.id, headers: h });
 }
 
