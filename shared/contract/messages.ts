@@ -1,0 +1,143 @@
+// The swarm's message catalogue: every envelope type, its payload schema, who
+// publishes it and who consumes it. Subjects are <prefix>.<scope>.<type>.
+//
+//   doc.submitted      API            → facts          a document or a human resolution for a scope
+//   facts.extracted    facts          → status         what one document added to the graph
+//   proposal.submitted facts/drift/planner → governance  advance the scope's state one step
+//   review.requested   governance/finality → status    a human decision is pending
+//   action.approved    governance     → executor       the advance governance approved
+//   review.responded   API            → executor (governance reviews), finality (finality reviews)
+//   state.advanced     executor       → drift (into FactsExtracted), planner (into DriftChecked),
+//                                       facts (into ContextIngested: documents that arrived mid-cycle)
+//   drift.assessed     drift          → status
+//   plan.ready         planner        → status
+//   finality.evaluate  executor (cycle complete) → finality
+//   finality.decided   finality       → status
+//   status.tick        any scheduler  → status
+import { z } from 'zod';
+import { ScopeId } from './envelope.ts';
+
+export const StateNodeName = z.enum(['ContextIngested', 'FactsExtracted', 'DriftChecked']);
+export const DriftLevel = z.enum(['none', 'low', 'medium', 'high', 'critical']);
+export const DriftType = z.enum(['factual', 'goal', 'contradiction', 'entropy']);
+export const Tier = z.enum(['llm', 'fallback']);
+
+/** Largest document text accepted (the envelope cap is 256 KiB). */
+export const MAX_DOCUMENT_CHARS = 200_000;
+
+export const DocSubmitted = z.object({
+  doc_id: z.string().regex(/^[A-Za-z0-9._-]{1,120}$/, 'doc_id: 1-120 chars of letters, digits, . _ -'),
+  title: z.string().trim().min(1).max(300),
+  text: z.string().trim().min(1, 'text must not be empty').max(MAX_DOCUMENT_CHARS),
+  kind: z.enum(['document', 'resolution']).default('document'),
+  submitted_by: z.string().min(1).max(100),
+});
+
+export const FactsExtracted = z.object({
+  doc_id: z.string(),
+  facts_sha: z.string(),
+  tier: Tier,
+  claims: z.number().int(),
+  goals: z.number().int(),
+  risks: z.number().int(),
+  contradictions_found: z.number().int(),
+  contradictions_resolved: z.number().int(),
+  unembedded: z.number().int(),
+});
+
+export const ProposalSubmitted = z.object({
+  proposal_id: z.string().min(1).max(200),
+  proposer: z.string().min(1).max(64),
+  action: z.literal('advance_state'),
+  from: StateNodeName,
+  to: StateNodeName,
+  expected_epoch: z.number().int().min(0),
+  reason: z.string().max(500).optional(),
+});
+
+export const ActionApproved = z.object({
+  proposal_id: z.string(),
+  decision_id: z.string().nullable(),
+  from: StateNodeName,
+  to: StateNodeName,
+  expected_epoch: z.number().int().min(0),
+  approved_by: z.string(),
+});
+
+export const ReviewRequested = z.object({
+  review_id: z.string(),
+  kind: z.enum(['governance_review', 'finality_review']),
+  reason: z.string().max(500).optional(),
+});
+
+export const ReviewResponded = z.object({
+  review_id: z.string().min(1).max(200),
+  kind: z.enum(['governance_review', 'finality_review']),
+  /** governance_review: approve | reject; finality_review: one of the four options. */
+  option: z.enum(['approve', 'reject', 'approve_finality', 'provide_resolution', 'escalate', 'defer']),
+  days: z.number().int().min(1).max(365).optional(),
+  note: z.string().max(2000).optional(),
+  responder: z.string().min(1).max(100),
+});
+
+export const StateAdvanced = z.object({
+  from: StateNodeName,
+  to: StateNodeName,
+  epoch: z.number().int().min(0),
+  proposal_id: z.string().optional(),
+});
+
+export const DriftAssessed = z.object({
+  level: DriftLevel,
+  types: z.array(DriftType),
+  drift_sha: z.string(),
+  tier: Tier,
+});
+
+export const PlanReady = z.object({
+  actions: z.array(z.string()),
+  tier: Tier,
+});
+
+export const FinalityEvaluate = z.object({
+  reason: z.string().max(200),
+});
+
+export const FinalityDecided = z.object({
+  round: z.number().int(),
+  outcome: z.enum(['RESOLVED', 'ESCALATED', 'BLOCKED', 'EXPIRED', 'REVIEW', 'ACTIVE']),
+  goal_score: z.number(),
+  lyapunov_v: z.number(),
+  certificate_id: z.string().nullable(),
+  review_id: z.string().nullable(),
+});
+
+export const StatusTick = z.object({}).loose();
+
+export const MESSAGES = {
+  'doc.submitted': DocSubmitted,
+  'facts.extracted': FactsExtracted,
+  'proposal.submitted': ProposalSubmitted,
+  'review.requested': ReviewRequested,
+  'action.approved': ActionApproved,
+  'review.responded': ReviewResponded,
+  'state.advanced': StateAdvanced,
+  'drift.assessed': DriftAssessed,
+  'plan.ready': PlanReady,
+  'finality.evaluate': FinalityEvaluate,
+  'finality.decided': FinalityDecided,
+  'status.tick': StatusTick,
+} as const;
+
+export type MessageName = keyof typeof MESSAGES;
+export type Payload<T extends MessageName> = z.infer<(typeof MESSAGES)[T]>;
+
+/** Parse a payload at the edge of a step; a bad one is a permanent failure. */
+export function payloadOf<T extends MessageName>(type: T, payload: unknown): Payload<T> {
+  return MESSAGES[type].parse(payload) as Payload<T>;
+}
+
+/** An emit of a catalogued message, typed by its name. */
+export function message<T extends MessageName>(type: T, payload: z.input<(typeof MESSAGES)[T]>, opts: { scope?: string; key?: string } = {}) {
+  return { type, payload: payload as Record<string, unknown>, ...(opts.scope ? { scope: ScopeId.parse(opts.scope) } : {}), ...(opts.key ? { key: opts.key } : {}) };
+}
