@@ -6,7 +6,14 @@ import ws from 'ws';
 import type { Env } from '../config.ts';
 
 export type { PoolClient };
-export type Queryable = Pick<Pool, 'query'> | Pick<PoolClient, 'query'>;
+/**
+ * Anything that runs a query: a Pool, a PoolClient inside a transaction, or the
+ * guarded pool of shared/runtime/guarded.ts (breaker + retry).
+ */
+export interface Queryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  query<R extends Record<string, any> = any>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
 
 let configured = false;
 

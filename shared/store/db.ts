@@ -6,11 +6,18 @@ import { PermanentError } from '../contract/errors.ts';
 
 export type { Pool, PoolClient, Queryable };
 
-/** A pool, or a client already inside a transaction (the caller owns BEGIN/COMMIT). */
-export type Db = Pool | PoolClient;
+/** Something that opens its own transactions: the guarded pool of shared/runtime/guarded.ts. */
+export interface Transactional extends Queryable {
+  transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
+}
+
+/** A pool (plain or guarded), or a client already inside a transaction (the caller owns BEGIN/COMMIT). */
+export type Db = Pool | PoolClient | Transactional;
 
 export function inTransaction<T>(db: Db, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-  return db instanceof Pool ? withTransaction(db, fn) : fn(db);
+  if (db instanceof Pool) return withTransaction(db, fn);
+  if ('transaction' in db && typeof db.transaction === 'function') return (db as Transactional).transaction(fn);
+  return fn(db as PoolClient);
 }
 
 export class ScopeNotFoundError extends PermanentError {
