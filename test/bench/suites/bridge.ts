@@ -104,7 +104,7 @@ export const suite: BenchSuite = {
             await jsm.consumers.add(env.NATS_STREAM, { durable_name: 'raw', ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 });
           }
           process.stderr.write(`[bench] bridge/${c.name} round ${round + 1}/${ROUNDS}: publishing ${c.warmup + c.measured} messages\n`);
-          await publishBacklog(js, env.NATS_SUBJECT_PREFIX, c, c.warmup + c.measured);
+          await publishBacklog(js, env.NATS_SUBJECT_PREFIX, c, c.warmup + c.measured, id);
 
           const server = c.http ? await startFunctionServer(env, c.fn!) : undefined;
           const child = fork(SELF, ['child', JSON.stringify(c)], {
@@ -115,7 +115,7 @@ export const suite: BenchSuite = {
           });
           drains.push(await nextMessage<Extract<FromChild, { type: 'drained' }>>(child, 'drained'));
           if (last) {
-            published = await publishPaced(js, env.NATS_SUBJECT_PREFIX, c);
+            published = await publishPaced(js, env.NATS_SUBJECT_PREFIX, c, id);
             done = await nextMessage<Extract<FromChild, { type: 'done' }>>(child, 'done');
           }
           child.kill('SIGTERM');
@@ -170,10 +170,12 @@ export const suite: BenchSuite = {
 
 const payload = { doc: 'acme-42', note: 'x'.repeat(160) };
 
-async function publishBacklog(js: JetStreamClient, prefix: string, c: CaseSpec, n: number): Promise<void> {
+// Message ids are new in every round: the inbox cases share one database, and a
+// repeated id would be a replay, not the path being measured.
+async function publishBacklog(js: JetStreamClient, prefix: string, c: CaseSpec, n: number, run: string): Promise<void> {
   const pending = new Set<Promise<unknown>>();
   for (let i = 0; i < n; i++) {
-    const p: Promise<unknown> = publishEnvelope(js, prefix, { id: `b-${i}`, scope: `s${i % 16}`, type: c.type, payload: { ...payload, i }, attempt: 1, source: 'bench' }).finally(() => pending.delete(p));
+    const p: Promise<unknown> = publishEnvelope(js, prefix, { id: `b-${run}-${i}`, scope: `s${i % 16}`, type: c.type, payload: { ...payload, i }, attempt: 1, source: 'bench' }).finally(() => pending.delete(p));
     pending.add(p);
     if (pending.size >= 512) await Promise.race(pending);
   }
@@ -183,7 +185,7 @@ async function publishBacklog(js: JetStreamClient, prefix: string, c: CaseSpec, 
 const pacedCount = (c: CaseSpec) => c.paced * PACED_SECONDS;
 
 /** pacedCount(c) messages at c.paced msg/s; returns stream seq → publish time (epoch ms). */
-async function publishPaced(js: JetStreamClient, prefix: string, c: CaseSpec): Promise<Map<number, number>> {
+async function publishPaced(js: JetStreamClient, prefix: string, c: CaseSpec, run: string): Promise<Map<number, number>> {
   const at = new Map<number, number>();
   const acks: Promise<unknown>[] = [];
   const t0 = performance.now();
@@ -193,7 +195,7 @@ async function publishPaced(js: JetStreamClient, prefix: string, c: CaseSpec): P
     for (; i < due; i++) {
       const sent = performance.timeOrigin + performance.now();
       acks.push(
-        publishEnvelope(js, prefix, { id: `p-${i}`, scope: `s${i % 16}`, type: c.type, payload: { ...payload, i }, attempt: 1, source: 'bench' }).then((a) => at.set(a.seq, sent)),
+        publishEnvelope(js, prefix, { id: `p-${run}-${i}`, scope: `s${i % 16}`, type: c.type, payload: { ...payload, i }, attempt: 1, source: 'bench' }).then((a) => at.set(a.seq, sent)),
       );
     }
     await new Promise((r) => setTimeout(r, 1));
