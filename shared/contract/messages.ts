@@ -137,7 +137,16 @@ export function payloadOf<T extends MessageName>(type: T, payload: unknown): Pay
   return MESSAGES[type].parse(payload) as Payload<T>;
 }
 
-/** An emit of a catalogued message, typed by its name. */
-export function message<T extends MessageName>(type: T, payload: z.input<(typeof MESSAGES)[T]>, opts: { scope?: string; key?: string } = {}) {
+/** A message a step asks the runtime to publish (see Emit in envelope.ts). */
+export interface OutMessage {
+  type: MessageName;
+  payload: Record<string, unknown>;
+  scope?: string;
+  key?: string;
+}
+
+/** An emit of a catalogued message; its payload is checked against the catalogue here, at the source. */
+export function message<T extends MessageName>(type: T, payload: z.input<(typeof MESSAGES)[T]>, opts: { scope?: string; key?: string } = {}): OutMessage {
+  MESSAGES[type].parse(payload);
   return { type, payload: payload as Record<string, unknown>, ...(opts.scope ? { scope: ScopeId.parse(opts.scope) } : {}), ...(opts.key ? { key: opts.key } : {}) };
 }

@@ -29,6 +29,8 @@ export interface ConvergenceConfig {
   plateau_threshold: number;
   /** α below this (with ≥ 3 rounds) means the scope is diverging. */
   divergence_rate: number;
+  /** ...provided V rose by at least this fraction in the last round (default 1 %). */
+  divergence_min_step?: number;
   auto_threshold: number;
   monotonic_tolerance: number;
   /** ETA is the number of rounds until V drops below this. */
@@ -86,6 +88,7 @@ export interface ConvergenceAnalysis {
 }
 
 const V_FLOOR = 1e-10;
+export const DIVERGENCE_MIN_STEP = 0.01;
 
 /** One round's numbers from a snapshot. */
 export function convergencePoint(s: Snapshot, weights: Weights, claimTarget = 0.85): ConvergencePoint {
@@ -224,7 +227,10 @@ export function analyzeConvergence(history: readonly ConvergencePoint[], cfg: Co
     rate,
     eta_rounds: last ? etaRounds(last.lyapunov_v, rate, cfg.eta_target_v) : null,
     is_monotonic: isMonotonic(scores, cfg.beta, cfg.monotonic_tolerance),
-    is_diverging: n >= 3 && rate < cfg.divergence_rate,
+    // Diverging: α below the rate over the window *and* V still rising in the last round. A
+    // single drop (a contradiction discovered) followed by a flat stretch is a plateau to
+    // put to a human, not a divergence to escalate.
+    is_diverging: n >= 3 && rate < cfg.divergence_rate && vs[n - 1]! > vs[n - 2]! * (1 + (cfg.divergence_min_step ?? DIVERGENCE_MIN_STEP)),
     plateau: plateau(scores, cfg.auto_threshold, cfg.ema_alpha, cfg.plateau_threshold, cfg.tau),
     oscillation: { direction_changes: osc.direction_changes, autocorrelation_lag1: osc.autocorrelation_lag1, detected: osc.detected },
     trajectory_quality: osc.quality,

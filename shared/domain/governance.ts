@@ -280,8 +280,16 @@ export const higherTiersApply = (d: GovernanceDecision): boolean => d.mode === '
  * human or reject it, never loosen it: an LLM cannot approve what the rules refused.
  */
 export function applyHigherTier(base: GovernanceDecision, v: TierVerdict): GovernanceDecision {
-  if (!higherTiersApply(base) || STRICTNESS[v.decision] <= STRICTNESS[base.decision]) {
-    return { ...base, governance_path: base.mode === 'YOLO' ? 'oversight_acceptDeterministic' : base.governance_path };
+  if (!higherTiersApply(base)) return base;
+  if (STRICTNESS[v.decision] < STRICTNESS[base.decision]) {
+    // Asked to loosen: refused; the rules' decision stands, with the tier's view on record.
+    return { ...base, governance_path: 'oversight_acceptDeterministic', reasons: [...base.reasons, { code: 'higher_tier', message: `tier ${v.tier} would ${v.decision} (not allowed to loosen): ${v.rationale}` }] };
+  }
+  if (STRICTNESS[v.decision] === STRICTNESS[base.decision]) {
+    // Agreement: tier 2 accepting keeps tier 1 as the decider; tier 3 deciding the same is tier 3's decision.
+    return v.tier === 3
+      ? { ...base, tier: 3, governance_path: v.governance_path, reasons: [...base.reasons, { code: 'higher_tier', message: `tier 3: ${v.rationale}` }] }
+      : { ...base, governance_path: 'oversight_acceptDeterministic' };
   }
   const adv = base.obligations.find((o): o is Extract<Obligation, { type: 'advance_state' }> => o.type === 'advance_state');
   const transition = adv ? { from: adv.from, to: adv.to, expected_epoch: adv.expected_epoch } : null;

@@ -1,0 +1,96 @@
+// drift: once the scope reaches FactsExtracted, compare the facts before and after
+// the latest documents (deterministic, or the LLM confirming/correcting it), publish
+// the drift artifact governance reads, and propose FactsExtracted → DriftChecked.
+// Activation: the facts artifact changed since the last assessment, or the
+// contradiction dimension is under pressure; otherwise the previous drift stands.
+import type { Envelope } from '../../shared/contract/envelope.ts';
+import { TransientError } from '../../shared/contract/errors.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { analyzeDrift } from '../../shared/llm/agents.ts';
+import { withLlm } from '../../shared/llm/run.ts';
+import { lambdaHandler } from '../../shared/runtime/lambda.ts';
+import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import { DriftDocument } from '../../shared/store/artifacts.ts';
+import { appendEvent } from '../../shared/store/context-log.ts';
+import { queryEdges } from '../../shared/store/graph.ts';
+import { loadHistory } from '../../shared/store/convergence.ts';
+import { readState } from '../../shared/store/state.ts';
+import { activation } from '../../shared/swarm/activation.ts';
+import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
+import { FactsArtifactSchema, type FactsArtifact } from '../../shared/swarm/facts-doc.ts';
+import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
+import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { services } from '../../shared/swarm/services.ts';
+
+const AGENT = 'drift';
+
+export const step = defineStep({
+  name: AGENT,
+  consumes: ['state.advanced'],
+  timeoutMs: 120_000,
+  handle: (msg, ctx) => run(msg, ctx),
+});
+export const app = step.app;
+export const handler = lambdaHandler(step);
+
+async function run(msg: Envelope, ctx: StepContext) {
+  const adv = payloadOf('state.advanced', msg.payload);
+  if (adv.to !== 'FactsExtracted') return { result: { skipped: `state moved to ${adv.to}` } };
+  const db = ctx.deps.db;
+  const svc = services(ctx.deps);
+  const state = await readState(db, msg.scope);
+  if (!state || state.node !== 'FactsExtracted' || state.epoch !== adv.epoch) return { result: { skipped: 'state moved on' } };
+
+  const latest = await svc.artifacts.latest<FactsArtifact>(msg.scope, 'facts');
+  const memory = await loadMemory(db, msg.scope, AGENT);
+  const [history] = await loadHistory(db, msg.scope, 1).then((h) => [h.at(-1)]);
+  const act = activation(
+    [{ kind: 'artifact_changed' }, { kind: 'pressure', dimensions: ['contradiction_resolution'], threshold: 0.15 }],
+    memory,
+    { now: Date.now(), hash: latest?.pointer.sha256 ?? null, ...(history ? { pressure: history.pressure } : {}) },
+  );
+
+  let report: DriftReport & { tier: 'llm' | 'fallback'; fallback_reason?: string };
+  if (act.activate || !memory.lastHash) {
+    const current = latest ? (FactsArtifactSchema.parse(latest.document) as FactsArtifact) : null;
+    const prevPointer = latest?.pointer.previous_sha256 ?? null;
+    const previous = prevPointer ? ((await svc.artifacts.bySha<FactsArtifact>(msg.scope, 'facts', prevPointer)) ?? null) : null;
+    const contradicts = await queryEdges(db, msg.scope, { kinds: ['contradicts'] });
+    const open = contradicts.filter((e) => e.status === 'active');
+    const lastDoc = current?.order.at(-1);
+    const fresh = open.filter((e) => (e.metadata as { found_in?: string }).found_in === lastDoc);
+    const base = current
+      ? assessDrift({ previous, current, openContradictions: open.length, newContradictions: fresh.length })
+      : { level: 'none' as const, types: [], notes: ['no facts yet'], references: [] };
+    const out = await withLlm({
+      step: 'drift',
+      model: svc.model,
+      timeoutMs: svc.llmTimeoutMs,
+      run: (model, signal) =>
+        analyzeDrift(model, { current, previous, openContradictions: open.map((e) => e.metadata), deterministic: { level: base.level, types: base.types, notes: base.notes } }, signal),
+      fallback: () => ({ level: base.level, types: base.types, notes: base.notes }),
+    });
+    report = { ...base, ...out.value, tier: out.tier, ...(out.fallbackReason ? { fallback_reason: out.fallbackReason } : {}) };
+  } else {
+    const prev = await svc.artifacts.latest(msg.scope, 'drift');
+    const d = prev ? DriftDocument.parse(prev.document) : { level: 'none' as const, types: [], notes: [], references: [] };
+    report = { level: d.level, types: d.types as DriftReport['types'], notes: [...d.notes, `not re-assessed: ${act.reasons.join('; ')}`], references: d.references as DriftReport['references'], tier: 'fallback' };
+  }
+
+  const prevDrift = await svc.artifacts.latest(msg.scope, 'drift');
+  const doc = { ...report, facts_sha256: latest?.pointer.sha256 ?? null, epoch: adv.epoch };
+  const published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: prevDrift?.pointer.sha256 ?? null });
+  if (!published.ok) throw new TransientError('drift_artifact_conflict', 'another writer replaced the drift artifact; retrying');
+
+  return ctx.commit(async (tx) => {
+    await appendEvent(tx, { scope: msg.scope, kind: 'drift_analyzed', source: AGENT, messageId: msg.id, payload: { level: report.level, types: report.types, notes: report.notes, tier: report.tier, drift_sha256: published.pointer.sha256 } });
+    await saveMemory(tx, msg.scope, AGENT, { lastHash: latest?.pointer.sha256 ?? null, activated: act.activate });
+    return {
+      emit: [
+        message('drift.assessed', { level: report.level, types: report.types, drift_sha: published.pointer.sha256, tier: report.tier }),
+        proposeAdvance(msg.scope, AGENT, state, `drift ${report.level}`),
+      ],
+      result: { level: report.level, types: report.types, tier: report.tier, activated: act.activate },
+    };
+  });
+}

@@ -1,0 +1,59 @@
+// executor: applies what governance (or a human) approved — advance the scope's
+// state by epoch compare-and-swap, in one transaction with the context-log entry.
+// A lost race or a scope that moved on is not an error: the winner's transition
+// stands. When a cycle completes (back to ContextIngested), finality evaluates.
+import type { Envelope } from '../../shared/contract/envelope.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { parseTransition } from '../../shared/domain/state-machine.ts';
+import { PermanentError } from '../../shared/contract/errors.ts';
+import { lambdaHandler } from '../../shared/runtime/lambda.ts';
+import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { PoolClient } from '../../shared/store/db.ts';
+import { respondToGovernanceReview } from '../../shared/store/reviews.ts';
+import { advanceState } from '../../shared/store/state.ts';
+
+const AGENT = 'executor';
+
+export const step = defineStep({
+  name: AGENT,
+  consumes: ['action.approved', 'review.responded'],
+  timeoutMs: 30_000,
+  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx)),
+});
+export const app = step.app;
+export const handler = lambdaHandler(step);
+
+async function authorize(ctx: StepContext, scope: string) {
+  const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'executor', object: `scope:${scope}` });
+  if (!r.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not execute on scope:${scope} (${r.reason})`);
+}
+
+async function advance(tx: PoolClient, msg: Envelope, t: { from: string; to: string; expected_epoch: number }, cause: Record<string, unknown>) {
+  const transition = parseTransition(t.from, t.to);
+  if (!transition) throw new PermanentError('invalid_transition', `${t.from} → ${t.to} is not an edge of the state machine`);
+  const r = await advanceState(tx, { scope: msg.scope, ...transition, expectedEpoch: t.expected_epoch, source: AGENT, messageId: msg.id, cause });
+  if (!r.ok) return { emit: [], result: { advanced: false, reason: r.reason } };
+  const emit = [message('state.advanced', { from: transition.from, to: transition.to, epoch: r.state.epoch, ...(typeof cause.proposal_id === 'string' ? { proposal_id: cause.proposal_id } : {}) })];
+  if (transition.to === 'ContextIngested') emit.push(message('finality.evaluate', { reason: `cycle completed at epoch ${r.state.epoch}` }));
+  return { emit, result: { advanced: true, epoch: r.state.epoch, replayed: Boolean(r.replayed) } };
+}
+
+async function onApproved(msg: Envelope, ctx: StepContext) {
+  const a = payloadOf('action.approved', msg.payload);
+  await authorize(ctx, msg.scope);
+  return ctx.commit((tx) => advance(tx, msg, a, { proposal_id: a.proposal_id, decision_id: a.decision_id, approved_by: a.approved_by }));
+}
+
+async function onReview(msg: Envelope, ctx: StepContext) {
+  const r = payloadOf('review.responded', msg.payload);
+  if (r.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
+  if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
+  await authorize(ctx, msg.scope);
+  return ctx.commit(async (tx) => {
+    const review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', by: r.responder, ...(r.note ? { note: r.note } : {}) });
+    if (r.option === 'reject') return { result: { review: review.reviewId, approved: false } };
+    const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
+    if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);
+    return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, approved_by: `human:${r.responder}` });
+  });
+}

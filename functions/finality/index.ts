@@ -1,0 +1,90 @@
+// finality: after each completed cycle (and after a human answers a finality
+// review), one evaluation round: goal score, Lyapunov V, convergence rate, gates,
+// and the outcome — RESOLVED / ESCALATED / EXPIRED with a signed certificate,
+// BLOCKED, a human REVIEW (with an explanation, LLM or template), or ACTIVE.
+// One round per message: a redelivery returns the stored round.
+import type { Envelope } from '../../shared/contract/envelope.ts';
+import { PermanentError } from '../../shared/contract/errors.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { buildReviewRequest } from '../../shared/domain/review.ts';
+import { explainReview } from '../../shared/llm/agents.ts';
+import { withLlm } from '../../shared/llm/run.ts';
+import { lambdaHandler } from '../../shared/runtime/lambda.ts';
+import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { PoolClient } from '../../shared/store/db.ts';
+import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
+import { respondToFinalityReview } from '../../shared/store/reviews.ts';
+import { loadSnapshot } from '../../shared/store/snapshot.ts';
+import { services } from '../../shared/swarm/services.ts';
+
+const AGENT = 'finality';
+
+export const step = defineStep({
+  name: AGENT,
+  consumes: ['finality.evaluate', 'review.responded'],
+  timeoutMs: 90_000,
+  handle: (msg, ctx) => run(msg, ctx),
+});
+export const app = step.app;
+export const handler = lambdaHandler(step);
+
+async function run(msg: Envelope, ctx: StepContext) {
+  const svc = services(ctx.deps);
+  const db = ctx.deps.db;
+  let response: ReturnType<typeof payloadOf<'review.responded'>> | undefined;
+  if (msg.type === 'review.responded') {
+    response = payloadOf('review.responded', msg.payload);
+    if (response.kind !== 'finality_review') return { result: { skipped: 'governance reviews are for the executor' } };
+    if (['approve', 'reject'].includes(response.option)) throw new PermanentError('invalid_option', `finality reviews take approve_finality, provide_resolution, escalate or defer, not ${response.option}`);
+  } else {
+    payloadOf('finality.evaluate', msg.payload);
+  }
+  const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
+  if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
+
+  // The explanation for a human is written before the transaction (an LLM call may be slow),
+  // from a read-only preview of the round about to be evaluated.
+  let explanation: { text: string; tier: 'llm' | 'fallback' } | undefined;
+  if (!response) {
+    const preview = await previewFinality({ db, policies: svc.policies }, msg.scope);
+    if (preview.evaluation.outcome === 'REVIEW') {
+      const policy = svc.policies.finality().policy;
+      const { snapshot } = await loadSnapshot(db, msg.scope, policy);
+      const request = buildReviewRequest(msg.scope, snapshot, preview.evaluation, policy);
+      const out = await withLlm({
+        step: 'review-explanation',
+        model: svc.model,
+        timeoutMs: svc.llmTimeoutMs,
+        run: (model, signal) => explainReview(model, { review: request }, signal),
+        // The deterministic explanation is already part of every review request.
+        fallback: () => request.explanation,
+      });
+      explanation = { text: out.value, tier: out.tier };
+    }
+  }
+  const signer = await svc.signer().catch(() => null);
+  const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
+
+  return ctx.commit(async (tx: PoolClient) => {
+    if (response) {
+      await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', by: response.responder, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
+    }
+    const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
+    if (r.review?.created && explanation) {
+      const patch = explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' };
+      await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [r.review.reviewId, JSON.stringify(patch)]);
+    }
+    const emit: OutMessage[] = [
+      message('finality.decided', {
+        round: r.round,
+        outcome: r.outcome,
+        goal_score: r.evaluation.goal_score,
+        lyapunov_v: r.evaluation.lyapunov_v,
+        certificate_id: r.certificate?.certificateId ?? null,
+        review_id: r.review?.reviewId ?? null,
+      }),
+    ];
+    if (r.review?.created) emit.push(message('review.requested', { review_id: r.review.reviewId, kind: 'finality_review', reason: `goal score ${r.evaluation.goal_score.toFixed(2)}` }));
+    return { emit, result: { round: r.round, outcome: r.outcome, certificate: r.certificate?.certificateId ?? null, review: r.review?.reviewId ?? null, replayed: r.replayed } };
+  });
+}

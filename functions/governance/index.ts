@@ -1,0 +1,47 @@
+// governance: every proposal → tier 1 (structure, OpenFGA permission — failing
+// closed —, transition and drift rules, the effective mode), then in YOLO mode
+// tiers 2/3 (LLM oversight and agent, which may only make the decision stricter).
+// The decision record is written with its policy version and governance path;
+// an approval goes to the executor, a review to the human queue.
+import type { Envelope } from '../../shared/contract/envelope.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { lambdaHandler } from '../../shared/runtime/lambda.ts';
+import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import { loadLatestDrift } from '../../shared/store/artifacts.ts';
+import { governProposal } from '../../shared/store/governance.ts';
+import { services } from '../../shared/swarm/services.ts';
+import { llmTiers, type TierTrace } from './tiers.ts';
+
+export const step = defineStep({
+  name: 'governance',
+  consumes: ['proposal.submitted'],
+  timeoutMs: 90_000,
+  handle: (msg, ctx) => run(msg, ctx),
+});
+export const app = step.app;
+export const handler = lambdaHandler(step);
+
+async function run(msg: Envelope, ctx: StepContext) {
+  const p = payloadOf('proposal.submitted', msg.payload);
+  const svc = services(ctx.deps);
+  // Governance reads the drift itself; a proposer cannot vouch for it.
+  const drift = await loadLatestDrift(svc.artifacts, msg.scope);
+  const trace: TierTrace = {};
+  // The decision is stored under this message id: a redelivery gets the same decision back.
+  const res = await governProposal(
+    { db: ctx.deps.db, policies: svc.policies, authz: ctx.deps.authz, tiers: llmTiers(svc.model, svc.llmTimeoutMs, trace) },
+    { ...p, scope: msg.scope, drift: { level: drift.level, types: [...drift.types] }, message_id: msg.id, ...(msg.trace ? { trace_id: msg.trace.traceparent.split('-')[1] } : {}) },
+  );
+  const d = res.decision;
+  const emit: OutMessage[] = [];
+  if (d.decision === 'approve') {
+    emit.push(message('action.approved', { proposal_id: p.proposal_id, decision_id: res.decisionId, from: p.from, to: p.to, expected_epoch: p.expected_epoch, approved_by: `governance:tier${d.tier}` }));
+  } else if (d.decision === 'review' && res.reviewId) {
+    emit.push(message('review.requested', { review_id: res.reviewId, kind: 'governance_review', reason: d.reasons.map((r) => r.message).join('; ').slice(0, 500) }));
+  }
+  const fallback = [trace.oversight, trace.agent].find((t) => t?.tier === 'fallback')?.fallbackReason;
+  return ctx.commit(async () => ({
+    emit,
+    result: { decision: d.decision, tier: d.tier, path: d.governance_path, mode: d.mode, decision_id: res.decisionId, replayed: res.replayed, ...(fallback ? { llm_fallback: fallback } : {}) },
+  }));
+}

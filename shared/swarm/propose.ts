@@ -1,0 +1,19 @@
+// Proposals to advance a scope's state one step. Only the agent whose step leads
+// into a node proposes it (facts → FactsExtracted, drift → DriftChecked, planner →
+// ContextIngested), from the state it read; governance re-checks all of it.
+import { message } from '../contract/messages.ts';
+import { successor, type StateNode } from '../domain/state-machine.ts';
+
+export function proposeAdvance(scope: string, proposer: string, state: { node: StateNode; epoch: number }, reason: string) {
+  const to = successor(state.node);
+  return message('proposal.submitted', {
+    // One proposal per (scope, epoch, proposer): a re-run proposes the same thing.
+    proposal_id: `${scope}/e${state.epoch}/${proposer}`,
+    proposer,
+    action: 'advance_state',
+    from: state.node,
+    to,
+    expected_epoch: state.epoch,
+    reason,
+  });
+}

@@ -1,0 +1,55 @@
+// What the agent steps use beyond the runtime's Deps: policies, the artifact store,
+// the embeddings worker, the language model (none by default) and the certificate
+// signer. Built once per Deps from its configuration; tests provide their own.
+import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
+import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
+import { createS3 } from '../adapters/s3.ts';
+import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
+import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
+import type { Deps } from '../runtime/deps.ts';
+import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
+import { loadSigner, type CertificateSigner } from '../store/certificates.ts';
+
+export interface SwarmServices {
+  policies: PolicySource;
+  artifacts: ArtifactStore;
+  embeddings: EmbeddingsClient;
+  /** Undefined: no LLM configured, every step takes its deterministic fallback. */
+  model: LanguageModel | undefined;
+  authzAdmin: AuthzAdmin;
+  signer(): Promise<CertificateSigner>;
+  /** Per-step LLM timeouts (ms). */
+  llmTimeoutMs: number;
+}
+
+const cache = new WeakMap<Deps, SwarmServices>();
+
+function build(deps: Deps): SwarmServices {
+  const env = deps.env;
+  let signer: Promise<CertificateSigner> | undefined;
+  return {
+    policies: policySourceFromEnv(env),
+    artifacts: createArtifactStore(createS3(env), env.S3_BUCKET),
+    embeddings: createEmbeddingsClient({ baseUrl: env.FACTS_WORKER_URL, dim: env.EMBEDDING_DIM }),
+    model: modelFromConfig(env),
+    authzAdmin: createAuthzAdmin(env),
+    signer: () => (signer ??= loadSigner(env)),
+    llmTimeoutMs: env.LLM_TIMEOUT_MS,
+  };
+}
+
+export function services(deps: Deps): SwarmServices {
+  let s = cache.get(deps);
+  if (!s) {
+    s = build(deps);
+    cache.set(deps, s);
+  }
+  return s;
+}
+
+/** Tests: replace some services (a scripted model, a dead embeddings worker...) for these deps. */
+export function provideServices(deps: Deps, overrides: Partial<SwarmServices>): SwarmServices {
+  const s = { ...services(deps), ...overrides };
+  cache.set(deps, s);
+  return s;
+}
