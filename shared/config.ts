@@ -115,6 +115,16 @@ export const envSchema = z.object({
   API_TOKEN: z.string().default(''),
   API_DEV_MODE: bool.default(false),
   API_PORT: int(1, 65535).default(3002),
+  /** More bearer tokens, `token=principal,...` (principal agent:<id> or user:<id>); API_TOKEN is agent:api's. Checked by functions/api/auth.ts. */
+  API_TOKENS: z.string().default(''),
+  /** Address `npm run api` binds; 0.0.0.0 to accept connections from other hosts. */
+  API_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Comment line sent on an idle event stream, so proxies keep it open. */
+  API_SSE_KEEPALIVE_MS: int(1_000, 300_000).default(15_000),
+  /** Open event streams per process; one more is answered 503. */
+  API_SSE_MAX_STREAMS: int(1, 100_000).default(100),
+  /** At SIGTERM/SIGINT: event streams end at once; other requests get this long to finish. */
+  API_SHUTDOWN_GRACE_MS: int(0).default(10_000),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('governed-swarm'),
