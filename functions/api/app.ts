@@ -1,0 +1,85 @@
+// The HTTP API as one Hono app (web-standard Request/Response): served by `npm run
+// api` (@hono/node-server), called in-process with app.fetch, or run on Lambda.
+//
+// Thin on purpose: it authenticates, validates, authorizes (OpenFGA), reads, and
+// publishes messages; the step functions do the writes. Its own writes are the scope
+// row (PUT /v1/scopes/{scope}) and the access log.
+//
+// Every request: request id → trace span and log line → (under /v1) bearer token →
+// body limit → validation of path, query, headers and body → permission → handler.
+// Every error: { error: { code, message, details?, request_id } } (errors.ts).
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import { SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
+import { logger } from '../../shared/log.ts';
+import { policySourceFromEnv } from '../../shared/policy/load.ts';
+import { authenticate, authSetup } from './auth.ts';
+import type { ApiApp, ApiDeps, Vars } from './context.ts';
+import { errorResponse, toErrorResponse, validationHook } from './errors.ts';
+import { registerRoutes } from './routes/index.ts';
+import { limitBody } from './routes/scopes.ts';
+
+export type { ApiApp, ApiDeps };
+
+export const API_VERSION = '1.0.0';
+
+/**
+ * The API bound to its dependencies. Throws ConfigError when no token is configured
+ * outside dev mode (or a token entry is malformed): it refuses to run, not to check.
+ */
+export function createApi(deps: ApiDeps): ApiApp {
+  const auth = authSetup(deps.env);
+  const log = deps.log ?? logger('api');
+  if (auth.open) {
+    log.warn('API_DEV_MODE=true and no API token configured: every request is treated as agent:api, unauthenticated. Development only.');
+  }
+  const policies = deps.policies ?? policySourceFromEnv(deps.env);
+  const app: ApiApp = new OpenAPIHono<{ Variables: Vars }>({ defaultHook: validationHook });
+
+  app.use('*', requestId());
+  app.use('*', secureHeaders());
+  app.use('*', async (c, next) => {
+    const t0 = performance.now();
+    await inSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER }, extractContext(c.req.raw.headers), async (span) => {
+      await next();
+      // The route pattern, not the path: span names stay few.
+      const route = matchedRoutes(c).findLast((m) => m.method !== 'ALL')?.path ?? '(unmatched)';
+      span.updateName(`${c.req.method} ${route}`);
+      span.setAttributes({ 'http.request.method': c.req.method, 'http.route': route, 'http.response.status_code': c.res.status });
+    });
+    log.info(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0), principal: c.get('principal'), request_id: c.get('requestId') },
+      'request',
+    );
+  });
+  app.use('/v1/*', authenticate(auth));
+  // Authenticated first (a header check), then the body limit: an anonymous client cannot make us read.
+  app.use('/v1/*', limitBody);
+  app.use('/v1/*', async (c, next) => {
+    await next();
+    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
+  });
+
+  registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API_TOKEN (agent:api) or a token from API_TOKENS',
+  });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Governed Swarm API',
+      version: API_VERSION,
+      description:
+        'Ingest documents into scopes, read summaries and convergence, answer reviews, fetch certificates and the JWKS, follow a scope\'s events. Every error is { "error": { "code", "message", "details"?, "request_id" } }.',
+    },
+  });
+
+  app.notFound((c) => errorResponse(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => toErrorResponse(err, c, (e) => log.error({ err: e, request_id: c.get('requestId'), path: c.req.path }, 'request failed')));
+  return app;
+}

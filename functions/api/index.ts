@@ -1,0 +1,50 @@
+// The API as a function module: `app` (web-standard fetch) and `handler` (AWS Lambda
+// behind API Gateway, a function URL or an ALB). Importing it does nothing else (the
+// bridge imports every functions/<name>/index.ts to find steps, and must not need an
+// API token): the app is built, and NATS connected, on the first request. On Lambda the
+// token configuration is checked at cold start, so a deployment without one fails to
+// start instead of answering errors.
+// Locally, `npm run api` (infra/api/main.ts) serves the same createApi().
+// Event streams need a streaming response: on Lambda, use a function URL with
+// hono/aws-lambda's streamHandle instead of `handler` (not done here).
+import { Hono } from 'hono';
+import { handle } from 'hono/aws-lambda';
+import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
+import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
+import { ConfigError, config } from '../../shared/config.ts';
+import { logger } from '../../shared/log.ts';
+import { processDeps } from '../../shared/runtime/deps.ts';
+import { createApi, type ApiApp } from './app.ts';
+import { authSetup } from './auth.ts';
+
+if (process.env.AWS_LAMBDA_FUNCTION_NAME) authSetup(config());
+
+let built: Promise<ApiApp> | undefined;
+async function build(): Promise<ApiApp> {
+  const env = config();
+  authSetup(env); // before any connection is opened
+  const deps = processDeps();
+  const nc = await connectBus(env, 'api');
+  const { js } = await jetStream(nc);
+  return createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: createAuthzAdmin(env), nc, js });
+}
+
+export const app = new Hono();
+app.onError((err, c) => {
+  const misconfigured = err instanceof ConfigError;
+  if (!misconfigured) logger('api').error({ err }, 'API could not be built');
+  return c.json(
+    { error: { code: misconfigured ? 'misconfigured' : 'unavailable', message: misconfigured ? err.message : `the API cannot start: ${err.message}` } },
+    misconfigured ? 500 : 503,
+  );
+});
+app.all('*', async (c) => {
+  // A failed connect is retried by the next request instead of being cached.
+  built ??= build().catch((err: unknown) => {
+    built = undefined;
+    throw err;
+  });
+  return (await built).fetch(c.req.raw, c.env);
+});
+
+export const handler = handle(app);

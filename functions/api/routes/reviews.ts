@@ -1,0 +1,145 @@
+// The review queue: list a scope's reviews, read one, respond to one. A response is
+// published as review.responded (the executor acts on governance reviews, the
+// finality step on finality reviews, and they record it); the API writes nothing.
+import { createRoute } from '@hono/zod-openapi';
+import type { Payload } from '../../../shared/contract/messages.ts';
+import { getReview, type Review } from '../../../shared/store/reviews.ts';
+import { authorize } from '../context.ts';
+import { ApiError } from '../errors.ts';
+import { bearer, errors, json } from '../openapi.ts';
+import { documentEnvelope, publish, responseEnvelope } from '../publish.ts';
+import { listReviews, readOnly } from '../queries.ts';
+import {
+  FINALITY_OPTIONS,
+  GOVERNANCE_OPTIONS,
+  RespondAccepted,
+  RespondBody,
+  Review as ReviewSchema,
+  ReviewList,
+  ReviewParam,
+  ReviewsQuery,
+  ScopeParam,
+} from '../schemas.ts';
+import type { Routes } from './index.ts';
+import { mustGetScope } from './scopes.ts';
+
+const OPTIONS: Record<Review['kind'], readonly string[]> = { governance_review: GOVERNANCE_OPTIONS, finality_review: FINALITY_OPTIONS };
+
+export const reviewJson = (r: Review) => ({
+  review_id: r.reviewId,
+  scope: r.scope,
+  kind: r.kind,
+  status: r.status,
+  options: r.status === 'pending' ? [...OPTIONS[r.kind]] : [],
+  proposal_id: r.proposalId,
+  decision_id: r.decisionId,
+  request: r.request,
+  response: r.response,
+  responded_by: r.respondedBy,
+  defer_until: r.deferUntil?.toISOString() ?? null,
+  created_at: r.createdAt.toISOString(),
+  resolved_at: r.resolvedAt?.toISOString() ?? null,
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/v1/scopes/{scope}/reviews',
+  summary: "A scope's reviews (pending by default)",
+  description: 'Permission: reader on the scope.',
+  tags: ['reviews'],
+  security: bearer,
+  request: { params: ScopeParam, query: ReviewsQuery },
+  responses: { 200: json(ReviewList, 'Reviews, oldest first'), ...errors(400, 401, 403, 404, 503) },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/reviews/{id}',
+  summary: 'One review, with what it asks and the options it takes',
+  description: "Permission: reader on the review's scope.",
+  tags: ['reviews'],
+  security: bearer,
+  request: { params: ReviewParam },
+  responses: { 200: json(ReviewSchema, 'The review'), ...errors(400, 401, 403, 404, 503) },
+});
+
+const respondRoute = createRoute({
+  method: 'post',
+  path: '/v1/reviews/{id}/respond',
+  summary: 'Respond to a pending review',
+  description:
+    'Governance reviews take approve | reject; finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. The first response recorded wins. Permission: reviewer on the review\'s scope.',
+  tags: ['reviews'],
+  security: bearer,
+  request: { params: ReviewParam, body: { content: { 'application/json': { schema: RespondBody } }, required: true } },
+  responses: { 202: json(RespondAccepted, 'Published'), ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
+});
+
+async function mustGetReview(r: Routes, id: string): Promise<Review> {
+  const review = await readOnly(r.deps.db, (q) => getReview(q, id));
+  if (!review) throw new ApiError(404, 'review_not_found', `review "${id}" does not exist`);
+  return review;
+}
+
+export function reviewRoutes(app: Routes['app'], r: Routes): void {
+  app.openapi(listRoute, async (c) => {
+    const { scope } = c.req.valid('param');
+    const { status, limit } = c.req.valid('query');
+    await authorize(r, c, { action: 'review.list', relation: 'reader', object: `scope:${scope}`, scope, write: false });
+    const reviews = await readOnly(r.deps.db, async (q) => {
+      await mustGetScope(q, scope);
+      return listReviews(q, scope, status === 'all' ? null : status, limit);
+    });
+    return c.json({ scope, status, reviews: reviews.map(reviewJson) }, 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const review = await mustGetReview(r, id);
+    await authorize(r, c, { action: 'review.read', relation: 'reader', object: `scope:${review.scope}`, scope: review.scope, write: false });
+    return c.json(reviewJson(review), 200);
+  });
+
+  app.openapi(respondRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const principal = c.get('principal');
+    const review = await mustGetReview(r, id);
+    await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true });
+
+    const allowed = OPTIONS[review.kind];
+    if (!allowed.includes(body.option)) {
+      throw new ApiError(400, 'option_not_allowed', `body.option: ${body.option} does not apply to a ${review.kind}; use one of ${allowed.join(', ')}`);
+    }
+    if (body.days !== undefined && body.option !== 'defer') throw new ApiError(400, 'invalid_request', `body.days: only with option defer, not ${body.option}`);
+    if (body.option === 'provide_resolution' && body.text === undefined) {
+      throw new ApiError(400, 'invalid_request', 'body.text: is required with option provide_resolution (the resolution to submit)');
+    }
+    if (body.text !== undefined && body.option !== 'provide_resolution') {
+      throw new ApiError(400, 'invalid_request', `body.text: only with option provide_resolution, not ${body.option}`);
+    }
+    if (review.status !== 'pending') {
+      throw new ApiError(409, 'review_closed', `review "${id}" is already ${review.status}${review.respondedBy ? ` (by ${review.respondedBy})` : ''}`);
+    }
+
+    // The resolution goes first: if the response then fails to publish, the review is
+    // still pending and a retry publishes both (the document as a duplicate).
+    let resolution = null;
+    if (body.option === 'provide_resolution') {
+      const doc = documentEnvelope(review.scope, { title: `Resolution for review ${id}`, text: body.text!, kind: 'resolution' }, principal);
+      resolution = { scope: review.scope, doc_id: String(doc.payload.doc_id), ...(await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, doc)) };
+    }
+    const days = body.option === 'defer' ? (body.days ?? r.policies.finality().policy.review.defer_days) : undefined;
+    const payload: Payload<'review.responded'> = {
+      review_id: id,
+      kind: review.kind,
+      option: body.option,
+      ...(days !== undefined ? { days } : {}),
+      ...(body.note !== undefined ? { note: body.note } : {}),
+      responder: principal,
+    };
+    const pub = await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, responseEnvelope(review.scope, payload));
+    r.log.info({ review_id: id, option: body.option, principal, duplicate: pub.duplicate }, 'review response published');
+    return c.json({ review_id: id, kind: review.kind, option: body.option, ...pub, resolution }, 202);
+  });
+}
