@@ -1,0 +1,19 @@
+// functions/api/index.ts: importing it has no effect (the bridge imports every function
+// module to find steps and must not need an API token); without a token the first
+// request is refused with the configuration error, as JSON.
+import { describe, expect, it } from 'vitest';
+
+describe('functions/api/index.ts', () => {
+  it('imports without a token and exports app and a Lambda handler', async () => {
+    expect(process.env.API_TOKEN ?? '').toBe('');
+    const mod = await import('../../../functions/api/index.ts');
+    expect(typeof mod.app.fetch).toBe('function');
+    expect(typeof mod.handler).toBe('function');
+    expect('step' in mod).toBe(false);
+    const res = await mod.app.request('/healthz');
+    expect(res.status).toBe(500);
+    expect(await res.json()).toEqual({
+      error: { code: 'misconfigured', message: expect.stringMatching(/^invalid configuration: API_TOKEN: no API token configured/) },
+    });
+  });
+});

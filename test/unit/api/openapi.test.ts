@@ -1,0 +1,43 @@
+// The OpenAPI document is generated from the routes: every route the app serves is in
+// it (no undocumented endpoint), with the bearer requirement exactly on /v1.
+import { describe, expect, it } from 'vitest';
+import { createApi } from '../../../functions/api/app.ts';
+import { describeValidation } from '../../../functions/api/errors.ts';
+import { DocumentBody } from '../../../functions/api/schemas.ts';
+import type { Authorizer, AuthzAdmin } from '../../../shared/adapters/authz.ts';
+import { loadEnv } from '../../../shared/config.ts';
+import type { Db } from '../../../shared/runtime/guarded.ts';
+
+// Nothing here sends a request that reaches a dependency.
+const unused = new Proxy({}, { get: () => { throw new Error('dependency used'); } });
+const app = createApi({
+  env: { ...loadEnv({ GSWARM_HOME: '/nonexistent' }), API_TOKEN: 'unit-test-token-0123456789' },
+  db: unused as Db,
+  authz: unused as Authorizer,
+  authzAdmin: unused as AuthzAdmin,
+  nc: unused as never,
+  js: unused as never,
+});
+
+describe('OpenAPI document', () => {
+  it('lists every route the app serves, each with its method', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${p}`)).sort();
+    const served = app.routes
+      .filter((r) => r.method !== 'ALL' && r.path !== '/openapi.json')
+      .map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, '{$1}')}`)
+      .sort();
+    expect(documented).toEqual([...new Set(served)]);
+    expect(documented).toHaveLength(13);
+  });
+
+  it('validation messages name the field: target, path, and "is required" for a missing one', () => {
+    const r = DocumentBody.safeParse({ title: '', extra: 1 });
+    expect(r.success).toBe(false);
+    expect(describeValidation('json', r.error!)).toEqual([
+      { path: 'body.title', message: 'must not be empty' },
+      { path: 'body.text', message: 'is required' },
+      { path: 'body', message: 'Unrecognized key: "extra"' },
+    ]);
+  });
+});

@@ -1,0 +1,60 @@
+// Envelopes the API publishes: deterministic ids (what makes a retry a duplicate),
+// valid catalogue payloads, and the size bound.
+import { describe, expect, it } from 'vitest';
+import { documentEnvelope, responseEnvelope } from '../../../functions/api/publish.ts';
+import { ApiError } from '../../../functions/api/errors.ts';
+import { Envelope, MAX_ENVELOPE_BYTES } from '../../../shared/contract/envelope.ts';
+import { DocSubmitted, ReviewResponded } from '../../../shared/contract/messages.ts';
+
+const d = { title: 'Memo', text: 'We will hire 20 engineers.', kind: 'document' as const };
+
+describe('documentEnvelope', () => {
+  it('is a valid doc.submitted envelope whose id and doc_id depend only on the submission', () => {
+    const a = documentEnvelope('acme', d, 'agent:api');
+    expect(Envelope.parse(a)).toEqual(a);
+    expect(a).toMatchObject({ scope: 'acme', type: 'doc.submitted', source: 'api', attempt: 1 });
+    expect(DocSubmitted.parse(a.payload)).toMatchObject({ title: 'Memo', submitted_by: 'agent:api', kind: 'document' });
+    const b = documentEnvelope('acme', { ...d, title: ' Memo ', text: ` ${d.text}\n` }, 'user:someone-else');
+    expect([b.id, b.payload.doc_id]).toEqual([a.id, a.payload.doc_id]); // same document, whoever sends it
+    for (const other of [
+      documentEnvelope('beta', d, 'agent:api'),
+      documentEnvelope('acme', { ...d, text: 'We will hire 21 engineers.' }, 'agent:api'),
+      documentEnvelope('acme', { ...d, kind: 'resolution' }, 'agent:api'),
+      documentEnvelope('acme', { ...d, doc_id: 'memo-1' }, 'agent:api'),
+    ]) {
+      expect(other.id).not.toBe(a.id);
+    }
+  });
+
+  it('with an Idempotency-Key, the id is the key (per principal and scope), whatever the body', () => {
+    const k = documentEnvelope('acme', d, 'agent:api', 'k-1');
+    expect(documentEnvelope('acme', { ...d, text: 'changed' }, 'agent:api', 'k-1').id).toBe(k.id);
+    expect(documentEnvelope('acme', d, 'user:operator', 'k-1').id).not.toBe(k.id);
+    expect(documentEnvelope('beta', d, 'agent:api', 'k-1').id).not.toBe(k.id);
+    expect(k.id).not.toBe(documentEnvelope('acme', d, 'agent:api').id);
+  });
+
+  it('refuses a document whose message would exceed MAX_ENVELOPE_BYTES with a 413', () => {
+    let err: unknown;
+    try {
+      documentEnvelope('acme', { ...d, text: '€'.repeat(100_000) }, 'agent:api');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 413, code: 'document_too_large' });
+    expect((err as Error).message).toMatch(new RegExp(`more than the ${MAX_ENVELOPE_BYTES} allowed`));
+  });
+});
+
+describe('responseEnvelope', () => {
+  const p = { review_id: 'fin-acme-1', kind: 'finality_review' as const, option: 'defer' as const, days: 7, responder: 'user:operator' };
+  it('the same response is the same message; any difference is another', () => {
+    const a = responseEnvelope('acme', p);
+    expect(ReviewResponded.parse(a.payload)).toEqual(p);
+    expect(responseEnvelope('acme', { ...p }).id).toBe(a.id);
+    for (const q of [{ ...p, days: 8 }, { ...p, option: 'escalate' as const, days: undefined }, { ...p, note: 'n' }, { ...p, responder: 'user:alice' }]) {
+      expect(responseEnvelope('acme', q).id).not.toBe(a.id);
+    }
+  });
+});
