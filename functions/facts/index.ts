@@ -197,7 +197,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
 
     // Revisions in this document that settle a contested figure resolve its contradiction.
-    let resolved = 0;
+    const resolvedEdges = new Set<string>();
     const open = (await queryEdges(tx, msg.scope, { kinds: ['contradicts'], statuses: ['active'] })).filter((e) => e.metadata.subject);
     for (const rev of facts.revisions) {
       const revIdx = facts.claims.findIndex((c) => c.text === rev.text);
@@ -206,9 +206,9 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
         const m = e.metadata as { subject: string; metric: string; period: string | null; sides: { value: Statement['value']; docs: string[] }[] };
         const side = (i: number) => ({ value: m.sides[i]!.value, docs: m.sides[i]!.docs, ids: [] as string[] });
         if (!resolves(rev, { subject: m.subject, metric: m.metric, ...(m.period ? { period: m.period } : {}), sides: [side(0), side(1)] })) continue;
-        await resolveEdge(tx, msg.scope, e.edgeId, AGENT, rev.text.slice(0, 500));
+        if (!resolvedEdges.has(e.edgeId)) await resolveEdge(tx, msg.scope, e.edgeId, AGENT, rev.text.slice(0, 500));
         if (revNode) await upsertEdge(tx, { scope: msg.scope, kind: 'resolves', sourceId: revNode, targetId: e.edgeId, createdBy: AGENT, metadata: { doc: doc.doc_id, from: rev.from ?? null, to: rev.to ?? null } });
-        resolved++;
+        resolvedEdges.add(e.edgeId);
       }
     }
 
@@ -216,7 +216,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     const emit = [
       message('facts.extracted', {
         doc_id: doc.doc_id, facts_sha: factsSha, tier: extracted.tier, claims: facts.claims.length, goals: facts.goals.length, risks: facts.risks.length,
-        contradictions_found: found, contradictions_resolved: resolved, unembedded,
+        contradictions_found: found, contradictions_resolved: resolvedEdges.size, unembedded,
       }),
     ];
     // Propose the next step only from ContextIngested; mid-cycle documents wait for the cycle to come round.
@@ -228,7 +228,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
     return {
       emit,
-      result: { doc_id: doc.doc_id, tier: extracted.tier, claims: facts.claims.length, contradictions_found: found, contradictions_resolved: resolved, unembedded, ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
+      result: { doc_id: doc.doc_id, tier: extracted.tier, claims: facts.claims.length, contradictions_found: found, contradictions_resolved: resolvedEdges.size, unembedded, ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     };
   });
 }

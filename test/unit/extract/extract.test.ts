@@ -6,7 +6,7 @@ import { sentences } from '../../../shared/extract/nlp.ts';
 import { period, quantities } from '../../../shared/extract/quantities.ts';
 import { segment } from '../../../shared/extract/segment.ts';
 
-const ACME = '/work/shared/scenarios/acme/';
+const ACME = new URL('../../../infra/demo/scenarios/acme/', import.meta.url).pathname;
 const docs = readdirSync(ACME).filter((f) => /^\d\d-.*\.txt$/.test(f)).sort();
 const acme = Object.fromEntries(docs.map((f) => [f, extractFacts(readFileSync(ACME + f, 'utf8'))]));
 

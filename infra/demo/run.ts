@@ -1,0 +1,276 @@
+// The main job, as a library (infra/demo/main.ts is the command; the end-to-end
+// test calls it too): run the swarm and the HTTP API in this process against the
+// real services, feed the documents in order through the API, follow the scope's
+// events (server-sent events from the API) and report. With `approve`, answer the
+// pending human review the way a reviewer would (approve finality) and continue
+// to the certificate.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { createLocalJWKSet, compactVerify } from 'jose';
+import { createAuthorizer, createAuthzAdmin } from '../../shared/adapters/authz.ts';
+import type { Env } from '../../shared/config.ts';
+import { createApi } from '../../functions/api/app.ts';
+import { startSwarm, type SwarmRuntime } from '../swarm/runtime.ts';
+
+export interface DemoOptions {
+  env: Env;
+  docsDir: string;
+  scope: string;
+  approve: boolean;
+  /** Progress lines (stdout for the command; collected by tests). */
+  print: (line: string) => void;
+  /** Longest wait for one document's cycle. */
+  perDocTimeoutMs?: number;
+}
+
+export interface ContradictionReport {
+  subject: string;
+  metric: string;
+  period: string | null;
+  values: { value: number; high: number | null; docs: string[] }[];
+  resolved: boolean;
+  resolved_by: string | null;
+}
+
+export interface DemoReport {
+  scope: string;
+  outcome: string;
+  certificate_id: string | null;
+  certificate_verified: boolean;
+  pending_review: { review_id: string; kind: string } | null;
+  score: number;
+  lyapunov_v: number;
+  rounds: number;
+  documents: { doc_id: string; claims: number; goals: number; risks: number; contradictions_found: number; contradictions_resolved: number; drift: string; decisions: string[]; score: number | null; v: number | null; outcome: string | null }[];
+  decisions_by_governance_path: Record<string, number>;
+  contradictions: ContradictionReport[];
+  elapsed_ms: number;
+}
+
+interface SwarmEvent {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** Documents of a folder, in name order; licence and readme files are not documents. */
+export function listDocuments(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => /\.(txt|md)$/i.test(f) && !/^(license|licence|readme)/i.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Reads a server-sent event stream into a queue that can be awaited event by event. */
+class EventFeed {
+  #queue: SwarmEvent[] = [];
+  #waiters: (() => void)[] = [];
+  #closed = false;
+  readonly #ctl = new AbortController();
+
+  constructor(url: string, token: string) {
+    void this.#read(url, token).catch(() => {});
+  }
+
+  async #read(url: string, token: string) {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' }, signal: this.#ctl.signal });
+    if (!res.ok || !res.body) throw new Error(`event stream: HTTP ${res.status}`);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const frame = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+        if (!data) continue;
+        const env = JSON.parse(data) as SwarmEvent;
+        this.#queue.push(env);
+        this.#waiters.splice(0).forEach((w) => w());
+      }
+    }
+  }
+
+  /** The next event matching `pred`, skipping (and returning to `seen`) the others. */
+  async next(pred: (e: SwarmEvent) => boolean, timeoutMs: number, seen: (e: SwarmEvent) => void = () => {}): Promise<SwarmEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (this.#queue.length) {
+        const e = this.#queue.shift()!;
+        seen(e);
+        if (pred(e)) return e;
+      }
+      if (this.#closed) throw new Error('event stream closed');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms`);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, left);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+
+  close() {
+    this.#closed = true;
+    this.#ctl.abort();
+  }
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoReport> {
+  const t0 = Date.now();
+  const ingestToken = randomBytes(18).toString('base64url');
+  const reviewerToken = randomBytes(18).toString('base64url');
+  // The demo's API accepts the swarm's ingest identity and one human reviewer (user:operator).
+  const env: Env = { ...o.env, API_TOKEN: ingestToken, API_TOKENS: `${reviewerToken}=user:operator`, API_DEV_MODE: false };
+  const perDoc = o.perDocTimeoutMs ?? 60_000;
+  let swarm: SwarmRuntime | undefined;
+  let server: ReturnType<typeof serve> | undefined;
+  let feed: EventFeed | undefined;
+  try {
+    swarm = await startSwarm(env);
+    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: swarm.nc, js: swarm.js });
+    const base = await new Promise<string>((resolve) => {
+      server = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+    });
+    const call = async (method: string, path: string, body?: unknown, token = ingestToken) => {
+      const res = await fetch(base + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
+      const json = (await res.json()) as Record<string, unknown>;
+      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+
+    await call('PUT', `/v1/scopes/${o.scope}`, {});
+    feed = new EventFeed(`${base}/v1/scopes/${o.scope}/events`, ingestToken);
+    await new Promise((r) => setTimeout(r, 200)); // the stream's consumer is in place before the first document
+    const docs = listDocuments(o.docsDir);
+    if (docs.length === 0) throw new Error(`no documents (*.txt, *.md) in ${o.docsDir}`);
+    o.print(`Governed Swarm demo: scope ${o.scope}, ${docs.length} document(s) from ${o.docsDir}${o.approve ? ', --approve' : ''}`);
+
+    const report: DemoReport['documents'] = [];
+    let blocked: { review_id: string; kind: string } | null = null;
+    for (const [i, path] of docs.entries()) {
+      const text = readFileSync(path, 'utf8');
+      const docId = basename(path).replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]/g, '-');
+      const title = text.split('\n').find((l) => l.trim())?.trim().slice(0, 300) ?? docId;
+      await call('POST', `/v1/scopes/${o.scope}/documents`, { doc_id: docId, title, text });
+      const row: DemoReport['documents'][number] = { doc_id: docId, claims: 0, goals: 0, risks: 0, contradictions_found: 0, contradictions_resolved: 0, drift: '-', decisions: [], score: null, v: null, outcome: null };
+      const seen = (e: SwarmEvent) => {
+        const p = e.payload;
+        if (e.type === 'facts.extracted' && p.doc_id === docId) {
+          Object.assign(row, { claims: p.claims, goals: p.goals, risks: p.risks, contradictions_found: p.contradictions_found, contradictions_resolved: p.contradictions_resolved });
+        } else if (e.type === 'drift.assessed') {
+          row.drift = `${p.level}${(p.types as string[]).length ? ` (${(p.types as string[]).join(', ')})` : ''}`;
+        } else if (e.type === 'action.approved') {
+          row.decisions.push(`${p.from}→${p.to} approved`);
+        } else if (e.type === 'review.requested' && p.kind === 'governance_review') {
+          row.decisions.push('human review requested');
+        }
+      };
+      // The document's cycle ends with a finality round, or stops at a governance review.
+      for (;;) {
+        const e = await feed.next((x) => x.type === 'finality.decided' || (x.type === 'review.requested' && x.payload.kind === 'governance_review'), perDoc, seen);
+        if (e.type === 'finality.decided') {
+          Object.assign(row, { score: e.payload.goal_score, v: e.payload.lyapunov_v, outcome: e.payload.outcome });
+          break;
+        }
+        const reviewId = String(e.payload.review_id);
+        if (!o.approve) {
+          blocked = { review_id: reviewId, kind: 'governance_review' };
+          break;
+        }
+        o.print(`      governance review ${reviewId}: approving as a human (--approve)`);
+        await call('POST', `/v1/reviews/${reviewId}/respond`, { option: 'approve', note: 'approved by the demo (--approve)' }, reviewerToken);
+      }
+      report.push(row);
+      o.print(
+        `[${i + 1}/${docs.length}] ${docId}: ${row.claims} claims, ${row.goals} goals, ${row.risks} risks | contradictions +${row.contradictions_found} found, ${row.contradictions_resolved} resolved | drift ${row.drift} | ${row.decisions.length} governance decision(s) | ` +
+          (row.score === null ? 'waiting for a human' : `score ${Number(row.score).toFixed(3)}  V ${Number(row.v).toFixed(3)} → ${row.outcome}`),
+      );
+      if (blocked) break;
+    }
+
+    let summary = await call('GET', `/v1/scopes/${o.scope}`);
+    let pending = (summary.pending_reviews as { review_id: string; kind: string }[]) ?? [];
+    let certificateId: string | null = null;
+    const finalityReview = pending.find((r) => r.kind === 'finality_review');
+    if (finalityReview && o.approve && !blocked) {
+      o.print(`Finality review ${finalityReview.review_id} pending: approving finality as a human (--approve)`);
+      await call('POST', `/v1/reviews/${finalityReview.review_id}/respond`, { option: 'approve_finality', note: 'approved by the demo (--approve)' }, reviewerToken);
+      const e = await feed.next((x) => x.type === 'finality.decided', perDoc);
+      certificateId = (e.payload.certificate_id as string | null) ?? null;
+      summary = await call('GET', `/v1/scopes/${o.scope}`);
+      pending = (summary.pending_reviews as { review_id: string; kind: string }[]) ?? [];
+    }
+    const fin = summary.finality as { outcome: string | null; goal_score: number; lyapunov_v: number; rounds: number };
+    const certs = (await call('GET', `/v1/scopes/${o.scope}/certificates`)).certificates as { certificate_id: string }[];
+    certificateId ??= certs.at(-1)?.certificate_id ?? null;
+
+    // Anyone can check the certificate with nothing but the published JWKS.
+    let verified = false;
+    if (certificateId) {
+      const cert = await call('GET', `/v1/certificates/${certificateId}`);
+      const jwks = (await fetch(`${base}/.well-known/jwks.json`).then((r) => r.json())) as Parameters<typeof createLocalJWKSet>[0];
+      await compactVerify(String(cert.jws), createLocalJWKSet(jwks));
+      verified = true;
+    }
+
+    const db = swarm.deps.db;
+    const paths = await db.query<{ governance_path: string; n: string }>('SELECT governance_path, count(*) AS n FROM decision_records WHERE scope_id = $1 GROUP BY 1 ORDER BY 1', [o.scope]);
+    const edges = await db.query<{ status: string; metadata: { subject: string; metric: string; period: string | null; sides: { value: { value: number; high?: number }; docs: string[] }[]; resolution?: string } }>(
+      `SELECT status, metadata FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND superseded_at IS NULL ORDER BY recorded_at`,
+      [o.scope],
+    );
+    const resolvers = await db.query<{ target_id: string; doc: string | null }>(
+      `SELECT r.target_id, r.metadata->>'doc' AS doc FROM graph_edges r WHERE r.scope_id = $1 AND r.kind = 'resolves' AND r.superseded_at IS NULL`,
+      [o.scope],
+    );
+    const edgeIds = await db.query<{ edge_id: string }>(`SELECT edge_id FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND superseded_at IS NULL ORDER BY recorded_at`, [o.scope]);
+    const contradictions: ContradictionReport[] = edges.rows.map((e, k) => ({
+      subject: e.metadata.subject,
+      metric: e.metadata.metric,
+      period: e.metadata.period ?? null,
+      values: e.metadata.sides.map((s) => ({ value: s.value.value, high: s.value.high ?? null, docs: s.docs })),
+      resolved: e.status === 'resolved',
+      resolved_by: resolvers.rows.find((r) => r.target_id === edgeIds.rows[k]?.edge_id)?.doc ?? null,
+    }));
+
+    const outcome = blocked ? 'BLOCKED_ON_REVIEW' : (fin.outcome ?? 'ACTIVE');
+    const pendingReview = blocked ?? (pending[0] ? { review_id: pending[0].review_id, kind: pending[0].kind } : null);
+    o.print('');
+    o.print(`Outcome: ${outcome}${certificateId ? `, certificate ${certificateId} (verified with the published JWKS)` : ''}`);
+    o.print(`Goal score ${fin.goal_score.toFixed(3)}, V ${fin.lyapunov_v.toFixed(4)}, ${fin.rounds} round(s)`);
+    for (const c of contradictions) {
+      o.print(`Contradiction: ${c.subject} (${c.metric}${c.period ? ', ' + c.period : ''}): ${c.values.map((v) => `${v.value}${v.high ? '–' + v.high : ''} in ${v.docs.join(', ')}`).join(' vs ')} — ${c.resolved ? `resolved${c.resolved_by ? ' by ' + c.resolved_by : ''}` : 'open'}`);
+    }
+    if (pendingReview) o.print(`Pending human review: ${pendingReview.review_id} (${pendingReview.kind}); answer it with POST /v1/reviews/${pendingReview.review_id}/respond, or run the demo with --approve`);
+    return {
+      scope: o.scope,
+      outcome,
+      certificate_id: certificateId,
+      certificate_verified: verified,
+      pending_review: pendingReview,
+      score: fin.goal_score,
+      lyapunov_v: fin.lyapunov_v,
+      rounds: fin.rounds,
+      documents: report,
+      decisions_by_governance_path: Object.fromEntries(paths.rows.map((r) => [r.governance_path, Number(r.n)])),
+      contradictions,
+      elapsed_ms: Date.now() - t0,
+    };
+  } finally {
+    feed?.close();
+    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await swarm?.stop();
+  }
+}
