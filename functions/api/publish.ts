@@ -28,13 +28,16 @@ export interface DocumentInput {
  * same message.
  */
 export function documentEnvelope(scope: string, input: DocumentInput, principal: string, idempotencyKey?: string): Envelope {
-  const payload: Payload<'doc.submitted'> = DocSubmitted.parse({
+  const parsed = DocSubmitted.safeParse({
     doc_id: input.doc_id ?? `d-${h(input.title.trim(), input.text.trim()).slice(0, 16)}`,
     title: input.title,
     text: input.text,
     kind: input.kind,
     submitted_by: principal,
   });
+  // The body schema is stricter than the catalogue's; this only guards against the two drifting apart.
+  if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error).replace(/(^|; )/g, '$1body.'));
+  const payload: Payload<'doc.submitted'> = parsed.data;
   const key = idempotencyKey ? h('key', principal, scope, idempotencyKey) : h('doc', scope, payload.doc_id, payload.kind, payload.text);
   return envelope(`api:doc:${key}`, scope, 'doc.submitted', payload);
 }

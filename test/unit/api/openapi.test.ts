@@ -6,6 +6,7 @@ import { describeValidation } from '../../../functions/api/errors.ts';
 import { DocumentBody } from '../../../functions/api/schemas.ts';
 import type { Authorizer, AuthzAdmin } from '../../../shared/adapters/authz.ts';
 import { loadEnv } from '../../../shared/config.ts';
+import { ScopeId } from '../../../shared/contract/envelope.ts';
 import type { Db } from '../../../shared/runtime/guarded.ts';
 
 // Nothing here sends a request that reaches a dependency.
@@ -29,6 +30,16 @@ describe('OpenAPI document', () => {
       .sort();
     expect(documented).toEqual([...new Set(served)]);
     expect(documented).toHaveLength(13);
+  });
+
+  it('the scope parameter is documented with the pattern the envelope enforces', async () => {
+    const doc = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { name: string; schema: { pattern?: string } }[] }>>;
+    };
+    const pattern = doc.paths['/v1/scopes/{scope}']!.get!.parameters!.find((p) => p.name === 'scope')!.schema.pattern!;
+    for (const s of ['acme', 'a', '0x', 'a_b-c', 'x'.repeat(64), 'Acme', '-x', '_x', 'a.b', 'x'.repeat(65), '']) {
+      expect([s, new RegExp(pattern).test(s)]).toEqual([s, ScopeId.safeParse(s).success]);
+    }
   });
 
   it('validation messages name the field: target, path, and "is required" for a missing one', () => {
