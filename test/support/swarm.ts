@@ -1,0 +1,146 @@
+// Per-file setup for the agent step tests: the real services (a database of the
+// file's own, an S3 bucket of its own, the shared OpenFGA store and facts-worker),
+// deps bound to them, and helpers to build envelopes, invoke a step and read rows.
+// Only the language model is scripted (provideServices(deps, { model })).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect } from 'vitest';
+import { createAuthzAdmin, type AuthzAdmin } from '../../shared/adapters/authz.ts';
+import { createS3, ensureBucket } from '../../shared/adapters/s3.ts';
+import type { Env } from '../../shared/config.ts';
+import type { Envelope } from '../../shared/contract/envelope.ts';
+import type { StepResponse, StepSuccess } from '../../shared/contract/result.ts';
+import { createDeps, type Deps } from '../../shared/runtime/deps.ts';
+import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
+import type { Step } from '../../shared/runtime/step.ts';
+import { ensureScope } from '../../shared/store/scopes.ts';
+import { provideServices, type SwarmServices } from '../../shared/swarm/services.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { uniq } from './ids.ts';
+
+export const ACME_DIR = join(import.meta.dirname, '../../infra/demo/scenarios/acme');
+const ACME_FILES = ['01-announcement.txt', '02-strategy-memo.txt', '03-meeting-notes.txt', '04-product-brief.txt', '05-follow-up.txt'] as const;
+
+/** Acme document n (1-5) as a doc.submitted payload. */
+export function acme(n: 1 | 2 | 3 | 4 | 5, over: Record<string, unknown> = {}): Record<string, unknown> {
+  const text = readFileSync(join(ACME_DIR, ACME_FILES[n - 1]!), 'utf8');
+  return { doc_id: `acme-${n}`, title: text.split('\n')[0]!.trim(), text, kind: 'document', submitted_by: 'test', ...over };
+}
+
+export interface SwarmTestEnv {
+  env: Env;
+  db: TestDatabase;
+  /** The database behind its own breaker, shared by every Deps of the file. */
+  guarded: Db;
+  bucket: string;
+  admin: AuthzAdmin;
+  /** Offline deps: no model, the real facts-worker. */
+  deps: Deps;
+  /** Another Deps on the same database and bucket, with some services replaced and/or some settings changed. */
+  depsWith(services?: Partial<SwarmServices>, env?: Partial<Env>): Deps;
+  /** A new scope, created and linked to the swarm in OpenFGA (ContextIngested, epoch 0). */
+  scope(prefix?: string, opts?: { linked?: boolean; mode?: 'YOLO' | 'MITL' | 'MASTER' }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function swarmTestEnv(): Promise<SwarmTestEnv> {
+  const db = await freshDatabase();
+  const bucket = uniq('fn-');
+  const env: Env = { ...db.env, S3_BUCKET: bucket, LOG_LEVEL: 'silent' };
+  await ensureBucket(createS3(env), bucket);
+  const guarded = guardPool(db.pool, undefined, uniq('pg-'));
+  const admin = createAuthzAdmin(env);
+  const depsWith = (services: Partial<SwarmServices> = {}, over: Partial<Env> = {}): Deps => {
+    const d = createDeps({ env: { ...env, ...over }, db: guarded });
+    provideServices(d, services);
+    return d;
+  };
+  return {
+    env,
+    db,
+    guarded,
+    bucket,
+    admin,
+    deps: depsWith(),
+    depsWith,
+    async scope(prefix = 's-', opts = {}) {
+      const scope = uniq(prefix);
+      await ensureScope(guarded, opts.linked === false ? null : admin, { scope, ...(opts.mode ? { mode: opts.mode } : {}) });
+      return scope;
+    },
+    close: () => db.drop(),
+  };
+}
+
+/** An envelope as the bridge would deliver it. */
+export function envelope(type: string, scope: string, payload: Record<string, unknown>, id: string = uniq('m-')): Envelope {
+  return { id, scope, type, payload, attempt: 1, source: 'test' };
+}
+
+/** Invoke a step with these deps; the raw StepResponse. */
+export function invoke(step: Step, deps: Deps, msg: Envelope | string): Promise<StepResponse> {
+  return step.withDeps(deps).invoke(typeof msg === 'string' ? msg : JSON.stringify(msg));
+}
+
+/** Invoke and insist on success (the failure's code and message in the assertion otherwise). */
+export async function run(step: Step, deps: Deps, msg: Envelope): Promise<StepSuccess> {
+  const res = await invoke(step, deps, msg);
+  if (!res.ok) expect.fail(`${step.name} failed on ${msg.type}: ${res.error.class} ${res.error.code}: ${res.error.message}`);
+  return res as StepSuccess;
+}
+
+/** The one emitted message of this type (fails if there are none or several). */
+export function emitted(res: StepSuccess, type: string): Envelope {
+  const found = res.emit.filter((e) => e.type === type);
+  expect(found, `${type} among ${res.emit.map((e) => e.type).join(', ') || 'no messages'}`).toHaveLength(1);
+  return found[0]!;
+}
+
+export const types = (res: StepSuccess): string[] => res.emit.map((e) => e.type);
+
+/** Rows of a query. */
+export async function rows<R = Record<string, unknown>>(t: SwarmTestEnv, sql: string, params: unknown[] = []): Promise<R[]> {
+  return (await t.db.pool.query(sql, params)).rows as R[];
+}
+
+export async function count(t: SwarmTestEnv, sql: string, params: unknown[] = []): Promise<number> {
+  const r = await rows<{ n: string | number }>(t, sql, params);
+  return Number(r[0]!.n);
+}
+
+/** Context-log entries of a scope (optionally of some kinds), oldest first. */
+export function logEntries(t: SwarmTestEnv, scope: string, kinds?: string[]) {
+  return rows<{ seq: string; kind: string; source: string; message_id: string | null; payload: Record<string, unknown> }>(
+    t,
+    `SELECT seq, kind, source, message_id, payload FROM context_log WHERE scope_id = $1 ${kinds ? 'AND kind = ANY($2)' : ''} ORDER BY seq`,
+    kinds ? [scope, kinds] : [scope],
+  );
+}
+
+export interface Delivery {
+  step: string;
+  msg: Envelope;
+  res: StepSuccess;
+}
+
+/**
+ * Deliver messages to every step that consumes them, and what those steps emit in
+ * turn, until nothing is left (the bridge's job, in order, one at a time). Steps
+ * named in `skip` do not receive anything (e.g. status, when a test counts its runs).
+ * Returns every delivery, in order.
+ */
+export async function settle(steps: readonly Step[], deps: Deps, msgs: Envelope[], opts: { skip?: string[]; max?: number } = {}): Promise<Delivery[]> {
+  const queue = [...msgs];
+  const out: Delivery[] = [];
+  const max = opts.max ?? 200;
+  while (queue.length) {
+    const msg = queue.shift()!;
+    for (const s of steps.filter((x) => x.consumes.includes(msg.type) && !opts.skip?.includes(x.name))) {
+      if (out.length >= max) expect.fail(`settle: more than ${max} deliveries`);
+      const res = await run(s, deps, msg);
+      out.push({ step: s.name, msg, res });
+      queue.push(...res.emit);
+    }
+  }
+  return out;
+}
