@@ -117,6 +117,8 @@ export const envSchema = z.object({
   API_PORT: int(1, 65535).default(3002),
   /** More bearer tokens, `token=principal,...` (principal agent:<id> or user:<id>); API_TOKEN is agent:api's. Checked by functions/api/auth.ts. */
   API_TOKENS: z.string().default(''),
+  /** Bearer token the bridge sends and deployed steps require on POST /invoke; empty = no check (local). */
+  STEP_INVOKE_TOKEN: z.string().default(''),
   /** Address `npm run api` binds; 0.0.0.0 to accept connections from other hosts. */
   API_HOST: z.string().min(1).default('127.0.0.1'),
   /** Comment line sent on an idle event stream, so proxies keep it open. */

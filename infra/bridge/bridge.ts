@@ -25,6 +25,7 @@ export type BridgeEnv = Pick<
   | 'NATS_STREAM_MAX_AGE_MS'
   | 'NATS_DLQ_MAX_AGE_MS'
   | 'BRIDGE_DEPLOYMENT_ID'
+  | 'STEP_INVOKE_TOKEN'
   | 'BRIDGE_INSTANCE_ID'
   | 'BRIDGE_BATCH'
   | 'BRIDGE_FETCH_EXPIRES_MS'
@@ -105,7 +106,7 @@ export class Bridge {
       const route: Route = {
         name: step.name,
         consumer: consumerName(step.name),
-        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
+        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
       };
       const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
       loops.push(

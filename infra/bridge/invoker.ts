@@ -25,7 +25,7 @@ export function viaAppFetch(step: Step): Invoke {
   return async (data, meta, cancel) => {
     const own = follow(cancel);
     try {
-      const headers = headersFor(meta);
+      const headers = headersFor(meta, '');
       // Known length: the app's body limit checks it instead of metering a stream.
       headers.set('content-length', String(data.byteLength));
       const req = new Request('http://in-process/invoke', { method: 'POST', headers, body: data as Uint8Array<ArrayBuffer>, signal: own.signal });
@@ -36,21 +36,22 @@ export function viaAppFetch(step: Step): Invoke {
   };
 }
 
-export function overHttp(baseUrl: string, timeoutMs: number): Invoke {
+export function overHttp(baseUrl: string, timeoutMs: number, token = ''): Invoke {
   const url = new URL('invoke', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   return async (data, meta, cancel) => {
     const own = follow(cancel);
     try {
       const signal = AbortSignal.any([own.signal, AbortSignal.timeout(timeoutMs)]);
-      return await readResponse(await fetch(url, { method: 'POST', headers: headersFor(meta), body: data as Uint8Array<ArrayBuffer>, signal }));
+      return await readResponse(await fetch(url, { method: 'POST', headers: headersFor(meta, token), body: data as Uint8Array<ArrayBuffer>, signal }));
     } finally {
       own.done();
     }
   };
 }
 
-function headersFor(meta: InvokeMeta): Headers {
+function headersFor(meta: InvokeMeta, token: string): Headers {
   const h = new Headers({ 'content-type': 'application/json', [ATTEMPT_HEADER]: String(meta.attempt) });
+  if (token) h.set('authorization', `Bearer ${token}`);
   injectContext(h, meta.trace);
   return h;
 }

@@ -13,6 +13,7 @@
 // Fast steps may skip the claim (`idempotency: 'optimistic'`): the record is then
 // inserted with the writes, and a duplicate run rolls back at commit.
 import type { PoolClient } from '@neondatabase/serverless';
+import { timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
@@ -98,6 +99,12 @@ export interface Step {
 
 /** Header through which the bridge passes JetStream's delivery count. */
 export const ATTEMPT_HEADER = 'x-gswarm-attempt';
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 /** A claim outlives the step's timeout by this much, so it never expires under a run that is still allowed. */
 const claimMarginMs = (timeoutMs: number) => Math.min(5_000, timeoutMs);
 
@@ -114,6 +121,16 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
   const app = new Hono();
   app.post(
     '/invoke',
+    // Deployed steps sit behind public function URLs: only a caller holding the
+    // bridge's token may invoke them. Unset locally (in-process calls never get here).
+    async (c, next) => {
+      const token = getDeps().env.STEP_INVOKE_TOKEN;
+      if (token && !sameSecret(c.req.header('authorization') ?? '', `Bearer ${token}`)) {
+        // Transient: a token mismatch is a deployment fault; the message waits for the fix.
+        return c.json(failure(new TransientError('unauthorized', 'missing or wrong bearer token (STEP_INVOKE_TOKEN)')), 401);
+      }
+      await next();
+    },
     // Refuse an oversized body before reading it, with the same answer decodeEnvelope gives.
     bodyLimit({
       maxSize: MAX_ENVELOPE_BYTES,

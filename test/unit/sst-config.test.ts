@@ -1,0 +1,92 @@
+// sst.config.ts cannot be deployed here (no AWS); this checks what it would deploy by
+// running it against recording stand-ins for SST's globals: a Lambda per agent step
+// with a handler that exists, the API, the bridge service calling every step's URL,
+// and only settings the config module knows.
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SWARM_STEPS } from '../../functions/registry.ts';
+import { envSchema } from '../../shared/config.ts';
+
+type Args = Record<string, unknown>;
+const made: { kind: string; name: string; args: Args }[] = [];
+const construct = (kind: string, extra: (name: string) => Args = () => ({})) =>
+  class {
+    constructor(
+      readonly name: string,
+      readonly args: Args = {},
+    ) {
+      made.push({ kind, name, args });
+      Object.assign(this, extra(name));
+    }
+  };
+const g = globalThis as Record<string, unknown>;
+g.$config = (c: unknown) => c;
+g.$resolve = (xs: unknown[]) => ({ apply: (fn: (v: unknown[]) => unknown) => fn(xs) });
+g.sst = {
+  Secret: construct('Secret', (n) => ({ value: `<secret ${n}>` })),
+  aws: {
+    Bucket: construct('Bucket', (n) => ({ name: `${n.toLowerCase()}-bucket` })),
+    Function: construct('Function', (n) => ({ url: `https://${n.toLowerCase()}.lambda-url.example` })),
+    Vpc: construct('Vpc'),
+    Cluster: construct('Cluster'),
+    Service: construct('Service'),
+  },
+};
+
+// A computed specifier: tsc must not type-check sst.config.ts against SST's generated types.
+const config = (await import(/* @vite-ignore */ pathToFileURL(resolve('sst.config.ts')).href)).default as unknown as { app(i: { stage: string }): Args; run(): Promise<Args> };
+const out = await config.run();
+const fns = made.filter((m) => m.kind === 'Function');
+const service = made.find((m) => m.kind === 'Service')!;
+
+describe('sst.config.ts', () => {
+  it('names the app and keeps production data', () => {
+    expect(config.app({ stage: 'production' })).toMatchObject({ name: 'governed-swarm', home: 'aws', removal: 'retain', protect: true });
+    expect(config.app({ stage: 'dev' })).toMatchObject({ removal: 'remove', protect: false });
+    expect(out).toMatchObject({ api: expect.stringContaining('lambda-url'), bucket: 'artifacts-bucket' });
+  });
+
+  it('deploys one Lambda per agent step, each with a handler that exists', async () => {
+    expect(fns.map((f) => f.name).sort()).toEqual([...SWARM_STEPS.map((s) => `Step-${s.name}`), 'Api'].sort());
+    for (const f of fns) {
+      const [file, exported] = String(f.args.handler).split(/\.(?=[^.]+$)/);
+      expect(existsSync(`${file}.ts`), `${file}.ts`).toBe(true);
+      const mod = (await import(/* @vite-ignore */ pathToFileURL(resolve(`${file}.ts`)).href)) as Record<string, unknown>;
+      expect(typeof mod[exported!], `${f.args.handler}`).toBe('function');
+    }
+    // The Lambda timeout leaves room for the step's own.
+    for (const s of SWARM_STEPS) {
+      const f = fns.find((x) => x.name === `Step-${s.name}`)!;
+      expect(Number(String(f.args.timeout).split(' ')[0]) * 1000).toBeGreaterThan(s.timeoutMs);
+    }
+  });
+
+  it('gives every process settings the config module accepts', () => {
+    for (const f of [...fns, service]) {
+      const env = f.args.environment as Record<string, string>;
+      expect(Object.keys(env).filter((k) => !(k in envSchema.shape))).toEqual([]);
+    }
+    const env = { ...(fns[0]!.args.environment as Record<string, string>) };
+    // Secrets stand in as placeholders here; give them well-formed values.
+    Object.assign(env, {
+      DATABASE_URL: 'postgresql://u:p@ep-x.neon.tech/db', NATS_URL: 'tls://connect.ngs.global:4222', OPENFGA_API_URL: 'https://fga.example',
+      FACTS_WORKER_URL: 'https://worker.example', LLM_BASE_URL: '',
+    });
+    expect(() => envSchema.parse(env)).not.toThrow();
+    expect(env).toMatchObject({ SWARM_ENV: 'production', PG_WS_PROXY: '', S3_ENDPOINT: '' });
+  });
+
+  it('runs the bridge as a service that calls every step over its URL', () => {
+    expect(service.args.command).toEqual(['npm', 'run', 'bridge']);
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.bridge).toBeDefined();
+    const dockerfile = (service.args.image as { dockerfile: string }).dockerfile;
+    expect(existsSync(dockerfile)).toBe(true);
+    const env = service.args.environment as Record<string, string>;
+    const urls = Object.fromEntries(env.BRIDGE_FUNCTION_URLS!.split(',').map((p) => p.split('=') as [string, string]));
+    expect(Object.keys(urls).sort()).toEqual(SWARM_STEPS.map((s) => s.name).sort());
+    expect(env.STEP_INVOKE_TOKEN).toBe('<secret StepInvokeToken>');
+  });
+});
