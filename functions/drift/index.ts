@@ -1,6 +1,7 @@
 // drift: once the scope reaches FactsExtracted, compare the facts before and after
-// the latest documents (deterministic, or the LLM confirming/correcting it), publish
-// the drift artifact governance reads, and propose FactsExtracted → DriftChecked.
+// the documents that arrived since its last assessment (deterministic, or the LLM
+// confirming/correcting it), publish the drift artifact governance reads, and
+// propose FactsExtracted → DriftChecked.
 // Activation: the facts artifact changed since the last assessment, or the
 // contradiction dimension is under pressure; otherwise the previous drift stands.
 import type { Envelope } from '../../shared/contract/envelope.ts';
@@ -53,12 +54,15 @@ async function run(msg: Envelope, ctx: StepContext) {
   let report: DriftReport & { tier: 'llm' | 'fallback'; fallback_reason?: string };
   if (act.activate || !memory.lastHash) {
     const current = latest ? (FactsArtifactSchema.parse(latest.document) as FactsArtifact) : null;
-    const prevPointer = latest?.pointer.previous_sha256 ?? null;
-    const previous = prevPointer ? ((await svc.artifacts.bySha<FactsArtifact>(msg.scope, 'facts', prevPointer)) ?? null) : null;
+    // The baseline is the facts version this agent last assessed (its memory), not the
+    // version before the newest document: every document that arrived since the last
+    // assessment is new to this one (several arrive during one cycle).
+    const seen = memory.lastHash;
+    const previous = seen ? (seen === latest?.pointer.sha256 ? current : ((await svc.artifacts.bySha<FactsArtifact>(msg.scope, 'facts', seen)) ?? null)) : null;
     const contradicts = await queryEdges(db, msg.scope, { kinds: ['contradicts'] });
     const open = contradicts.filter((e) => e.status === 'active');
-    const lastDoc = current?.order.at(-1);
-    const fresh = open.filter((e) => (e.metadata as { found_in?: string }).found_in === lastDoc);
+    const newDocs = new Set(current?.order.filter((d) => !previous?.order.includes(d)) ?? []);
+    const fresh = open.filter((e) => newDocs.has((e.metadata as { found_in?: string }).found_in ?? ''));
     const base = current
       ? assessDrift({ previous, current, openContradictions: open.length, newContradictions: fresh.length })
       : { level: 'none' as const, types: [], notes: ['no facts yet'], references: [] };
