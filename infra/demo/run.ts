@@ -133,9 +133,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   let swarm: SwarmRuntime | undefined;
   let server: ReturnType<typeof serve> | undefined;
   let feed: EventFeed | undefined;
+  // Ends the API's event streams (and deletes their consumers) before NATS is drained.
+  const stopping = new AbortController();
   try {
     swarm = await startSwarm(env);
-    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: swarm.nc, js: swarm.js });
+    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: swarm.nc, js: swarm.js, shutdown: stopping.signal });
     const base = await new Promise<string>((resolve) => {
       server = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
     });
@@ -227,22 +229,27 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
     const db = swarm.deps.db;
     const paths = await db.query<{ governance_path: string; n: string }>('SELECT governance_path, count(*) AS n FROM decision_records WHERE scope_id = $1 GROUP BY 1 ORDER BY 1', [o.scope]);
-    const edges = await db.query<{ status: string; metadata: { subject: string; metric: string; period: string | null; sides: { value: { value: number; high?: number }; docs: string[] }[]; resolution?: string } }>(
-      `SELECT status, metadata FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND superseded_at IS NULL ORDER BY recorded_at`,
+    // Each contradiction with the documents that state each value now (restatements included).
+    const edges = await db.query<{ edge_id: string; status: string; metadata: { subject: string; metric: string; period: string | null }; a_value: { value: number; high?: number }; a_docs: string[]; b_value: { value: number; high?: number }; b_docs: string[]; resolved_by: string | null }>(
+      `SELECT e.edge_id, e.status, e.metadata, a.value AS a_value, a.source_ref->'docs' AS a_docs, b.value AS b_value, b.source_ref->'docs' AS b_docs,
+              (SELECT r.metadata->>'doc' FROM graph_edges r WHERE r.kind = 'resolves' AND r.target_id = e.edge_id AND r.superseded_at IS NULL ORDER BY r.recorded_at LIMIT 1) AS resolved_by
+         FROM graph_edges e
+         JOIN graph_nodes a ON a.node_id = e.source_id AND a.superseded_at IS NULL
+         JOIN graph_nodes b ON b.node_id = e.target_id AND b.superseded_at IS NULL
+        WHERE e.scope_id = $1 AND e.kind = 'contradicts' AND e.superseded_at IS NULL
+        ORDER BY e.recorded_at`,
       [o.scope],
     );
-    const resolvers = await db.query<{ target_id: string; doc: string | null }>(
-      `SELECT r.target_id, r.metadata->>'doc' AS doc FROM graph_edges r WHERE r.scope_id = $1 AND r.kind = 'resolves' AND r.superseded_at IS NULL`,
-      [o.scope],
-    );
-    const edgeIds = await db.query<{ edge_id: string }>(`SELECT edge_id FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND superseded_at IS NULL ORDER BY recorded_at`, [o.scope]);
-    const contradictions: ContradictionReport[] = edges.rows.map((e, k) => ({
+    const contradictions: ContradictionReport[] = edges.rows.map((e) => ({
       subject: e.metadata.subject,
       metric: e.metadata.metric,
       period: e.metadata.period ?? null,
-      values: e.metadata.sides.map((s) => ({ value: s.value.value, high: s.value.high ?? null, docs: s.docs })),
+      values: [
+        { value: e.a_value.value, high: e.a_value.high ?? null, docs: e.a_docs ?? [] },
+        { value: e.b_value.value, high: e.b_value.high ?? null, docs: e.b_docs ?? [] },
+      ],
       resolved: e.status === 'resolved',
-      resolved_by: resolvers.rows.find((r) => r.target_id === edgeIds.rows[k]?.edge_id)?.doc ?? null,
+      resolved_by: e.resolved_by,
     }));
 
     const outcome = blocked ? 'BLOCKED_ON_REVIEW' : (fin.outcome ?? 'ACTIVE');
@@ -269,8 +276,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       elapsed_ms: Date.now() - t0,
     };
   } finally {
-    feed?.close();
+    stopping.abort();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    feed?.close();
     await swarm?.stop();
   }
 }
