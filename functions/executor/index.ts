@@ -5,7 +5,7 @@
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { parseTransition } from '../../shared/domain/state-machine.ts';
-import { PermanentError } from '../../shared/contract/errors.ts';
+import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
@@ -25,7 +25,10 @@ export const handler = lambdaHandler(step);
 
 async function authorize(ctx: StepContext, scope: string) {
   const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'executor', object: `scope:${scope}` });
-  if (!r.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not execute on scope:${scope} (${r.reason})`);
+  if (r.allowed) return;
+  // Fail closed either way; an outage is retried (an approved transition must not be dead-lettered for it).
+  if (r.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${r.detail ?? ''}`);
+  throw new PermanentError('not_authorized', `agent:${AGENT} may not execute on scope:${scope} (${r.reason})`);
 }
 
 async function advance(tx: PoolClient, msg: Envelope, t: { from: string; to: string; expected_epoch: number }, cause: Record<string, unknown>) {

@@ -4,7 +4,7 @@
 // BLOCKED, a human REVIEW (with an explanation, LLM or template), or ACTIVE.
 // One round per message: a redelivery returns the stored round.
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { PermanentError } from '../../shared/contract/errors.ts';
+import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
@@ -40,6 +40,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     payloadOf('finality.evaluate', msg.payload);
   }
   const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
+  if (!check.allowed && check.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${check.detail ?? ''}`);
   if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
 
   // The explanation for a human is written before the transaction (an LLM call may be slow),

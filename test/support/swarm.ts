@@ -10,7 +10,7 @@ import { createS3, ensureBucket } from '../../shared/adapters/s3.ts';
 import type { Env } from '../../shared/config.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import type { StepResponse, StepSuccess } from '../../shared/contract/result.ts';
-import { createDeps, type Deps } from '../../shared/runtime/deps.ts';
+import { createDeps, type Deps, type DepsOverrides } from '../../shared/runtime/deps.ts';
 import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { ensureScope } from '../../shared/store/scopes.ts';
@@ -36,8 +36,8 @@ export interface SwarmTestEnv {
   admin: AuthzAdmin;
   /** Offline deps: no model, the real facts-worker. */
   deps: Deps;
-  /** Another Deps on the same database and bucket, with some services replaced and/or some settings changed. */
-  depsWith(services?: Partial<SwarmServices>, env?: Partial<Env>): Deps;
+  /** Another Deps on the same database and bucket, with some services replaced, some settings changed, or another authorizer. */
+  depsWith(services?: Partial<SwarmServices>, env?: Partial<Env>, deps?: Pick<DepsOverrides, 'authz'>): Deps;
   /** A new scope, created and linked to the swarm in OpenFGA (ContextIngested, epoch 0). */
   scope(prefix?: string, opts?: { linked?: boolean; mode?: 'YOLO' | 'MITL' | 'MASTER' }): Promise<string>;
   close(): Promise<void>;
@@ -50,8 +50,8 @@ export async function swarmTestEnv(): Promise<SwarmTestEnv> {
   await ensureBucket(createS3(env), bucket);
   const guarded = guardPool(db.pool, undefined, uniq('pg-'));
   const admin = createAuthzAdmin(env);
-  const depsWith = (services: Partial<SwarmServices> = {}, over: Partial<Env> = {}): Deps => {
-    const d = createDeps({ env: { ...env, ...over }, db: guarded });
+  const depsWith = (services: Partial<SwarmServices> = {}, over: Partial<Env> = {}, extra: Pick<DepsOverrides, 'authz'> = {}): Deps => {
+    const d = createDeps({ ...extra, env: { ...env, ...over }, db: guarded });
     provideServices(d, services);
     return d;
   };

@@ -1,0 +1,131 @@
+// The executor step against the real services: what governance approved (a real
+// governance decision, or a human's answer to a governance review) advances the
+// scope by epoch compare-and-swap, with its context-log entry and state.advanced
+// (+ finality.evaluate when a cycle completes); a stale approval changes nothing;
+// OpenFGA decides whether the executor may act, and its outage is worth a retry.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { step as executor } from '../../../functions/executor/index.ts';
+import { step as facts } from '../../../functions/facts/index.ts';
+import { step as governance } from '../../../functions/governance/index.ts';
+import { createAuthorizer } from '../../../shared/adapters/authz.ts';
+import type { Envelope } from '../../../shared/contract/envelope.ts';
+import { getReview } from '../../../shared/store/reviews.ts';
+import { advanceState, readState } from '../../../shared/store/state.ts';
+import { uniq } from '../../support/ids.ts';
+import { freePort } from '../core/private-openfga.ts';
+import { acme, emitted, envelope, invoke, logEntries, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
+
+let t: SwarmTestEnv;
+beforeAll(async () => {
+  t = await swarmTestEnv();
+});
+afterAll(async () => t?.close());
+
+/** A document through facts and governance: what governance emitted for its proposal. */
+async function governed(scope: string): Promise<Envelope[]> {
+  const doc = await run(facts, t.deps, envelope('doc.submitted', scope, acme(1)));
+  return (await run(governance, t.deps, emitted(doc, 'proposal.submitted'))).emit;
+}
+
+const approval = (scope: string, over: Record<string, unknown>) =>
+  envelope('action.approved', scope, { proposal_id: `${scope}/manual`, decision_id: null, approved_by: 'governance:tier1', ...over });
+
+describe('executor', () => {
+  it('applies a governance approval: CAS advance, state_transition entry, state.advanced; a redelivery changes nothing', async () => {
+    const scope = await t.scope('x1-');
+    const approved = (await governed(scope)).find((e) => e.type === 'action.approved')!;
+    expect(approved.payload).toMatchObject({ from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
+
+    const res = await run(executor, t.deps, approved);
+    expect(res.result).toEqual({ advanced: true, epoch: 1, replayed: false });
+    expect(types(res)).toEqual(['state.advanced']); // not a completed cycle: no finality evaluation
+    expect(emitted(res, 'state.advanced').payload).toEqual({ from: 'ContextIngested', to: 'FactsExtracted', epoch: 1, proposal_id: approved.payload.proposal_id });
+    expect(await readState(t.guarded, scope)).toMatchObject({ node: 'FactsExtracted', epoch: 1 });
+    const [entry, ...more] = await logEntries(t, scope, ['state_transition']);
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      source: 'executor',
+      message_id: approved.id,
+      payload: { from: 'ContextIngested', to: 'FactsExtracted', epoch: 1, cause: { proposal_id: approved.payload.proposal_id, decision_id: approved.payload.decision_id, approved_by: 'governance:tier1' } },
+    });
+
+    const again = await run(executor, t.deps, { ...approved, attempt: 2 });
+    expect(again).toMatchObject({ replayed: true, emit: res.emit });
+    expect(await readState(t.guarded, scope)).toMatchObject({ epoch: 1 });
+    expect(await logEntries(t, scope, ['state_transition'])).toHaveLength(1);
+  });
+
+  it('completing a cycle (back to ContextIngested) also asks finality to evaluate', async () => {
+    const scope = await t.scope('x2-');
+    await advanceState(t.guarded, { scope, from: 'ContextIngested', to: 'FactsExtracted', expectedEpoch: 0, source: 'test' });
+    await advanceState(t.guarded, { scope, from: 'FactsExtracted', to: 'DriftChecked', expectedEpoch: 1, source: 'test' });
+    const res = await run(executor, t.deps, approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2 }));
+    expect(types(res)).toEqual(['state.advanced', 'finality.evaluate']);
+    expect(emitted(res, 'state.advanced').payload).toMatchObject({ from: 'DriftChecked', to: 'ContextIngested', epoch: 3 });
+    expect(emitted(res, 'finality.evaluate').payload).toEqual({ reason: 'cycle completed at epoch 3' });
+  });
+
+  it('a stale approval (another writer advanced first) is not applied and emits nothing', async () => {
+    const scope = await t.scope('x3-');
+    const approved = (await governed(scope)).find((e) => e.type === 'action.approved')!;
+    await run(executor, t.deps, approved);
+    // The same approval delivered as another message (e.g. decided twice): its epoch is gone.
+    const stale = await run(executor, t.deps, { ...approved, id: uniq('dup-') });
+    expect(stale).toMatchObject({ emit: [], result: { advanced: false, reason: 'lost_race' } });
+    // An approval whose from-node is not the current node.
+    const wrong = await run(executor, t.deps, approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 1 }));
+    expect(wrong).toMatchObject({ emit: [], result: { advanced: false, reason: 'wrong_node' } });
+    expect(await readState(t.guarded, scope)).toMatchObject({ node: 'FactsExtracted', epoch: 1 });
+    expect(await logEntries(t, scope, ['state_transition'])).toHaveLength(1);
+  });
+
+  it('a governance review a human approved (review.responded) advances; a rejected one does not', async () => {
+    const scope = await t.scope('x4-', { mode: 'MITL' });
+    const requested = (await governed(scope)).find((e) => e.type === 'review.requested')!;
+    expect(requested.payload).toMatchObject({ kind: 'governance_review' });
+    const reviewId = String(requested.payload.review_id);
+
+    // A finality review answer is not the executor's; an option of the other kind is refused.
+    expect(await run(executor, t.deps, envelope('review.responded', scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'alice' }))).toMatchObject({
+      emit: [],
+      result: { skipped: 'finality reviews are for the finality step' },
+    });
+    expect(await invoke(executor, t.deps, envelope('review.responded', scope, { review_id: reviewId, kind: 'governance_review', option: 'defer', responder: 'alice' }))).toMatchObject({
+      ok: false,
+      error: { class: 'permanent', code: 'invalid_option' },
+    });
+    expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+
+    const msg = envelope('review.responded', scope, { review_id: reviewId, kind: 'governance_review', option: 'approve', responder: 'alice', note: 'figures checked' });
+    const res = await run(executor, t.deps, msg);
+    expect(res.result).toMatchObject({ advanced: true, epoch: 1 });
+    expect(emitted(res, 'state.advanced').payload).toMatchObject({ from: 'ContextIngested', to: 'FactsExtracted', epoch: 1 });
+    expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'approved', respondedBy: 'alice' });
+    const [entry] = await logEntries(t, scope, ['state_transition']);
+    expect(entry!.payload).toMatchObject({ cause: { review_id: reviewId, approved_by: 'human:alice' } });
+
+    // Another MITL proposal, rejected by the human: recorded, nothing advances.
+    const scope2 = await t.scope('x5-', { mode: 'MITL' });
+    const req2 = (await governed(scope2)).find((e) => e.type === 'review.requested')!;
+    const rejected = await run(executor, t.deps, envelope('review.responded', scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'reject', responder: 'bob' }));
+    expect(rejected).toMatchObject({ emit: [], result: { approved: false } });
+    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'bob' });
+    expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+  });
+
+  it('OpenFGA: a scope not linked to the swarm is refused (permanent); OpenFGA unreachable is worth a retry (transient)', async () => {
+    const unlinked = await t.scope('x6-', { linked: false });
+    const denied = await invoke(executor, t.deps, approval(unlinked, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 }));
+    expect(denied).toMatchObject({ ok: false, error: { class: 'permanent', code: 'not_authorized' } });
+
+    const scope = await t.scope('x7-');
+    const down = createAuthorizer({ ...t.env, OPENFGA_API_URL: `http://127.0.0.1:${await freePort()}` }, { breaker: uniq('fga-down-') });
+    const msg = approval(scope, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
+    const res = await invoke(executor, t.depsWith({}, {}, { authz: down }), msg);
+    expect(res).toMatchObject({ ok: false, error: { class: 'transient', code: 'authz_unavailable' } });
+    expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    // The retry, with OpenFGA back, applies it.
+    expect((await run(executor, t.deps, { ...msg, attempt: 2 })).result).toMatchObject({ advanced: true, epoch: 1 });
+    expect(await readState(t.guarded, unlinked)).toMatchObject({ epoch: 0 });
+  });
+});
