@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishEnvelope } from '../../shared/adapters/bus.ts';
+import type { Context } from '../../shared/adapters/telemetry.ts';
 import { Envelope, MAX_ENVELOPE_BYTES, describeIssues } from '../../shared/contract/envelope.ts';
 import { DocSubmitted, ReviewResponded, type Payload } from '../../shared/contract/messages.ts';
 import { ApiError } from './errors.ts';
@@ -70,9 +71,9 @@ export interface PublishResult {
 }
 
 /** Publish; a NATS failure (down, no stream, timeout) is a 503 naming it. */
-export async function publish(js: JetStreamClient, prefix: string, env: Envelope): Promise<PublishResult> {
+export async function publish(js: JetStreamClient, prefix: string, env: Envelope, ctx?: Context): Promise<PublishResult> {
   try {
-    const ack = await publishEnvelope(js, prefix, env);
+    const ack = await publishEnvelope(js, prefix, env, ctx);
     return { message_id: env.id, stream_seq: ack.seq, duplicate: ack.duplicate };
   } catch (err) {
     throw new ApiError(503, 'bus_unavailable', `could not publish ${env.type} to NATS: ${(err as Error).message}; nothing was stored, retry the request`, {

@@ -3,6 +3,7 @@
 // and the outcome — RESOLVED / ESCALATED / EXPIRED with a signed certificate,
 // BLOCKED, a human REVIEW (with an explanation, LLM or template), or ACTIVE.
 // One round per message: a redelivery returns the stored round.
+import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
@@ -71,10 +72,15 @@ async function run(msg: Envelope, ctx: StepContext) {
       await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', by: response.responder, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
     }
     const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
-    if (r.review?.created && explanation) {
-      const patch = explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' };
-      await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [r.review.reviewId, JSON.stringify(patch)]);
+    if (r.review) {
+      // The review carries the trace of the evidence behind it: the human's answer continues it.
+      const carrier = new Headers();
+      injectContext(carrier);
+      const patch: Record<string, unknown> = carrier.get('traceparent') ? { trace: { traceparent: carrier.get('traceparent'), ...(carrier.get('tracestate') ? { tracestate: carrier.get('tracestate') } : {}) } } : {};
+      if (explanation) Object.assign(patch, explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' });
+      if (Object.keys(patch).length) await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [r.review.reviewId, JSON.stringify(patch)]);
     }
+    if (r.certificate) trace.getActiveSpan()?.setAttributes({ 'gswarm.certificate_id': r.certificate.certificateId, 'gswarm.outcome': r.outcome });
     const emit: OutMessage[] = [
       message('finality.decided', {
         round: r.round,

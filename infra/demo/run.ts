@@ -245,9 +245,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       metric: e.metadata.metric,
       period: e.metadata.period ?? null,
       values: [
-        { value: e.a_value.value, high: e.a_value.high ?? null, docs: e.a_docs ?? [] },
-        { value: e.b_value.value, high: e.b_value.high ?? null, docs: e.b_docs ?? [] },
-      ],
+        { value: e.a_value.value, high: e.a_value.high ?? null, docs: [...(e.a_docs ?? [])].sort() },
+        { value: e.b_value.value, high: e.b_value.high ?? null, docs: [...(e.b_docs ?? [])].sort() },
+      ].sort((x, y) => x.value - y.value),
       resolved: e.status === 'resolved',
       resolved_by: e.resolved_by,
     }));

@@ -2,6 +2,7 @@
 // published as review.responded (the executor acts on governance reviews, the
 // finality step on finality reviews, and they record it); the API writes nothing.
 import { createRoute } from '@hono/zod-openapi';
+import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
 import { getReview, type Review } from '../../../shared/store/reviews.ts';
 import { authorize } from '../context.ts';
@@ -138,7 +139,17 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       ...(body.note !== undefined ? { note: body.note } : {}),
       responder: principal,
     };
-    const pub = await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, responseEnvelope(review.scope, payload));
+    // The answer continues the trace of the evidence that raised the review, so one trace
+    // runs from a document's ingestion through the human decision to the certificate.
+    const raisedBy = (review.request as { trace?: { traceparent?: string; tracestate?: string } }).trace;
+    const parent = raisedBy?.traceparent ? extractContext(new Headers({ traceparent: raisedBy.traceparent, ...(raisedBy.tracestate ? { tracestate: raisedBy.tracestate } : {}) })) : undefined;
+    const request = trace.getActiveSpan()?.spanContext();
+    const pub = await inSpan(
+      `review respond ${review.kind}`,
+      { kind: SpanKind.PRODUCER, attributes: { 'gswarm.review_id': id, 'gswarm.option': body.option, 'gswarm.scope': review.scope }, ...(request ? { links: [{ context: request }] } : {}) },
+      parent,
+      () => publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, responseEnvelope(review.scope, payload)),
+    );
     r.log.info({ review_id: id, option: body.option, principal, duplicate: pub.duplicate }, 'review response published');
     return c.json({ review_id: id, kind: review.kind, option: body.option, ...pub, resolution }, 202);
   });
