@@ -7,10 +7,10 @@ import { step as facts } from '../../../functions/facts/index.ts';
 import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import { extractFacts } from '../../../shared/extract/extract.ts';
 import { queryEdges, queryNodes } from '../../../shared/store/graph.ts';
-import { readState } from '../../../shared/store/state.ts';
-import { advanceState } from '../../../shared/store/state.ts';
+import { advanceState, readState } from '../../../shared/store/state.ts';
 import type { FactsArtifact } from '../../../shared/swarm/facts-doc.ts';
 import { services } from '../../../shared/swarm/services.ts';
+import { uniq } from '../../support/ids.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
 import { acme, count, emitted, envelope, invoke, logEntries, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -128,7 +128,7 @@ describe('facts, offline extractor', () => {
   });
 
   it('a document for a scope that does not exist: permanent scope_not_found', async () => {
-    const ghost = `ghost-${Date.now().toString(36)}`;
+    const ghost = uniq('ghost-');
     const res = await invoke(facts, t.deps, doc(ghost, 1));
     expect(res).toMatchObject({ ok: false, error: { class: 'permanent', code: 'scope_not_found' } });
     expect(await services(t.deps).artifacts.latest(ghost, 'facts')).toBeNull();
