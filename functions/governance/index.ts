@@ -4,6 +4,7 @@
 // The decision record is written with its policy version and governance path;
 // an approval goes to the executor, a review to the human queue.
 import type { Envelope } from '../../shared/contract/envelope.ts';
+import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
@@ -33,6 +34,10 @@ async function run(msg: Envelope, ctx: StepContext) {
     { ...p, scope: msg.scope, drift: { level: drift.level, types: [...drift.types] }, message_id: msg.id, ...(msg.trace ? { trace_id: msg.trace.traceparent.split('-')[1] } : {}) },
   );
   const d = res.decision;
+  if (res.retryable) {
+    // OpenFGA could not answer: the decision is recorded, and the proposal comes back with backoff.
+    throw new TransientError('authz_unavailable', d.reasons.map((r) => r.message).join('; '));
+  }
   const emit: OutMessage[] = [];
   if (d.decision === 'approve') {
     emit.push(message('action.approved', { proposal_id: p.proposal_id, decision_id: res.decisionId, from: p.from, to: p.to, expected_epoch: p.expected_epoch, approved_by: `governance:tier${d.tier}` }));

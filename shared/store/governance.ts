@@ -67,7 +67,12 @@ export interface GovernanceResult {
   /** Context-log seq of the decision event. */
   seq: number;
   replayed: boolean;
+  /** The rejection is retryable (permission could not be established): deliver the proposal again. */
+  retryable?: boolean;
 }
+
+export const isRetryableRejection = (d: GovernanceDecision): boolean =>
+  d.decision === 'reject' && d.reasons.length > 0 && d.reasons.every((r) => r.retryable === true);
 
 const EVENT_KIND = { approve: 'proposal_approved', reject: 'proposal_rejected', review: 'proposal_pending_approval' } as const;
 
@@ -135,6 +140,12 @@ export async function governProposal(deps: GovernanceDeps, input: ProposalInput)
     }
   }
 
+  // A rejection only because OpenFGA could not answer is recorded for the audit trail but
+  // not under the message id: the redelivery must be evaluated again, not replayed.
+  if (isRetryableRejection(decision)) {
+    const out = await inTransaction(deps.db, (tx) => record(tx, { ...p, message_id: undefined }, decision, authz, gov));
+    return { ...out, retryable: true };
+  }
   try {
     return await inTransaction(deps.db, (tx) => record(tx, p, decision, authz, gov));
   } catch (err) {

@@ -14,7 +14,7 @@ import { setScopeMode } from '../../../shared/store/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
 import { services } from '../../../shared/swarm/services.ts';
 import { scriptedModel, type ScriptStep } from '../../support/scripted-model.ts';
-import { count, emitted, envelope, logEntries, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
+import { count, emitted, envelope, invoke, logEntries, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
 let policyVersion: string;
@@ -238,4 +238,19 @@ describe('governance modes and permissions', () => {
     // The scope did not move.
     expect(await rows(t, 'SELECT node, epoch FROM scope_state WHERE scope_id = $1', [scope])).toEqual([{ node: 'DriftChecked', epoch: '2' }]);
   });
+
+  it('OpenFGA unreachable: the rejection is recorded but not kept for the message, which is retried and then decided', async () => {
+    const scope = await plannerTurn();
+    const msg = proposal(scope);
+    const down = t.depsWith({}, { OPENFGA_API_URL: 'http://127.0.0.1:9', OPENFGA_TIMEOUT_MS: 300 });
+    const res = await invoke(governance, down, msg);
+    expect(res).toMatchObject({ ok: false, error: { class: 'transient', code: 'authz_unavailable' } });
+    const audit = await rows<{ decision: string; message_id: string | null; reasons: { code: string }[] }>(t, 'SELECT decision, message_id, reasons FROM decision_records WHERE scope_id = $1', [scope]);
+    expect(audit).toEqual([{ decision: 'reject', message_id: null, reasons: [expect.objectContaining({ code: 'authz_unavailable' })] }]);
+    // The redelivery, with OpenFGA back, is evaluated afresh (not replayed) and approved.
+    const { res: again, row } = await decide(t.deps, msg);
+    expect(row).toMatchObject({ decision: 'approve', governance_path: 'processProposal' });
+    expect(types(again)).toEqual(['action.approved']);
+  });
 });
+
