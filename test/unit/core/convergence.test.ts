@@ -143,6 +143,17 @@ describe('the seven convergence scenarios', () => {
     expect(a.plateau).toMatchObject({ is_plateaued: true, rounds: 5 });
   });
 
+  it('a single drop followed by a flat stretch is not a divergence (V must still be rising)', () => {
+    // A contradiction discovered in round 2 drops the score once; nothing gets worse after.
+    const point = (v: number) => ({ goal_score: 1 - v, lyapunov_v: v, dimensions: {} as never, pressure: {} as never });
+    const drop = [0.251, 0.553, 0.554, 0.5545].map(point);
+    const a = analyzeConvergence(drop, DEFAULT_CONVERGENCE);
+    expect(a.rate).toBeLessThan(-0.05); // α alone would call it diverging...
+    expect(a.is_diverging).toBe(false); // ...but V rose by under 1 % in the last round.
+    const rising = analyzeConvergence([...drop, point(0.62)], DEFAULT_CONVERGENCE);
+    expect(rising.is_diverging).toBe(true);
+  });
+
   it('5. one-dimension bottleneck: contradiction resolution', () => {
     const { points, a } = analyze(scenarios.bottleneck());
     expect(r3(points[0]!.goal_score)).toBe(0.755);
