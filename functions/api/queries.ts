@@ -5,8 +5,6 @@
 import type { PoolClient } from '@neondatabase/serverless';
 import type { Db } from '../../shared/runtime/guarded.ts';
 import type { Queryable } from '../../shared/store/db.ts';
-import type { StoredCertificate } from '../../shared/store/certificates.ts';
-import type { Review, ReviewStatus } from '../../shared/store/reviews.ts';
 
 /** fn on one connection inside BEGIN READ ONLY ... COMMIT (rolled back on error). */
 export function readOnly<T>(db: Db, fn: (q: PoolClient) => Promise<T>): Promise<T> {
@@ -48,64 +46,6 @@ export async function nodeContents(q: Queryable, ids: readonly string[]): Promis
     [ids],
   );
   return new Map(rows.map((r) => [r.node_id, { kind: r.kind, content: r.content, confidence: r.confidence }]));
-}
-
-/** A scope's reviews, optionally of one status, oldest first. */
-export async function listReviews(q: Queryable, scope: string, status: ReviewStatus | null, limit: number): Promise<Review[]> {
-  const { rows } = await q.query<ReviewRow>(
-    `SELECT * FROM review_queue WHERE scope_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, review_id LIMIT $3`,
-    [scope, status, limit],
-  );
-  return rows.map(toReview);
-}
-
-type ReviewRow = {
-  review_id: string;
-  scope_id: string;
-  kind: Review['kind'];
-  status: ReviewStatus;
-  proposal_id: string | null;
-  decision_id: string | null;
-  request: Record<string, unknown>;
-  response: Record<string, unknown> | null;
-  responded_by: string | null;
-  defer_until: Date | null;
-  created_at: Date;
-  resolved_at: Date | null;
-};
-
-// The same mapping as shared/store/reviews.ts (not exported there).
-const toReview = (r: ReviewRow): Review => ({
-  reviewId: r.review_id,
-  scope: r.scope_id,
-  kind: r.kind,
-  status: r.status,
-  proposalId: r.proposal_id,
-  decisionId: r.decision_id,
-  request: r.request,
-  response: r.response,
-  respondedBy: r.responded_by,
-  deferUntil: r.defer_until,
-  createdAt: r.created_at,
-  resolvedAt: r.resolved_at,
-});
-
-export async function getCertificate(q: Queryable, id: string): Promise<StoredCertificate | null> {
-  const { rows } = await q.query<{
-    certificate_id: string;
-    scope_id: string;
-    seq: number;
-    previous_id: string | null;
-    outcome: StoredCertificate['outcome'];
-    key_id: string;
-    jws: string;
-    payload: StoredCertificate['payload'];
-    created_at: Date;
-  }>('SELECT * FROM certificates WHERE certificate_id = $1', [id]);
-  const r = rows[0];
-  return r
-    ? { certificateId: r.certificate_id, scope: r.scope_id, seq: r.seq, previousId: r.previous_id, outcome: r.outcome, keyId: r.key_id, jws: r.jws, payload: r.payload, createdAt: r.created_at }
-    : null;
 }
 
 export interface AccessRecord {

@@ -109,6 +109,11 @@ export async function latestCertificate(q: Queryable, scope: string): Promise<St
   return rows[0] ? toCert(rows[0]) : null;
 }
 
+export async function getCertificate(q: Queryable, id: string): Promise<StoredCertificate | null> {
+  const { rows } = await q.query<Row>('SELECT * FROM certificates WHERE certificate_id = $1', [id]);
+  return rows[0] ? toCert(rows[0]) : null;
+}
+
 export async function listCertificates(q: Queryable, scope: string): Promise<StoredCertificate[]> {
   const { rows } = await q.query<Row>('SELECT * FROM certificates WHERE scope_id = $1 ORDER BY seq', [scope]);
   return rows.map(toCert);

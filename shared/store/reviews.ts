@@ -71,6 +71,15 @@ export async function listPendingReviews(q: Queryable, scope?: string): Promise<
   return rows.map(toReview);
 }
 
+/** A scope's reviews, optionally of one status, oldest first. */
+export async function listReviews(q: Queryable, scope: string, status: ReviewStatus | null, limit: number): Promise<Review[]> {
+  const { rows } = await q.query<Row>(
+    `SELECT * FROM review_queue WHERE scope_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, review_id LIMIT $3`,
+    [scope, status, limit],
+  );
+  return rows.map(toReview);
+}
+
 /** A governance review for a decision (id derived from the decision: one review per decision). */
 export async function enqueueGovernanceReview(
   tx: PoolClient,

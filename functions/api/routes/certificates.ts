@@ -1,11 +1,11 @@
 // Finality certificates (compact JWS, chained per scope) and the public JWKS that
 // verifies them offline.
 import { createRoute } from '@hono/zod-openapi';
-import { jwks, listCertificates, type StoredCertificate } from '../../../shared/store/certificates.ts';
+import { getCertificate, jwks, listCertificates, type StoredCertificate } from '../../../shared/store/certificates.ts';
 import { authorize } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
-import { getCertificate, readOnly } from '../queries.ts';
+import { readOnly } from '../queries.ts';
 import { Certificate, CertificateList, CertificateParam, Jwks, ScopeParam } from '../schemas.ts';
 import type { Routes } from './index.ts';
 import { mustGetScope } from './scopes.ts';

@@ -4,12 +4,12 @@
 import { createRoute } from '@hono/zod-openapi';
 import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
-import { getReview, type Review } from '../../../shared/store/reviews.ts';
+import { getReview, listReviews, type Review } from '../../../shared/store/reviews.ts';
 import { authorize } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { documentEnvelope, publish, responseEnvelope } from '../publish.ts';
-import { listReviews, readOnly } from '../queries.ts';
+import { readOnly } from '../queries.ts';
 import {
   FINALITY_OPTIONS,
   GOVERNANCE_OPTIONS,
