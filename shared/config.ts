@@ -76,6 +76,8 @@ export const envSchema = z.object({
   BRIDGE_SHUTDOWN_GRACE_MS: int(0).default(25_000),
   BRIDGE_HEALTH_PORT: int(0, 65535).default(3010),
   BRIDGE_INBOX_CLEANUP_MS: int(0).default(10 * 60_000),
+  /** Finality evaluation and status tick of every open scope this often; 0 = never. */
+  BRIDGE_TICK_MS: int(0).default(15 * 60_000),
   INBOX_TTL_MS: int(60_000).default(7 * 24 * 3600_000),
   FUNCTION_PORT: int(1, 65535).default(3100),
 

@@ -6,7 +6,7 @@
 //     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
 //     (1 if the grace ran out first; those messages are redelivered).
 import { serve } from '@hono/node-server';
-import { connectBus } from '../../shared/adapters/bus.ts';
+import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { configOrExit } from '../../shared/config.ts';
@@ -16,6 +16,7 @@ import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts
 import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
+import { tick } from './ticker.ts';
 
 const env = configOrExit();
 const log = logger('bridge');
@@ -61,6 +62,16 @@ const cleanup =
       }, env.BRIDGE_INBOX_CLEANUP_MS).unref()
     : undefined;
 
+const { js: tickJs } = await jetStream(nc);
+const ticker =
+  env.BRIDGE_TICK_MS > 0
+    ? setInterval(() => {
+        tick(deps.db, tickJs, env.NATS_SUBJECT_PREFIX, env.BRIDGE_TICK_MS)
+          .then((n) => n > 0 && log.info({ published: n }, 'timer tick published'))
+          .catch((err: unknown) => log.warn({ err }, 'timer tick failed'));
+      }, env.BRIDGE_TICK_MS).unref()
+    : undefined;
+
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
   if (stopping) {
@@ -70,6 +81,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   log.info({ signal, inFlight: bridge?.inFlight }, 'stopping: no more fetches, finishing what is in flight');
   clearInterval(cleanup);
+  clearInterval(ticker);
   const clean = (await bridge?.stop(env.BRIDGE_SHUTDOWN_GRACE_MS)) ?? true;
   if (!clean) log.warn('grace period over with messages still in flight; they will be redelivered');
   await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
