@@ -5,6 +5,9 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { BenchRow, BenchSuite } from './harness.ts';
 
+// The benchmarked components' warnings (a deleted consumer at teardown) are not results.
+process.env.LOG_LEVEL ??= 'error';
+
 const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' } } });
 const only = values.only?.split(',').map((s) => s.trim());
 const dir = new URL('./suites/', import.meta.url);
