@@ -430,45 +430,32 @@ function asOfSql(alias: string, at: AsOf, params: unknown[]): string {
   return parts.join(' AND ');
 }
 
-/** Nodes as of valid time and/or transaction time (current versions by default). */
-export async function queryNodes(
-  q: Queryable,
-  scope: string,
-  opts: AsOf & { kinds?: readonly NodeKind[]; statuses?: readonly NodeStatus[]; limit?: number } = {},
-): Promise<GraphNode[]> {
+type Filter<K, S> = AsOf & { kinds?: readonly K[]; statuses?: readonly S[]; limit?: number };
+
+/** One scope's versions of a table as of the given times, filtered by kind and status. */
+async function versionsOf<R extends Record<string, unknown>>(q: Queryable, table: 'graph_nodes' | 'graph_edges', cols: string, scope: string, opts: Filter<string, string>): Promise<R[]> {
   const params: unknown[] = [scope];
-  let where = `n.scope_id = $1 AND ${asOfSql('n', opts, params)}`;
+  let where = `t.scope_id = $1 AND ${asOfSql('t', opts, params)}`;
   if (opts.kinds) {
     params.push(opts.kinds);
-    where += ` AND n.kind = ANY($${params.length})`;
+    where += ` AND t.kind = ANY($${params.length})`;
   }
   if (opts.statuses) {
     params.push(opts.statuses);
-    where += ` AND n.status = ANY($${params.length})`;
+    where += ` AND t.status = ANY($${params.length})`;
   }
   params.push(Math.min(Math.max(opts.limit ?? 500, 1), 5000));
-  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes n WHERE ${where} ORDER BY n.version_id LIMIT $${params.length}`, params);
-  return rows.map(toNode);
+  const { rows } = await q.query<R>(`SELECT ${cols} FROM ${table} t WHERE ${where} ORDER BY t.version_id LIMIT $${params.length}`, params);
+  return rows;
 }
 
-export async function queryEdges(
-  q: Queryable,
-  scope: string,
-  opts: AsOf & { kinds?: readonly EdgeKind[]; statuses?: readonly EdgeStatus[]; limit?: number } = {},
-): Promise<GraphEdge[]> {
-  const params: unknown[] = [scope];
-  let where = `e.scope_id = $1 AND ${asOfSql('e', opts, params)}`;
-  if (opts.kinds) {
-    params.push(opts.kinds);
-    where += ` AND e.kind = ANY($${params.length})`;
-  }
-  if (opts.statuses) {
-    params.push(opts.statuses);
-    where += ` AND e.status = ANY($${params.length})`;
-  }
-  params.push(Math.min(Math.max(opts.limit ?? 500, 1), 5000));
-  const { rows } = await q.query<EdgeRow>(`SELECT ${EDGE_COLS} FROM graph_edges e WHERE ${where} ORDER BY e.version_id LIMIT $${params.length}`, params);
-  return rows.map(toEdge);
+/** Nodes as of valid time and/or transaction time (current versions by default). */
+export async function queryNodes(q: Queryable, scope: string, opts: Filter<NodeKind, NodeStatus> = {}): Promise<GraphNode[]> {
+  return (await versionsOf<NodeRow>(q, 'graph_nodes', NODE_COLS, scope, opts)).map(toNode);
+}
+
+export async function queryEdges(q: Queryable, scope: string, opts: Filter<EdgeKind, EdgeStatus> = {}): Promise<GraphEdge[]> {
+  return (await versionsOf<EdgeRow>(q, 'graph_edges', EDGE_COLS, scope, opts)).map(toEdge);
 }
 
 /** One node as of the given times (current version by default). */
