@@ -44,7 +44,7 @@ async function run(msg: Envelope, ctx: StepContext) {
 
   const latest = await svc.artifacts.latest<FactsArtifact>(msg.scope, 'facts');
   const memory = await loadMemory(db, msg.scope, AGENT);
-  const [history] = await loadHistory(db, msg.scope, 1).then((h) => [h.at(-1)]);
+  const history = (await loadHistory(db, msg.scope, 1))[0];
   const act = activation(
     [{ kind: 'artifact_changed' }, { kind: 'pressure', dimensions: ['contradiction_resolution'], threshold: 0.15 }],
     memory,

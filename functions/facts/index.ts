@@ -15,7 +15,7 @@ import { extractFacts, type DocumentFacts, type Statement } from '../../shared/e
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
-import { nearestClaims, queryEdges, queryNodes, resolveEdge, setEmbedding, upsertEdge, upsertNode, type GraphNode } from '../../shared/store/graph.ts';
+import { getNode, nearestClaims, queryEdges, queryNodes, resolveEdge, setEmbedding, upsertEdge, upsertNode, type GraphNode } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
@@ -154,7 +154,8 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
         if (!v) unembedded++;
         claimIds.push(r.id);
         known.push({ nodeId: r.id, content, ...(c.statement ? { statement: c.statement } : {}) });
-        const fresh = (await queryNodes(tx, msg.scope, { kinds: ['claim'] })).find((n) => n.nodeId === r.id);
+        // A later claim of this document may restate this one: keep its node at hand.
+        const fresh = await getNode(tx, r.id);
         if (fresh) byId.set(r.id, fresh);
       }
     }

@@ -4,7 +4,7 @@
 // and JetStream gives each message to one of them at a time.
 import { hostname } from 'node:os';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { consumerName, jetStream, provisionConsumers, provisionStreams, type ConsumerPlan } from '../../shared/adapters/bus.ts';
+import { consumerName, jetStream, provisionConsumers, provisionStreams, type BusConfig, type ConsumerPlan } from '../../shared/adapters/bus.ts';
 import type { Env } from '../../shared/config.ts';
 import { logger, type Logger } from '../../shared/log.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
@@ -15,30 +15,20 @@ import type { DispatchContext, Route, Settled } from './dispatch.ts';
 import { direct, overHttp, viaAppFetch } from './invoker.ts';
 import { PullLoop } from './pull.ts';
 
-export type BridgeEnv = Pick<
-  Env,
-  | 'NATS_URL'
-  | 'NATS_STREAM'
-  | 'NATS_DLQ_STREAM'
-  | 'NATS_SUBJECT_PREFIX'
-  | 'NATS_DUPLICATE_WINDOW_MS'
-  | 'NATS_STREAM_MAX_AGE_MS'
-  | 'NATS_DLQ_MAX_AGE_MS'
-  | 'BRIDGE_DEPLOYMENT_ID'
-  | 'STEP_INVOKE_TOKEN'
-  | 'BRIDGE_INSTANCE_ID'
-  | 'BRIDGE_BATCH'
-  | 'BRIDGE_FETCH_EXPIRES_MS'
-  | 'BRIDGE_CONCURRENCY'
-  | 'BRIDGE_MAX_IN_FLIGHT'
-  | 'BRIDGE_ACK_WAIT_MS'
-  | 'BRIDGE_MAX_DELIVER'
-  | 'BRIDGE_MAX_ACK_PENDING'
-  | 'BRIDGE_NAK_BASE_MS'
-  | 'BRIDGE_NAK_MAX_MS'
-  | 'BRIDGE_SHUTDOWN_GRACE_MS'
-  | 'BRIDGE_IN_PROCESS'
->;
+/** The bus settings (streams, redelivery) plus the bridge's own. */
+export type BridgeEnv = BusConfig &
+  Pick<
+    Env,
+    | 'BRIDGE_DEPLOYMENT_ID'
+    | 'STEP_INVOKE_TOKEN'
+    | 'BRIDGE_INSTANCE_ID'
+    | 'BRIDGE_BATCH'
+    | 'BRIDGE_FETCH_EXPIRES_MS'
+    | 'BRIDGE_CONCURRENCY'
+    | 'BRIDGE_MAX_IN_FLIGHT'
+    | 'BRIDGE_SHUTDOWN_GRACE_MS'
+    | 'BRIDGE_IN_PROCESS'
+  >;
 
 export interface BridgeOptions {
   nc: NatsConnection;

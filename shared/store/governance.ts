@@ -193,6 +193,24 @@ async function record(
 
   let reviewId: string | null = null;
   let seq = 0;
+  const logDecision = async (kind: string, extra: Record<string, unknown>) =>
+    (
+      await appendEvent(tx, {
+        scope: p.scope,
+        kind,
+        source: 'governance',
+        ...(p.message_id ? { messageId: p.message_id } : {}),
+        ...(p.trace_id ? { traceId: p.trace_id } : {}),
+        payload: {
+          proposal_id: p.proposal_id,
+          decision_id: decisionId,
+          reason: d.reasons.map((r) => r.message).join('; '),
+          governance_path: d.governance_path,
+          mode: d.mode,
+          ...extra,
+        },
+      })
+    ).seq;
   // Every obligation type has a handler; a new type fails to compile until it gets one.
   for (const o of d.obligations) {
     switch (o.type) {
@@ -216,46 +234,11 @@ async function record(
         break;
       case 'notify':
         // The context log is the channel: agents, the status briefing and the API read it.
-        seq = (
-          await appendEvent(tx, {
-            scope: p.scope,
-            kind: EVENT_KIND[d.decision],
-            source: 'governance',
-            ...(p.message_id ? { messageId: p.message_id } : {}),
-            ...(p.trace_id ? { traceId: p.trace_id } : {}),
-            payload: {
-              proposal_id: p.proposal_id,
-              decision_id: decisionId,
-              audience: o.audience,
-              reason_code: o.reason_code,
-              reason: d.reasons.map((r) => r.message).join('; '),
-              governance_path: d.governance_path,
-              mode: d.mode,
-              ...(reviewId ? { review_id: reviewId } : {}),
-            },
-          })
-        ).seq;
+        seq = await logDecision(EVENT_KIND[d.decision], { audience: o.audience, reason_code: o.reason_code, ...(reviewId ? { review_id: reviewId } : {}) });
         break;
       case 'advance_state':
         // The approval event is the executor's instruction: exactly this compare-and-swap.
-        seq = (
-          await appendEvent(tx, {
-            scope: p.scope,
-            kind: EVENT_KIND.approve,
-            source: 'governance',
-            ...(p.message_id ? { messageId: p.message_id } : {}),
-            ...(p.trace_id ? { traceId: p.trace_id } : {}),
-            payload: {
-              proposal_id: p.proposal_id,
-              decision_id: decisionId,
-              approved_by: 'auto',
-              reason: d.reasons.map((r) => r.message).join('; '),
-              governance_path: d.governance_path,
-              mode: d.mode,
-              obligations: [o],
-            },
-          })
-        ).seq;
+        seq = await logDecision(EVENT_KIND.approve, { approved_by: 'auto', obligations: [o] });
         break;
       default:
         assertNever(o, 'obligation');
