@@ -1,50 +1,41 @@
-// The offline facts extractor: a plain-text document → claims (with quantities,
-// periods and subjects), goals, risks, assumptions and revisions. Deterministic,
-// no network: the fallback for the LLM extraction step, and the default.
-import {
-  DEFAULT_UNIT,
-  GOAL_WORDS,
-  GUIDANCE_WORDS,
-  REVISION_WORDS,
-  RISK_WORDS,
-  SEVERITY,
-  SUBJECT_TRIGGERS,
-  UNIT_ALIASES,
-} from './lexicon.ts';
-import { sentences, type Token } from './nlp.ts';
-import { period, quantities, type Quantity } from './quantities.ts';
+// The offline facts extractor: a plain-text document → claims (figures with their
+// subject, unit, period and span), goals (with deadlines), goal updates ("cannot be
+// met", "now target ..."), risks, assumptions, revisions (a later document restating,
+// replacing, accepting or withdrawing a figure) and the acronyms it defines.
+// Deterministic, no network, linear in the document: the fallback for the LLM
+// extraction step, and the default.
+import { referenceYear, type DateMention } from './dates.ts';
+import { readSentence, type Figure, type SentenceReading } from './figures.ts';
+import { sentences } from './nlp.ts';
 import { documentDate, segment, type Segment } from './segment.ts';
+import type { Statement, Value } from './types.ts';
 
-export interface Value {
-  kind: Quantity['kind'];
-  value: number;
-  high?: number;
-  approx?: boolean;
-  atLeast?: boolean;
-  plus?: boolean;
-}
-
-/** A figure stated about something: the unit of contradiction detection. */
-export interface Statement {
-  subject: string;
-  metric: string;
-  period?: string;
-  value: Value;
-  /** How the figure was written ("approximately 20 engineers"). */
-  surface: string;
-}
+export type { Statement, Value } from './types.ts';
 
 export interface ClaimFact {
   text: string;
   confidence: number;
   section?: string;
   statement?: Statement;
+  /** Offsets of the sentence in the document. */
+  span?: [number, number];
+  /** How the sentence is put: denied, hypothetical/planned, or stating something done or holding. */
+  mood?: { negated?: boolean; modal?: boolean; done?: boolean };
+}
+
+export interface Deadline {
+  label: string;
+  /** Days since 1970-01-01, first and last day of the deadline's period. */
+  start: number;
+  end: number;
 }
 
 export interface GoalFact {
   text: string;
   section?: string;
   statement?: Statement;
+  deadline?: Deadline;
+  span?: [number, number];
 }
 
 export interface RiskFact {
@@ -53,16 +44,40 @@ export interface RiskFact {
   mitigation?: string;
 }
 
-/** A later document revising or reconciling a figure: "revised our hiring target from 20 to 15". */
+/**
+ * A document settling a figure: "restated from $48.0M to $41.3M", "March 2028 is
+ * accepted in place of September 2027", "we accept the $41.3M", "withdrew the 24-month
+ * figure".
+ */
 export interface Revision {
   subject: string;
   metric: string;
   period?: string;
-  from?: number;
-  to?: number;
-  /** Every value the sentence mentions for the figure (a reconciliation names both). */
-  values: number[];
+  from?: Value;
+  to?: Value;
+  /** Values the document accepts. */
+  accepted?: Value[];
+  /** Values the document withdraws. */
+  withdrawn?: Value[];
+  /**
+   * revision: the figure itself was changed ("restated from", "revised", "corrected") — the old
+   * value retires; replacement: the document prefers one value ("instead of", "replaces") —
+   * it settles a dispute on record, but alone it is a disagreement, not a change.
+   */
+  kind?: 'revision' | 'replacement';
   text: string;
+  span?: [number, number];
+}
+
+/** A later word on a goal: it cannot be met, or a new target replaces it. */
+export interface GoalUpdate {
+  state: 'unreachable' | 'superseded';
+  text: string;
+  /** Dates the sentence names (to find the goal by its deadline). */
+  dates: Deadline[];
+  /** The new deadline, when a new target replaces the goal. */
+  deadline?: Deadline;
+  span?: [number, number];
 }
 
 export interface DocumentFacts {
@@ -73,70 +88,30 @@ export interface DocumentFacts {
   risks: RiskFact[];
   assumptions: string[];
   revisions: Revision[];
+  goalUpdates: GoalUpdate[];
+  /** Acronyms the document defines: { ARR: "annual recurring revenue" }. */
+  acronyms: Record<string, string>;
+  /** LLM path: figures and claims dropped because the document does not say them. */
+  dropped?: number;
 }
 
-const METADATA_LABELS = new Set(['to', 'from', 're', 'date', 'attendees', 'contact', 'owner', 'cc', 'subject']);
-const HEDGES = /\b(may|might|could|expected|estimated|plan(?:s|ned)?|likely|approximately|around|about)\b/i;
+const METADATA_LABELS = /^(to|from|re|date|dated|attendees|contact|owner|cc|bcc|subject|prepared by|prepared for|reviewer|reviewed by|author|authors|page|ref|reference|classification|version|distribution|circulation|status|approved by|signed)$/i;
+const GOAL_WORDS = /\b(goals?|aims?|aim to|targets?|targeting|objectives?|ambitions?|plans? to|intends? to|commit(?:s|ted)? to|seeks? to|priorit(?:y|ies|ise|ize))\b/i;
+/** "on track to meet our full-year targets" reports on targets; it sets none. */
+const STATUS_OF_TARGETS = /\b(meet|hit|achiev|reach|exceed|miss|beat)\w*\s+(?:all\s+)?(?:our|its|their|the|these|those)\s+(?:[\w-]+\s+)?(targets|goals|objectives)\b/i;
+const UNREACHABLE = /\b(?:cannot|can ?not|can't|will\s+not|won't|could\s+not|unable\s+to|no\s+longer)\s+(?:\w+\s+)?(?:be\s+)?(?:met|achieved|reached|attained|possible|feasible|realistic|achievable|hit|done|completed|delivered|closed)\b|\b(impossible|unachievable|unattainable|unrealistic|out\s+of\s+reach|infeasible)\b|\bnot\s+(?:be\s+)?(?:achievable|feasible|possible|realistic)\b|\bwill\s+(?:be\s+)?miss(?:ed)?\b/i;
+const SUPERSEDE = /\b(now\s+target(?:s|ing)?|new\s+target|revised\s+target|(?:moved|pushed(?:\s+back)?|postponed|rescheduled|deferred|extended|shifted|slipped|revised|reset|brought\s+forward)\s+to|target\s+date\s+is\s+now|now\s+(?:aim|plan|expect|intend)s?\s+to|replaced\s+by|now\s+due)\b/i;
+const DEADLINE_BEFORE = /\b(by|before|until|till|no\s+later\s+than|in|within|for|during|end\s+of|on)\s*(?:the\s+)?(?:end\s+of\s+)?$/i;
+const RISK_WORDS = /\b(risks?|may miss|might miss|could (?:delay|impact|affect|harm)|may (?:delay|shift|slip|restrict)|dependency on|exposure|outage|threat|concern|vulnerab\w+)\b/i;
+const HEDGED = /\b(may|might|could|expected|estimated|plan(?:s|ned)?|likely|approximately|around|about|forecast|preliminary|unaudited)\b/i;
+const SEVERITY: [RegExp, RiskFact['severity']][] = [
+  [/\b(critical|severe|existential|lawsuit|litigation|breach|insolven\w+|fraud|sanction\w*)\b/i, 'critical'],
+  [/\b(miss|delay|loss|lose|outage|halt|block|overrun|terminat\w+|churn\w*)\w*\b/i, 'high'],
+  [/\b(expected to close|minor|limited|low)\b/i, 'low'],
+];
 
 function clean(text: string): string {
   return text.replace(/\s+/g, ' ').replace(/^["'“]|["'”]$/g, '').trim();
-}
-
-function triggerSubject(tokens: Token[], q: Quantity): string | undefined {
-  let best: { subject: string; d: number } | undefined;
-  let guidance = false;
-  tokens.forEach((t, i) => {
-    if (GUIDANCE_WORDS.has(t.lemma)) guidance = true;
-    const s = SUBJECT_TRIGGERS[t.lemma] ?? SUBJECT_TRIGGERS[t.lower];
-    if (!s) return;
-    // Amounts and rates are about what precedes them ("revenue ... $2.1M"); counts
-    // may name their subject after ("20 ... hires"), at double the distance.
-    if (i > q.at && q.kind !== 'count') return;
-    const d = i <= q.at ? q.at - i : 2 * (i - q.at);
-    if (!best || d < best.d) best = { subject: s, d };
-  });
-  const found = (best as { subject: string } | undefined)?.subject;
-  if (guidance) return `${found ?? 'revenue'} guidance`;
-  return found ?? (q.kind === 'count' ? undefined : nounBefore(tokens, q.at));
-}
-
-/** "manual review time by an estimated 40%" → "review time". */
-function nounBefore(tokens: Token[], at: number): string | undefined {
-  for (let i = at - 1; i >= 0; i--) {
-    if (tokens[i]!.pos !== 'NOUN') continue;
-    const words = [tokens[i]!.lemma];
-    if (tokens[i - 1]?.pos === 'NOUN') words.unshift(tokens[i - 1]!.lemma);
-    return words.join(' ');
-  }
-  return undefined;
-}
-
-function headingSubject(heading: string | undefined): string | undefined {
-  if (!heading) return undefined;
-  for (const w of heading.toLowerCase().split(/\W+/)) if (SUBJECT_TRIGGERS[w]) return SUBJECT_TRIGGERS[w];
-  return undefined;
-}
-
-function unitSubject(unit: string | undefined): string | undefined {
-  if (!unit) return undefined;
-  if (unit === 'engineers') return 'hiring';
-  const s = SUBJECT_TRIGGERS[unit] ?? SUBJECT_TRIGGERS[unit.replace(/s$/, '')];
-  return s;
-}
-
-function statementOf(q: Quantity, tokens: Token[], heading: string | undefined): Statement | undefined {
-  const subject = unitSubject(q.unit) ?? triggerSubject(tokens, q) ?? headingSubject(heading);
-  if (!subject) return undefined;
-  const metric =
-    q.kind === 'money' ? (q.currency ?? 'money') : q.kind === 'percent' ? 'percent' : (q.unit ?? DEFAULT_UNIT[subject]);
-  if (!metric) return undefined;
-  const value: Value = { kind: q.kind, value: q.value };
-  if (q.high !== undefined) value.high = q.high;
-  if (q.approx) value.approx = true;
-  if (q.atLeast) value.atLeast = true;
-  if (q.plus) value.plus = true;
-  const p = period(tokens);
-  return { subject, metric, ...(p ? { period: p } : {}), value, surface: q.text };
 }
 
 function severity(text: string): RiskFact['severity'] {
@@ -144,15 +119,36 @@ function severity(text: string): RiskFact['severity'] {
   return 'medium';
 }
 
-/** "close two logos, achieve SOC 2 certification, and onboard 15+ engineers" → three goals. */
-function splitList(text: string): string[] {
-  // "(1) a, (2) b": the chunk before the first marker is the lead-in.
-  const enumerated = text.split(/\s*\(\d\)\s*/);
-  const parts = enumerated.length > 1 ? enumerated.slice(1) : [text];
-  return parts
-    .flatMap((p) => p.split(/,\s*(?:and\s+)?|;\s*|\s+and\s+(?=[a-z]+\s)/))
-    .map((s) => clean(s.replace(/[.,;]$/, '').replace(/^(and|or)\s+/i, '')))
-    .filter((s) => s.split(' ').length >= 2);
+const deadlineOf = (d: DateMention | Value): Deadline =>
+  'label' in d && 'start' in d ? { label: d.label, start: d.start, end: d.end } : { label: (d as Value).label ?? '', start: (d as Value).value, end: (d as Value).high ?? (d as Value).value };
+
+/** "annual recurring revenue (ARR)" → { ARR: "annual recurring revenue" }: the initials must spell the acronym. */
+export function definedAcronyms(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const re = /((?:[A-Za-z][\w-]*\s+){1,6})\(([A-Z][A-Za-z]{1,6})\)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const acr = m[2]!;
+    const words = m[1]!.trim().split(/\s+/);
+    const letters = acr.toLowerCase().replace(/s$/, '');
+    for (let n = Math.min(words.length, letters.length + 2); n >= 2; n--) {
+      const cand = words.slice(-n);
+      const initials = cand.filter((w) => !/^(of|and|the|for|to|in|&)$/i.test(w)).map((w) => w[0]!.toLowerCase()).join('');
+      if (initials === letters) {
+        out[acr] = cand.join(' ').toLowerCase();
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** "Recurring revenue. We confirm ..." — a run-in heading: a short phrase without a verb that opens a paragraph. */
+function runInHeading(seg: Segment): { heading: string; end: number } | undefined {
+  const m = /^([A-Z][A-Za-z &/'’-]{2,48})\.\s+(?=[A-Z])/.exec(seg.text);
+  if (!m || m[1]!.split(/\s+/).length > 5) return undefined;
+  const s = sentences(m[1]!)[0];
+  if (!s || s.tokens.some((t) => t.pos === 'VERB' || t.pos === 'AUX' || t.pos === 'PRON')) return undefined;
+  return { heading: m[1]!, end: m[0].length };
 }
 
 export function extractFacts(text: string): DocumentFacts {
@@ -164,27 +160,49 @@ export function extractFacts(text: string): DocumentFacts {
     risks: [],
     assumptions: [],
     revisions: [],
+    goalUpdates: [],
+    acronyms: definedAcronyms(text),
   };
   const date = documentDate(segs);
   if (date) facts.date = date;
+  const refYear = date ? Number(date.slice(0, 4)) : referenceYear(text);
 
   for (const seg of segs) {
     if (seg.kind === 'title' || seg.kind === 'heading') continue;
-    if (seg.label && METADATA_LABELS.has(seg.label.toLowerCase())) continue;
-    readSegment(seg, facts);
+    if (seg.label && METADATA_LABELS.test(seg.label)) continue;
+    readSegment(seg, facts, refYear);
   }
   return facts;
 }
 
-function readSegment(seg: Segment, facts: DocumentFacts): void {
+interface Read {
+  text: string;
+  span: [number, number];
+  r: SentenceReading;
+}
+
+function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undefined): void {
   const label = seg.label?.toLowerCase() ?? '';
   const heading = seg.heading?.toLowerCase() ?? '';
+  const section = seg.heading ?? seg.label;
 
   if (label.startsWith('assumption') || (heading.startsWith('assumption') && seg.kind === 'bullet')) {
     facts.assumptions.push(clean(seg.text));
     return;
   }
-  if (label === 'risk' || (heading.includes('risk') && seg.kind === 'bullet')) {
+  const runIn = runInHeading(seg);
+  const body = runIn ? seg.text.slice(runIn.end) : seg.text;
+  const bodyStart = seg.start + (runIn?.end ?? 0);
+  // The line's own label or run-in heading says what its figures are about ("Net revenue retention: ...").
+  const context = runIn?.heading ?? (seg.label && !/^(risk|goal|goals|note|action|summary|recommendation|comment|finding|conclusion|update|status)s?$/i.test(seg.label) ? seg.label : undefined);
+  const read: Read[] = sentences(body).map((s) => ({
+    text: clean(s.text),
+    span: [bodyStart + s.start, bodyStart + s.end],
+    r: readSentence(s, { offset: bodyStart, ...(refYear ? { refYear } : {}), ...(context ? { context } : {}) }),
+  }));
+
+  const isRiskLine = label === 'risk' || label === 'risks' || (heading.includes('risk') && seg.kind === 'bullet');
+  if (isRiskLine) {
     const [risk, mitigation] = seg.text.split(/\s*Mitigation:\s*/);
     const r = clean(risk!.replace(/\.$/, ''));
     if (r.toLowerCase().startsWith('assumption')) {
@@ -192,113 +210,158 @@ function readSegment(seg: Segment, facts: DocumentFacts): void {
       return;
     }
     facts.risks.push({ text: r, severity: severity(r), ...(mitigation ? { mitigation: clean(mitigation) } : {}) });
-    // A risk may still state figures ("miss the 20-engineer target"): keep them as claims.
-    for (const s of sentences(risk!)) addStatements(s.tokens, seg, facts, s.text, false);
+    // A risk may still state figures ("22% of ARR comes from ..."): they are claims too, with less weight.
+    for (const x of read) addClaims(x, facts, section, 'risk');
     return;
   }
-  const goalContext = label.startsWith('goal') || (heading.startsWith('goal') && seg.kind === 'bullet');
-  if (goalContext) {
-    for (const item of seg.kind === 'bullet' ? [clean(seg.text)] : splitList(seg.text)) addGoal(item, seg, facts);
+  const goalLine = label.startsWith('goal') || label.startsWith('objective') || label.startsWith('target') || (/^(goals?|objectives?|targets?)\b/.test(heading) && seg.kind === 'bullet');
+  if (goalLine) {
+    for (const x of read) {
+      // "Goals for the cycle: close two logos, achieve SOC 2, and onboard 15+ engineers" is three goals.
+      const items = seg.kind === 'bullet' ? [] : splitList(x.text);
+      if (items.length >= 2) for (const item of items) addGoal(listItem(seg, item.text, refYear), facts, section);
+      else addGoal(x, facts, section);
+    }
     return;
   }
 
-  for (const s of sentences(seg.text)) {
-    const text = clean(s.text);
+  for (const x of read) {
+    const { text, r } = x;
     if (!text || text.endsWith('?')) continue;
     if (/\bpriorities\b/i.test(text) && /\(\d\)/.test(text)) {
-      for (const item of splitList(text.slice(text.indexOf(':') + 1))) addGoal(item, seg, facts);
+      const colon = text.indexOf(':');
+      for (const item of splitList(text.slice(colon + 1))) addGoal(listItem(seg, item.text, refYear), facts, section);
       continue;
     }
-    if (isRevision(s.tokens, seg)) {
-      addRevision(s.tokens, seg, facts, text);
+    if (UNREACHABLE.test(text) && (GOAL_WORDS.test(text) || goalDates(r).length)) {
+      facts.goalUpdates.push({ state: 'unreachable', text, dates: goalDates(r), span: x.span });
       continue;
     }
-    if (GOAL_WORDS.test(text) && !/^new target:/i.test(text) && /\b(to|of)\b/i.test(text)) {
-      addGoal(text, seg, facts, s.tokens);
+    if (SUPERSEDE.test(text) && goalDates(r).length && !r.change) {
+      const dates = goalDates(r);
+      const deadline = dates.at(-1)!;
+      facts.goalUpdates.push({ state: 'superseded', text, dates, deadline, span: x.span });
+      // The new target is a goal of its own when it says what is to be done ("now target closing by ...").
+      if (x.r.hasAction) addGoal(x, facts, section);
       continue;
     }
-    if (RISK_WORDS.test(text) && !/\brisk register\b/i.test(text)) {
+    if (r.change || r.accepted.length || r.withdrawn.length) addRevision(x, facts, section);
+    if (GOAL_WORDS.test(text) && !STATUS_OF_TARGETS.test(text) && !/^new target:/i.test(text) && /\b(to|of|by)\b/i.test(text) && !r.change && !r.negated) {
+      addGoal(x, facts, section);
+      continue;
+    }
+    if (RISK_WORDS.test(text) && !/\brisk register\b/i.test(text) && !/^no\b/i.test(text)) {
       facts.risks.push({ text, severity: severity(text) });
-      addStatements(s.tokens, seg, facts, text, false);
+      addClaims(x, facts, section, 'risk');
       continue;
     }
-    addStatements(s.tokens, seg, facts, text, true);
+    addClaims(x, facts, section, 'plain');
   }
 }
 
-function isRevision(tokens: Token[], seg: Segment): boolean {
-  // A planned action ("Action: align messaging") is not a revision that happened.
-  if (seg.label && /^(action|next steps?|todo|to do)$/i.test(seg.label)) return false;
-  const at = tokens.findIndex((t) => REVISION_WORDS.has(t.lower));
-  if (at < 0 || !tokens.some((t) => /^\d/.test(t.text))) return false;
-  // "No guidance was updated", "has not been revised": a statement that nothing changed.
-  return !tokens.slice(Math.max(0, at - 4), at).some((t) => /^(no|not|never|n't|nothing)$/.test(t.lower));
+/** One item of an inline list, read on its own, with its offsets in the document. */
+function listItem(seg: Segment, item: string, refYear: number | undefined): Read {
+  const at = Math.max(0, seg.text.replace(/\s+/g, ' ').indexOf(item));
+  const start = seg.start + at;
+  return { text: item, span: [start, start + item.length], r: readOne(item, start, refYear) };
 }
 
-function addRevision(tokens: Token[], seg: Segment, facts: DocumentFacts, text: string): void {
-  const qs = quantities(tokens).filter((q) => q.role !== 'previous');
-  const stmts = qs.map((q) => ({ q, s: statementOf(q, tokens, seg.heading) })).filter((x) => x.s);
-  const first = stmts[0]?.s;
-  if (!first) {
-    addStatements(tokens, seg, facts, text, true);
-    return;
+function readOne(text: string, offset: number, refYear: number | undefined): SentenceReading {
+  const s = sentences(text)[0];
+  if (!s) return { figures: [], dates: [], accepted: [], withdrawn: [], disputes: false, negated: false, modal: false, done: false, hasAction: false };
+  return readSentence(s, { offset, ...(refYear ? { refYear } : {}) });
+}
+
+/** Dates a goal sentence names, as deadlines: its plain dates and any date figures. */
+function goalDates(r: SentenceReading): Deadline[] {
+  return [...r.dates.filter((d) => !Number.isNaN(d.start)).map(deadlineOf), ...r.figures.filter((f) => f.metric === 'date').map((f) => deadlineOf(f.value))].sort((a, b) => a.start - b.start);
+}
+
+/** "close two logos, achieve SOC 2 certification, and onboard 15+ engineers" → three goals. */
+function splitList(text: string): { text: string; at: number }[] {
+  const out: { text: string; at: number }[] = [];
+  // "(1) a, (2) b": the chunk before the first marker is the lead-in.
+  const enumerated = /\(\d\)/.test(text);
+  const re = enumerated ? /\(\d\)\s*([^()]+?)(?=\s*\(\d\)|$)/g : /([^,;]+?)(?=,\s*(?:and\s+)?|;\s*|\s+and\s+(?=[a-z]+\s)|$)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    if (!m[0]) {
+      re.lastIndex++;
+      continue;
+    }
+    const raw = m[1]!;
+    const item = clean(raw.trim().replace(/[.,;]$/, '').replace(/^(and|or)\s+/i, '').replace(/,?\s*(and|or)$/i, ''));
+    if (item.split(' ').length >= 2) out.push({ text: item, at: m.index + (m[0].indexOf(raw) >= 0 ? m[0].indexOf(raw) : 0) });
   }
-  const same = stmts.filter((x) => x.s!.subject === first.subject && x.s!.metric === first.metric);
-  const from = same.find((x) => x.q.role === 'from')?.q.value;
-  const to = same.find((x) => x.q.role === 'to')?.q.value;
-  facts.revisions.push({
-    subject: first.subject,
-    metric: first.metric,
-    ...(first.period ? { period: first.period } : {}),
-    ...(from !== undefined ? { from } : {}),
-    ...(to !== undefined ? { to } : {}),
-    values: [...new Set(same.map((x) => x.q.value))],
-    text,
-  });
-  // The revised figure is now a claim of this document.
-  const accepted = same.find((x) => x.q.role === 'to') ?? (same.length === 1 ? same[0] : undefined);
-  facts.claims.push({
-    text,
-    confidence: 0.85,
-    ...(seg.heading ? { section: seg.heading } : {}),
-    ...(accepted ? { statement: accepted.s! } : {}),
-  });
+  return out;
 }
 
-function addGoal(text: string, seg: Segment, facts: DocumentFacts, tokens?: Token[]): void {
-  const toks = tokens ?? sentences(text)[0]?.tokens ?? [];
-  const qs = quantities(toks).filter((q) => q.role !== 'previous');
-  const statement = qs.length ? statementOf(qs[0]!, toks, seg.heading) : undefined;
-  facts.goals.push({ text: clean(text), ...(seg.heading ? { section: seg.heading } : {}), ...(statement ? { statement } : {}) });
+function confidenceOf(f: Figure | undefined, text: string, base = HEDGED.test(text) ? 0.65 : 0.8): number {
+  if (!f) return base;
+  return f.value.approx || f.hedge ? Math.min(base, 0.7) : base;
+}
+
+function statementOf(f: Figure, role: Statement['role'] = 'asserted'): Statement {
+  const { mentionRole: _r, t0: _a, t1: _b, ...s } = f;
+  return { ...s, role };
+}
+
+function moodOf(r: SentenceReading): ClaimFact['mood'] {
+  const m: NonNullable<ClaimFact['mood']> = {};
+  if (r.negated) m.negated = true;
+  if (r.modal) m.modal = true;
+  if (r.done) m.done = true;
+  return m;
+}
+
+function addClaims(x: Read, facts: DocumentFacts, section: string | undefined, kind: 'plain' | 'risk'): void {
+  const claims = x.r.figures.filter((f) => f.mentionRole === 'asserted' || f.mentionRole === 'to');
+  const base = kind === 'risk' ? 0.6 : undefined;
+  for (const f of claims) {
+    facts.claims.push({ text: x.text, confidence: confidenceOf(f, x.text, base), ...(section ? { section } : {}), statement: statementOf(f), span: x.span, mood: moodOf(x.r) });
+  }
+  // A sentence without figures is still a claim of the document (when it says something).
+  if (!claims.length && kind === 'plain' && x.text.split(' ').length >= 4 && /\b[a-z]{3,}/.test(x.text)) {
+    facts.claims.push({ text: x.text, confidence: confidenceOf(undefined, x.text), ...(section ? { section } : {}), span: x.span, mood: moodOf(x.r) });
+  }
+}
+
+function addGoal(x: Read, facts: DocumentFacts, section: string | undefined): void {
+  const dates = goalDates(x.r);
+  // The deadline: the date the goal is due by (the last one named with "by", "before", "in" ...).
+  const due = x.r.dates.filter((d) => !Number.isNaN(d.start) && DEADLINE_BEFORE.test(x.text.slice(0, Math.max(0, d.at - x.span[0]))));
+  const deadline = due.length ? deadlineOf(due.at(-1)!) : dates.at(-1);
+  const targets = x.r.figures.filter((f) => f.metric !== 'date' && (f.mentionRole === 'asserted' || f.mentionRole === 'to'));
+  facts.goals.push({
+    text: clean(x.text.replace(/^(goal|goals|objective|target)s?:\s*/i, '')),
+    ...(section ? { section } : {}),
+    ...(targets[0] ? { statement: statementOf(targets[0], 'target') } : {}),
+    ...(deadline ? { deadline } : {}),
+    span: x.span,
+  });
   // The target a goal states is also a figure other documents may contradict.
-  for (const q of qs) {
-    const s = statementOf(q, toks, seg.heading);
-    if (s) facts.claims.push({ text: clean(text), confidence: 0.75, ...(seg.heading ? { section: seg.heading } : {}), statement: s });
-  }
+  for (const f of targets) facts.claims.push({ text: x.text, confidence: 0.75, ...(section ? { section } : {}), statement: statementOf(f, 'target'), span: x.span, mood: { modal: true } });
 }
 
-function addStatements(tokens: Token[], seg: Segment, facts: DocumentFacts, text: string, plainClaim: boolean): void {
-  const qs = quantities(tokens).filter((q) => q.role !== 'previous');
-  const base = HEDGES.test(text) ? 0.65 : 0.8;
-  let added = false;
-  for (const q of qs) {
-    const statement = statementOf(q, tokens, seg.heading);
-    if (!statement) continue;
-    facts.claims.push({
-      text,
-      confidence: q.approx ? Math.min(base, 0.7) : base,
-      ...(seg.heading ? { section: seg.heading } : {}),
-      statement,
-    });
-    added = true;
+function addRevision(x: Read, facts: DocumentFacts, section: string | undefined): void {
+  const { r } = x;
+  const about = r.change?.to ?? r.accepted[0] ?? r.withdrawn[0];
+  if (!about) return;
+  const rev: Revision = {
+    subject: about.subject,
+    metric: about.metric,
+    ...(about.period ? { period: about.period } : {}),
+    text: x.text,
+    span: x.span,
+  };
+  if (r.change) {
+    rev.from = r.change.from.value;
+    rev.to = r.change.to.value;
+    rev.kind = r.change.replacement ? 'replacement' : 'revision';
+    // A change of a figure that is not a correction ("grew from $2M to $3M") only states the new value.
+    if (!r.change.revision) return;
   }
-  if (!added && plainClaim && tokens.some((t) => t.pos === 'VERB' || t.pos === 'AUX') && tokens.length >= 4) {
-    facts.claims.push({ text, confidence: base, ...(seg.heading ? { section: seg.heading } : {}) });
-  }
-}
-
-/** Canonical unit name, exported for callers that normalise LLM output. */
-export function canonicalUnit(unit: string): string {
-  const l = unit.toLowerCase();
-  return UNIT_ALIASES[l] ?? UNIT_ALIASES[l.replace(/s$/, '')] ?? l;
+  if (r.accepted.length) rev.accepted = r.accepted.map((f) => f.value);
+  if (r.withdrawn.length) rev.withdrawn = r.withdrawn.map((f) => f.value);
+  facts.revisions.push(rev);
+  void section;
 }
