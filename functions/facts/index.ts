@@ -10,25 +10,29 @@ import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf } from '../../shared/contract/messages.ts';
-import { findContradictions, resolves, type SourcedStatement } from '../../shared/extract/contradictions.ts';
-import { extractFacts, type DocumentFacts, type Statement } from '../../shared/extract/extract.ts';
+import { subjectText } from '../../shared/extract/compare.ts';
+import { extractFacts, type DocumentFacts } from '../../shared/extract/extract.ts';
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
-import { getNode, nearestClaims, queryEdges, queryNodes, resolveEdge, setEmbedding, upsertEdge, upsertNode, type GraphNode } from '../../shared/store/graph.ts';
+import { loadTerms, saveTerms } from '../../shared/store/figures.ts';
+import { getNode, nearestClaims, queryNodes, setEmbedding, upsertNode } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { emptyFacts, FactsArtifactSchema, withDocument, type FactsArtifact } from '../../shared/swarm/facts-doc.ts';
-import { corroborate, matchClaim, SAME_FIGURE_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
+import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { reconcile } from '../../shared/swarm/reconcile.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'facts';
 const DOC_KINDS = ['context_doc', 'resolution'] as const;
 /** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
 export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
+/** Texts embedded per document at most (claims, subjects, goals): the rest are matched lexically. */
+const MAX_EMBED = 512;
 
 export const step = defineStep({
   name: AGENT,
@@ -46,23 +50,7 @@ async function authorize(ctx: StepContext, scope: string): Promise<void> {
   throw new PermanentError('not_authorized', `agent:${AGENT} is not a contributor on scope:${scope} (${r.reason})`);
 }
 
-const statementValue = (s: Statement) => ({ ...s.value, ...(s.period ? { period: s.period } : {}), surface: s.surface });
-
-function knownOf(n: GraphNode): KnownClaim {
-  const v = n.value as (Statement['value'] & { period?: string; surface?: string }) | null;
-  if (!n.subject || !n.metric || !v || typeof v.value !== 'number') return { nodeId: n.nodeId, content: n.content };
-  const { period, surface, ...value } = v;
-  return { nodeId: n.nodeId, content: n.content, statement: { subject: n.subject, metric: n.metric, ...(period ? { period } : {}), value, surface: surface ?? '' } };
-}
-
 const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
-
-/** A sentence stating two figures is two claims: give each its own text. */
-function claimContent(facts: DocumentFacts, i: number): string {
-  const c = facts.claims[i]!;
-  const twins = facts.claims.filter((x) => x.text === c.text && x.statement).length;
-  return twins > 1 && c.statement ? `${c.text} [${c.statement.subject}, ${c.statement.metric}]` : c.text;
-}
 
 async function onDocument(msg: Envelope, ctx: StepContext) {
   const doc = payloadOf('doc.submitted', msg.payload);
@@ -80,14 +68,27 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     fallback: () => extractFacts(doc.text),
   });
   const facts = { ...extracted.value, title: doc.title };
+  const terms = { ...(await loadTerms(db, msg.scope)), ...facts.acronyms };
 
-  let vectors: (number[] | undefined)[] = facts.claims.map(() => undefined);
+  // One embedding call for everything this document needs compared by meaning:
+  // claim sentences, figure subjects (acronyms spelled out), goals and goal updates.
+  const texts = [
+    ...new Set([
+      ...facts.claims.map((c) => c.text),
+      ...facts.claims.flatMap((c) => (c.statement ? [subjectText(c.statement, terms)] : [])),
+      ...facts.revisions.map((r) => subjectText(r, terms)),
+      ...facts.goals.map((g) => g.text),
+      ...facts.goalUpdates.map((u) => u.text),
+    ]),
+  ].slice(0, MAX_EMBED);
+  const vectorOf = new Map<string, number[]>();
   let embedError: string | undefined;
-  if (svc.embeddings.enabled && facts.claims.length) {
+  if (svc.embeddings.enabled && texts.length) {
     try {
-      vectors = (await svc.embeddings.embed(facts.claims.map((c) => c.text), { signal: ctx.signal })).vectors;
+      const out = await svc.embeddings.embed(texts, { signal: ctx.signal });
+      texts.forEach((t, i) => out.vectors[i] && vectorOf.set(t, out.vectors[i]!));
     } catch (err) {
-      // The worker being down never loses a claim: it is stored without a vector and embedded later.
+      // The worker being down never loses a claim: it is stored without a vector and matched by its words.
       embedError = (err as Error).message;
       ctx.log.warn({ err }, 'embeddings unavailable; claims stored without vectors');
     }
@@ -121,105 +122,64 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
       payload: { doc_id: doc.doc_id, title: doc.title, text: doc.text, submitted_by: doc.submitted_by, extraction_tier: extracted.tier, ...(extracted.fallbackReason ? { fallback_reason: extracted.fallbackReason } : {}) },
     });
     for (let i = 0; i < pending.length && i < pendingVectors.length; i++) await setEmbedding(tx, pending[i]!.nodeId, pendingVectors[i]!);
+    await saveTerms(tx, msg.scope, facts.acronyms, doc.doc_id);
 
-    const current = await queryNodes(tx, msg.scope, { kinds: ['claim'], statuses: ['active', 'in_progress', 'resolved'] });
-    const byId = new Map(current.map((n) => [n.nodeId, n]));
-    const known = current.map(knownOf);
-    const claimIds: string[] = [];
+    // Figures, revisions and goals against what the scope already knows.
+    const r = await reconcile(tx, { scope: msg.scope, docId: doc.doc_id, agent: AGENT, facts, terms, vectors: { of: (t) => vectorOf.get(t) ?? null } });
+
+    // Claims without a figure: the same sentence (or a near paraphrase) is the same claim.
     let unembedded = 0;
+    const known: KnownClaim[] = [];
     for (let i = 0; i < facts.claims.length; i++) {
       const c = facts.claims[i]!;
-      const content = claimContent(facts, i);
-      const v = vectors[i];
-      const neighbours = v ? (await nearestClaims(tx, msg.scope, v, { k: 3, minSimilarity: SAME_FIGURE_MIN_COSINE })).map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity })) : [];
-      const m = matchClaim({ content, ...(c.statement ? { statement: c.statement } : {}) }, known, neighbours);
-      const existing = m ? byId.get(m.nodeId) : undefined;
-      if (existing) {
-        const r = await upsertNode(tx, {
+      const v = vectorOf.get(c.text);
+      const nodeId = r.claimNodes.get(i);
+      if (nodeId) {
+        if (v) await setEmbedding(tx, nodeId, v);
+        else unembedded++;
+        continue;
+      }
+      // A figure-less claim is matched only with figure-less claims: a changed number is not a paraphrase.
+      const neighbours = v ? (await nearestClaims(tx, msg.scope, v, { k: 3, minSimilarity: SAME_CLAIM_MIN_COSINE })).filter((n) => !n.node.metric).map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity, content: n.node.content })) : [];
+      const m = matchClaim(c.text, [...known, ...(await sameText(tx, msg.scope, c.text)), ...neighbours], neighbours);
+      const existing = m ? await getNode(tx, m.nodeId) : null;
+      if (existing && !existing.metric) {
+        await upsertNode(tx, {
           scope: msg.scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy: AGENT,
           confidence: corroborate(existing.confidence, c.confidence),
           sourceRef: { docs: [...new Set([...docsOf(existing), doc.doc_id])] },
           metadata: { [`restated_in_${doc.doc_id}`]: m!.by },
           ...(v && !existing.hasEmbedding ? { embedding: v } : {}),
         });
-        claimIds.push(r.id);
-      } else {
-        const r = await upsertNode(tx, {
-          scope: msg.scope, kind: 'claim', content, createdBy: AGENT, confidence: c.confidence, sourceDoc: doc.doc_id,
-          sourceRef: { docs: [doc.doc_id] },
-          ...(c.statement ? { subject: c.statement.subject, metric: c.statement.metric, value: statementValue(c.statement) } : {}),
-          ...(c.section ? { metadata: { section: c.section } } : {}),
-          ...(v ? { embedding: v } : {}),
-        });
-        if (!v) unembedded++;
-        claimIds.push(r.id);
-        known.push({ nodeId: r.id, content, ...(c.statement ? { statement: c.statement } : {}) });
-        // A later claim of this document may restate this one: keep its node at hand.
-        const fresh = await getNode(tx, r.id);
-        if (fresh) byId.set(r.id, fresh);
+        continue;
       }
+      const w = await upsertNode(tx, {
+        scope: msg.scope, kind: 'claim', content: c.text, createdBy: AGENT, confidence: c.confidence, sourceDoc: doc.doc_id,
+        sourceRef: { docs: [doc.doc_id] },
+        metadata: { ...(c.section ? { section: c.section } : {}), ...(c.span ? { span: c.span } : {}) },
+        ...(v ? { embedding: v } : {}),
+      });
+      if (!v) unembedded++;
+      known.push({ nodeId: w.id, content: c.text });
     }
 
-    for (const g of facts.goals) {
-      await upsertNode(tx, {
-        scope: msg.scope, kind: 'goal', content: g.text, createdBy: AGENT, sourceDoc: doc.doc_id, confidence: 0.8,
-        ...(g.statement ? { subject: g.statement.subject, metric: g.statement.metric, value: statementValue(g.statement) } : {}),
-      });
-    }
-    for (const r of facts.risks) {
-      const risk = await upsertNode(tx, { scope: msg.scope, kind: 'risk', content: r.text, createdBy: AGENT, severity: r.severity, sourceDoc: doc.doc_id, confidence: 0.8, ...(r.mitigation ? { metadata: { mitigation: r.mitigation } } : {}) });
+    for (const risk of facts.risks) {
+      const node = await upsertNode(tx, { scope: msg.scope, kind: 'risk', content: risk.text, createdBy: AGENT, severity: risk.severity, sourceDoc: doc.doc_id, confidence: 0.8, ...(risk.mitigation ? { metadata: { mitigation: risk.mitigation } } : {}) });
       // The risk dimension reads assessments: each risk's estimated impact on the scope.
-      const delta = RISK_DELTA[r.severity] * (r.mitigation ? 0.5 : 1);
+      const delta = RISK_DELTA[risk.severity] * (risk.mitigation ? 0.5 : 1);
       await upsertNode(tx, {
-        scope: msg.scope, kind: 'assessment', content: `Impact of risk: ${r.text}`, createdBy: AGENT, severity: r.severity, sourceDoc: doc.doc_id, confidence: 0.8,
-        metadata: { risk_delta: delta, risk_node_id: risk.id, mitigated: Boolean(r.mitigation) },
+        scope: msg.scope, kind: 'assessment', content: `Impact of risk: ${risk.text}`, createdBy: AGENT, severity: risk.severity, sourceDoc: doc.doc_id, confidence: 0.8,
+        metadata: { risk_delta: delta, risk_node_id: node.id, mitigated: Boolean(risk.mitigation) },
       });
-    }
-
-    // Contradictions across documents, over every current claim that states a figure.
-    const claimsNow = await queryNodes(tx, msg.scope, { kinds: ['claim'], statuses: ['active', 'in_progress'] });
-    const statements: SourcedStatement[] = claimsNow.flatMap((n) => {
-      const k = knownOf(n);
-      return k.statement ? (docsOf(n).length ? docsOf(n) : [n.sourceDoc ?? n.nodeId]).map((d) => ({ id: n.nodeId, doc: d, statement: k.statement! })) : [];
-    });
-    const contradictions = findContradictions(statements);
-    const edges = await queryEdges(tx, msg.scope, { kinds: ['contradicts'] });
-    let found = 0;
-    for (const c of contradictions) {
-      const [a, b] = c.sides;
-      const covered = edges.some((e) => (a.ids.includes(e.sourceId) && b.ids.includes(e.targetId)) || (b.ids.includes(e.sourceId) && a.ids.includes(e.targetId)));
-      if (covered) continue;
-      const [src, dst] = [a.ids.slice().sort()[0]!, b.ids.slice().sort()[0]!].sort();
-      const r = await upsertEdge(tx, {
-        scope: msg.scope, kind: 'contradicts', sourceId: src!, targetId: dst!, createdBy: AGENT,
-        metadata: { subject: c.subject, metric: c.metric, period: c.period ?? null, sides: c.sides.map((s) => ({ value: s.value, docs: s.docs })), found_in: doc.doc_id },
-      });
-      if (r.action === 'insert') found++;
-    }
-
-    // Revisions in this document that settle a contested figure resolve its contradiction.
-    const resolvedEdges = new Set<string>();
-    const open = (await queryEdges(tx, msg.scope, { kinds: ['contradicts'], statuses: ['active'] })).filter((e) => e.metadata.subject);
-    for (const rev of facts.revisions) {
-      const revIdx = facts.claims.findIndex((c) => c.text === rev.text);
-      const revNode = revIdx >= 0 ? claimIds[revIdx] : undefined;
-      for (const e of open) {
-        const m = e.metadata as { subject: string; metric: string; period: string | null; sides: { value: Statement['value']; docs: string[] }[] };
-        const side = (i: number) => ({ value: m.sides[i]!.value, docs: m.sides[i]!.docs, ids: [] as string[] });
-        if (!resolves(rev, { subject: m.subject, metric: m.metric, ...(m.period ? { period: m.period } : {}), sides: [side(0), side(1)] })) continue;
-        if (!resolvedEdges.has(e.edgeId)) await resolveEdge(tx, msg.scope, e.edgeId, AGENT, rev.text.slice(0, 500));
-        if (revNode) await upsertEdge(tx, { scope: msg.scope, kind: 'resolves', sourceId: revNode, targetId: e.edgeId, createdBy: AGENT, metadata: { doc: doc.doc_id, from: rev.from ?? null, to: rev.to ?? null } });
-        resolvedEdges.add(e.edgeId);
-      }
     }
 
     const state = await readState(tx, msg.scope);
-    const emit = [
-      message('facts.extracted', {
-        doc_id: doc.doc_id, facts_sha: factsSha, tier: extracted.tier, claims: facts.claims.length, goals: facts.goals.length, risks: facts.risks.length,
-        contradictions_found: found, contradictions_resolved: resolvedEdges.size, unembedded,
-      }),
-    ];
+    const counts = {
+      claims: facts.claims.length, goals: facts.goals.length, risks: facts.risks.length,
+      contradictions_found: r.contradictionsFound, contradictions_resolved: r.contradictionsResolved,
+      goals_changed: r.goalChanges.length, unembedded,
+    };
+    const emit = [message('facts.extracted', { doc_id: doc.doc_id, facts_sha: factsSha, tier: extracted.tier, ...counts })];
     // Propose the next step only from ContextIngested; mid-cycle documents wait for the cycle to come round.
     if (state?.node === 'ContextIngested') {
       await saveMemory(tx, msg.scope, AGENT, { lastSeq: seq, lastHash: factsSha, activated: true });
@@ -229,9 +189,19 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
     return {
       emit,
-      result: { doc_id: doc.doc_id, tier: extracted.tier, claims: facts.claims.length, contradictions_found: found, contradictions_resolved: resolvedEdges.size, unembedded, ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
+      result: { doc_id: doc.doc_id, tier: extracted.tier, ...counts, figures_revised: r.figuresRevised, ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     };
   });
+}
+
+/** Current claims of the scope with exactly this text (up to case and spacing). */
+async function sameText(tx: Parameters<typeof queryNodes>[0], scope: string, text: string): Promise<KnownClaim[]> {
+  const { rows } = await tx.query<{ node_id: string; content: string }>(
+    `SELECT node_id, content FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND superseded_at IS NULL AND metric IS NULL
+        AND lower(regexp_replace(content, '\\s+', ' ', 'g')) = lower(regexp_replace($2, '\\s+', ' ', 'g')) LIMIT 1`,
+    [scope, text],
+  );
+  return rows.map((r) => ({ nodeId: r.node_id, content: r.content }));
 }
 
 async function onCycle(msg: Envelope, ctx: StepContext) {

@@ -42,6 +42,8 @@ export const FactsExtracted = z.object({
   risks: z.number().int(),
   contradictions_found: z.number().int(),
   contradictions_resolved: z.number().int(),
+  /** Earlier goals this document met, made unreachable or superseded. */
+  goals_changed: z.number().int().default(0),
   unembedded: z.number().int(),
 });
 

@@ -2,10 +2,11 @@
 // Types (reference §1.2): factual (a figure was restated with another value),
 // goal (the goal set changed), contradiction (open contradictions), entropy (the
 // evidence is getting noisier: many new risks, or confidence falling).
-// Unlike the earlier heuristic, figures are compared by subject and metric, not by
-// any shared word, so "ARR €50M" and "ARR growth 45%" are not a discrepancy.
+// Unlike the earlier heuristic, figures are compared by unit, period and subject, not
+// by any shared word, so "ARR €50M" and "ARR growth 45%" are not a discrepancy. Drift
+// reads the artifacts only (no vectors): subjects are compared by their words.
+import { formatValue, sameFigure, similarity, valuesAgree } from '../extract/compare.ts';
 import type { DocumentFacts, Statement } from '../extract/extract.ts';
-import { sameFigure, valuesAgree } from '../extract/contradictions.ts';
 import type { FactsArtifact } from './facts-doc.ts';
 
 export type DriftLevel = 'none' | 'low' | 'medium' | 'high' | 'critical';
@@ -48,10 +49,10 @@ export function assessDrift(input: DriftInput): DriftReport {
   // factual: a figure already known is stated with a value that does not agree.
   const known = figures(before);
   for (const f of figures(added)) {
-    const clash = known.find((k) => sameFigure(k.s, f.s) && !valuesAgree(k.s.value, f.s.value));
+    const clash = known.find((k) => sameFigure(k.s, f.s, similarity({ text: k.s.subject }, { text: f.s.subject })) && !valuesAgree(k.s.value, f.s.value));
     if (clash) {
       types.add('factual');
-      notes.push(`${f.s.subject} (${f.s.metric}${f.s.period ? ', ' + f.s.period : ''}): ${clash.s.value.value} in ${clash.doc}, ${f.s.value.value} in ${f.doc}`);
+      notes.push(`${f.s.subject} (${f.s.metric}${f.s.period ? ', ' + f.s.period : ''}): ${formatValue(clash.s.value)} in ${clash.doc}, ${formatValue(f.s.value)} in ${f.doc}`);
       references.push({ type: 'factual', doc: f.doc, excerpt: f.text.slice(0, 200) });
     }
   }

@@ -1,0 +1,112 @@
+// The figures index (migration 008): each figure a document states, with its subject
+// embedding, looked up by unit and nearest subject when a new document arrives; and
+// the terms (acronyms) a scope's documents define.
+import type { Statement } from '../extract/types.ts';
+import { toVectorLiteral, type Queryable } from './db.ts';
+
+export interface FigureRow {
+  figureId: number;
+  nodeId: string;
+  docId: string;
+  metric: string;
+  subject: string;
+  subjectText: string;
+  vector: number[] | null;
+  statement: Statement;
+  sentence: string;
+}
+
+interface Raw {
+  figure_id: string;
+  node_id: string;
+  doc_id: string;
+  metric: string;
+  subject: string;
+  subject_text: string;
+  vec: string | null;
+  statement: Statement;
+  sentence: string;
+}
+
+const toRow = (r: Raw): FigureRow => ({
+  figureId: Number(r.figure_id),
+  nodeId: r.node_id,
+  docId: r.doc_id,
+  metric: r.metric,
+  subject: r.subject,
+  subjectText: r.subject_text,
+  vector: r.vec ? (JSON.parse(r.vec) as number[]) : null,
+  statement: r.statement,
+  sentence: r.sentence,
+});
+
+const COLS = 'figure_id, node_id, doc_id, metric, subject, subject_text, subject_embedding::text AS vec, statement, sentence';
+
+/** Metrics a figure may be compared with: its own, or any counted unit for a count (synonyms are decided by the caller). */
+const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "metric LIKE 'count:%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
+
+/**
+ * Current figures of the scope that may be the same figure as one with `metric` and
+ * subject `vector`, from other documents: the `limit` nearest subjects by embedding,
+ * and (for figures stored without a vector) the most recent ones, for a lexical match.
+ */
+export async function candidateFigures(
+  q: Queryable,
+  scope: string,
+  opts: { metric: string; vector: readonly number[] | null; excludeDoc: string; limit?: number },
+): Promise<FigureRow[]> {
+  const limit = opts.limit ?? 24;
+  const f = metricFilter(opts.metric);
+  const base = `FROM figures WHERE scope_id = $1 AND status = 'current' AND doc_id <> $2 AND ${f.sql}`;
+  const out: FigureRow[] = [];
+  if (opts.vector) {
+    const { rows } = await q.query<Raw>(
+      `SELECT ${COLS} ${base} AND subject_embedding IS NOT NULL ORDER BY subject_embedding <=> $${f.params.length ? 5 : 4}::vector LIMIT $3`,
+      [scope, opts.excludeDoc, limit, ...f.params, toVectorLiteral(opts.vector)],
+    );
+    out.push(...rows.map(toRow));
+  }
+  const { rows } = await q.query<Raw>(
+    `SELECT ${COLS} ${base} ${opts.vector ? 'AND subject_embedding IS NULL' : ''} ORDER BY figure_id DESC LIMIT $3`,
+    [scope, opts.excludeDoc, opts.vector ? limit : limit * 4, ...f.params],
+  );
+  out.push(...rows.map(toRow));
+  return out;
+}
+
+export async function insertFigure(
+  q: Queryable,
+  f: { scope: string; nodeId: string; docId: string; statement: Statement; subjectText: string; vector: readonly number[] | null; sentence: string },
+): Promise<number> {
+  const { rows } = await q.query<{ figure_id: string }>(
+    `INSERT INTO figures (scope_id, node_id, doc_id, metric, subject, subject_text, subject_embedding, statement, sentence)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8::jsonb, $9) RETURNING figure_id`,
+    [f.scope, f.nodeId, f.docId, f.statement.metric, f.statement.subject, f.subjectText, f.vector ? toVectorLiteral(f.vector) : null, JSON.stringify(f.statement), f.sentence.slice(0, 2000)],
+  );
+  return Number(rows[0]!.figure_id);
+}
+
+/** A later document restated these figures: keep them, stop matching them. */
+export async function markRevised(q: Queryable, scope: string, figureIds: readonly number[], byDoc: string): Promise<void> {
+  if (!figureIds.length) return;
+  await q.query(`UPDATE figures SET status = 'revised', revised_by = $3 WHERE scope_id = $1 AND figure_id = ANY($2::bigint[])`, [scope, figureIds, byDoc]);
+}
+
+/** Every figure stated for these claim nodes (which documents say each value, in which sentence). */
+export async function figuresOfNodes(q: Queryable, scope: string, nodeIds: readonly string[]): Promise<FigureRow[]> {
+  if (!nodeIds.length) return [];
+  const { rows } = await q.query<Raw>(`SELECT ${COLS} FROM figures WHERE scope_id = $1 AND node_id = ANY($2::uuid[]) ORDER BY figure_id`, [scope, nodeIds]);
+  return rows.map(toRow);
+}
+
+export async function loadTerms(q: Queryable, scope: string): Promise<Record<string, string>> {
+  const { rows } = await q.query<{ term: string; expansion: string }>('SELECT term, expansion FROM scope_terms WHERE scope_id = $1', [scope]);
+  return Object.fromEntries(rows.map((r) => [r.term, r.expansion]));
+}
+
+/** The first definition of a term in a scope stands. */
+export async function saveTerms(q: Queryable, scope: string, terms: Readonly<Record<string, string>>, docId: string): Promise<void> {
+  for (const [term, expansion] of Object.entries(terms).slice(0, 200)) {
+    await q.query('INSERT INTO scope_terms (scope_id, term, expansion, doc_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [scope, term.slice(0, 20), expansion.slice(0, 200), docId]);
+  }
+}
