@@ -40,6 +40,16 @@ export const CertificatePayloadSchema = z
     round: z.number().int().min(1).nullable(),
     /** Head of the scope's context log when signed: WAL retention may drop entries up to here. */
     log_seq: z.number().int().min(0),
+    /**
+     * Contradictions still open when the outcome was decided (a human may approve with
+     * some open; automatic RESOLVED requires none): what the certificate was signed with.
+     */
+    open_contradictions: z
+      .array(z.object({ subject: z.string().max(300), values: z.array(z.string().max(100)).length(2), docs: z.array(z.array(z.string().max(200)).max(100)).length(2) }).strict())
+      .max(200)
+      .default([]),
+    /** Goals declared unreachable and not replaced by a new target. */
+    unreachable_goals: z.array(z.string().max(1000)).max(200).default([]),
   })
   .strict();
 

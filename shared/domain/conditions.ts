@@ -12,6 +12,7 @@ export const CONDITION_KEYS = {
   'contradictions.mass': (s) => s.contradiction_mass,
   'goals.total_count': (s) => s.goals_total_count,
   'goals.completion_ratio': (s) => s.goals_completion_ratio,
+  'goals.unreachable_count': (s) => s.goals_unreachable_count,
   'risks.critical.active_count': (s) => s.risks_critical_active_count,
   'assessments.critical_unaddressed_count': (s) => s.assessments_critical_unaddressed_count,
   'evidence.coverage': (s) => s.evidence_coverage,

@@ -41,8 +41,10 @@ export interface Snapshot {
   contradiction_mass: number;
   goals_total_count: number;
   goals_resolved_count: number;
-  /** resolved / all goals; 1 when there are none. */
+  /** met / all goals (superseded and replaced ones left out); 1 when there are none. */
   goals_completion_ratio: number;
+  /** Goals a document declared unreachable that no new target replaced. */
+  goals_unreachable_count: number;
   risks_critical_active_count: number;
   /** clamp₀₁(Σ risk_delta of active assessments). */
   scope_risk_score: number;
@@ -76,6 +78,7 @@ export function emptySnapshot(overrides: Partial<Snapshot> = {}): Snapshot {
     goals_total_count: 0,
     goals_resolved_count: 0,
     goals_completion_ratio: 1,
+    goals_unreachable_count: 0,
     risks_critical_active_count: 0,
     scope_risk_score: 0,
     assessments_critical_unaddressed_count: 0,

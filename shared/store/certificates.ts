@@ -129,6 +129,8 @@ export interface IssueInput {
   policyVersions: { governance: string; finality: string };
   basis: Basis;
   round: number | null;
+  openContradictions?: CertificatePayload['open_contradictions'];
+  unreachableGoals?: string[];
   now?: Date;
 }
 
@@ -162,6 +164,8 @@ export async function issueCertificate(tx: PoolClient, signer: CertificateSigner
     basis: input.basis,
     round: input.round,
     log_seq: num(head.rows[0]?.last_seq),
+    open_contradictions: input.openContradictions ?? [],
+    unreachable_goals: input.unreachableGoals ?? [],
   };
   const jws = await signer.sign(payload);
   const { rows } = await tx.query<Row>(

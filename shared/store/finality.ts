@@ -18,6 +18,7 @@ import { inTransaction, ScopeNotFoundError, type Db, type PoolClient, type Query
 import { ensurePolicyVersion } from './policies.ts';
 import { latestHumanDecision, supersedeFinalityReview, upsertFinalityReview } from './reviews.ts';
 import type { ScopeStatus } from './scopes.ts';
+import { listContradictions, listGoals, type ContradictionView } from './contradictions.ts';
 import { loadSnapshot } from './snapshot.ts';
 import { readState } from './state.ts';
 
@@ -32,6 +33,14 @@ const STATUS_OF: Record<FinalityOutcome, ScopeStatus> = {
 
 /** Outcomes after which a pending finality review no longer makes sense. */
 const SUPERSEDES_REVIEW: ReadonlySet<FinalityOutcome> = new Set(['RESOLVED', 'ESCALATED', 'EXPIRED']);
+
+/** A contradiction as a reviewer reads it: the subject, both values, who states each, in which sentence. */
+export const contradictionBrief = (c: ContradictionView) => ({
+  subject: c.subject,
+  unit: c.unit,
+  period: c.period,
+  sides: c.sides.map((s) => ({ value: s.display, stated_by: s.stated_by.slice(0, 5) })),
+});
 
 export interface FinalityDeps {
   db: Db;
@@ -138,7 +147,12 @@ export async function evaluateScopeFinality(deps: FinalityDeps, input: z.input<t
     const certify = p.certify.includes(ev.outcome as RuleOutcome) && !ev.sticky && (statusAfter !== statusBefore || ev.reopened);
     if (certify) {
       if (!deps.signer) throw new PermanentError('signing_key_missing', `scope ${scope} reached ${ev.outcome} but no certificate signer is configured (FINALITY_SIGNING_KEY)`);
+      // The certificate says what it was signed with: contradictions still open, goals that cannot be met.
+      const open = await listContradictions(tx, scope, { status: 'open' });
+      const goals = await listGoals(tx, scope);
       certificate = await issueCertificate(tx, deps.signer, {
+        openContradictions: open.map((c) => ({ subject: c.subject, values: [c.sides[0].display, c.sides[1].display], docs: [c.sides[0].docs, c.sides[1].docs] })),
+        unreachableGoals: goals.filter((g) => g.state === 'unreachable' && !g.replaced_by).map((g) => g.text),
         scope,
         outcome: ev.outcome as RuleOutcome,
         decidedBy: ev.decided_by,
@@ -164,7 +178,9 @@ export async function evaluateScopeFinality(deps: FinalityDeps, input: z.input<t
 
     let review: FinalityRoundResult['review'] = null;
     if (ev.outcome === 'REVIEW') {
-      const request = buildReviewRequest(scope, snapshot, ev, p);
+      // The reviewer sees the disagreements themselves, not only their count.
+      const open = ev.outcome === 'REVIEW' ? await listContradictions(tx, scope, { status: 'open', limit: 50 }) : [];
+      const request = { ...buildReviewRequest(scope, snapshot, ev, p), open_contradictions: open.map(contradictionBrief) };
       const r = await upsertFinalityReview(tx, scope, request);
       review = { ...r, request };
       if (r.created) await log('finality_review_requested', { review_id: r.reviewId, goal_score: request.goal_score, blockers: request.blockers.map((b) => b.type) });

@@ -53,6 +53,7 @@ SELECT json_build_object(
                    FROM (SELECT * FROM unresolved ORDER BY edge_id LIMIT 50) t),
   'goals_total', (SELECT count(*) FROM n WHERE kind = 'goal' AND status <> 'irrelevant'),
   'goals_resolved', (SELECT count(*) FROM n WHERE kind = 'goal' AND status = 'resolved'),
+  'goals_unreachable', (SELECT count(*) FROM n WHERE kind = 'goal' AND status IN ('active', 'in_progress') AND metadata->>'state' = 'unreachable'),
   'open_goal_ids', (SELECT coalesce(json_agg(node_id ORDER BY node_id), '[]')
                       FROM (SELECT node_id FROM n WHERE kind = 'goal' AND status IN ('active', 'in_progress') ORDER BY node_id LIMIT 50) t),
   'critical_risk_ids', (SELECT coalesce(json_agg(node_id ORDER BY node_id), '[]')
@@ -87,6 +88,7 @@ interface Raw {
   unresolved: ContradictionRef[];
   goals_total: number;
   goals_resolved: number;
+  goals_unreachable: number;
   open_goal_ids: string[];
   critical_risk_ids: string[];
   risk_score: number;
@@ -134,6 +136,7 @@ export async function loadSnapshot(q: Queryable, scope: string, policy: Finality
     goals_total_count: goals,
     goals_resolved_count: resolvedGoals,
     goals_completion_ratio: goals > 0 ? resolvedGoals / goals : 1,
+    goals_unreachable_count: num(r.goals_unreachable),
     risks_critical_active_count: r.critical_risk_ids.length,
     scope_risk_score: Math.min(1, Math.max(0, Number(r.risk_score))),
     assessments_critical_unaddressed_count: r.critical_assessment_ids.length,
