@@ -1,56 +1,133 @@
-// LLM path of facts extraction: the model reads the document and records the
-// facts with one `recordFacts` call, in the same shape the offline extractor
-// produces. Its output is validated and normalised before anyone trusts it.
+// LLM path of facts extraction: the model reads the document and records its facts
+// with one `recordFacts` call. Nothing it says is trusted as is: every figure must
+// quote the document (the quoted span must exist in the text, and the number or
+// date must be in the quote — read back with the offline number and date readers),
+// or it is dropped and counted. The result has the offline extractor's shape, so
+// both paths feed the same comparison.
 import { z } from 'zod';
-import { canonicalUnit, type DocumentFacts, type Statement } from '../extract/extract.ts';
+import { findDates, referenceYear } from '../extract/dates.ts';
+import { definedAcronyms, type ClaimFact, type Deadline, type DocumentFacts, type Revision } from '../extract/extract.ts';
+import { findNumbers, type NumberMention } from '../extract/numbers.ts';
+import type { Statement, Value } from '../extract/types.ts';
+import { CURRENCY_CODES, unitAt } from '../extract/units.ts';
 import { decide } from './decide.ts';
 import type { LanguageModel } from './model.ts';
 
+const str = (max: number) => z.string().trim().min(1).max(max);
+
 const Figure = z.object({
-  subject: z.string().min(1).max(80),
-  metric: z.string().min(1).max(40).describe('unit: USD, EUR, percent, engineers, customers, weeks...'),
-  period: z.string().max(20).optional().describe('Q1-Q4, FY, FY2025, H1 2025'),
-  value: z.number(),
-  high: z.number().optional().describe('upper end of a range'),
-  approx: z.boolean().optional(),
+  quote: str(600).describe('the exact words of the document that state the figure, copied verbatim'),
+  subject: str(120).describe('what the figure measures: "net revenue retention", "total project cost", "patients enrolled"'),
+  value: z.union([z.number(), str(20)]).describe('a number as a plain value (48000000, 118), or a date as YYYY-MM-DD, YYYY-MM, YYYY-Qn or YYYY'),
+  unit: str(40).describe('USD, EUR, percent, a counted noun (patients, trucks), a unit (t, m3, MWh, months), or date'),
+  period: z.string().max(30).optional().describe('FY2026, 2026-Q3, 2026-06-30 ...'),
+  role: z.enum(['asserted', 'target']).default('asserted').describe('target: a goal the document sets'),
 });
 
 const FactsInput = z.object({
-  claims: z.array(z.object({ text: z.string().min(1), confidence: z.number().min(0).max(1), figure: Figure.optional() })).max(200),
-  goals: z.array(z.object({ text: z.string().min(1), figure: Figure.optional() })).max(100),
-  risks: z.array(z.object({ text: z.string().min(1), severity: z.enum(['low', 'medium', 'high', 'critical']) })).max(100),
-  assumptions: z.array(z.string().min(1)).max(100),
+  figures: z.array(Figure).max(300),
+  claims: z.array(z.object({ text: str(1000), confidence: z.number().min(0).max(1) })).max(200),
+  goals: z.array(z.object({ text: str(600), deadline: z.string().max(20).optional() })).max(100),
+  goal_updates: z.array(z.object({ state: z.enum(['unreachable', 'superseded']), text: str(600), new_deadline: z.string().max(20).optional() })).max(50),
+  risks: z.array(z.object({ text: str(600), severity: z.enum(['low', 'medium', 'high', 'critical']) })).max(100),
+  assumptions: z.array(str(600)).max(100),
   revisions: z
-    .array(
-      z.object({
-        subject: z.string(),
-        metric: z.string(),
-        period: z.string().optional(),
-        from: z.number().optional(),
-        to: z.number().optional(),
-        text: z.string(),
-      }),
-    )
+    .array(z.object({ quote: str(600), subject: str(120), unit: str(40), from: z.union([z.number(), str(20)]).optional(), to: z.union([z.number(), str(20)]).optional(), accepted: z.union([z.number(), str(20)]).optional() }))
     .max(50),
 });
 
-const INSTRUCTIONS = `You extract facts from business documents for a due-diligence swarm.
-Record every factual claim (with its figure when it states a number: subject, metric/unit, period, value),
-every goal ("aim to", "target", "goal"), every risk with a severity, every stated assumption, and every
-revision or reconciliation of an earlier figure ("revised X from A to B"). Use lower-case subjects such as
-"hiring", "revenue", "revenue guidance", "operating margin". Call recordFacts exactly once.`;
+const INSTRUCTIONS = `You extract facts from documents for a due-diligence swarm (any domain).
+Record every stated figure with the exact quote that states it, its subject (the noun phrase it measures),
+value, unit and period; every goal (with its deadline), every later word on a goal (cannot be met → unreachable,
+a new target date → superseded), every risk with a severity, every assumption, and every revision that settles
+an earlier figure ("restated from A to B", "B replaces A", "we accept B"). Do not record figures the document
+only cites from another document. Call recordFacts exactly once.`;
 
-function statement(f: z.infer<typeof Figure> | undefined): Statement | undefined {
-  if (!f) return undefined;
-  const metric = /^(usd|eur|gbp)$/i.test(f.metric) ? f.metric.toUpperCase() : f.metric === '%' ? 'percent' : canonicalUnit(f.metric);
-  const kind = metric === 'percent' ? 'percent' : /^(USD|EUR|GBP)$/.test(metric) ? 'money' : 'count';
-  return {
-    subject: f.subject.toLowerCase().trim(),
-    metric,
-    ...(f.period ? { period: f.period.toUpperCase() } : {}),
-    value: { kind, value: f.value, ...(f.high !== undefined ? { high: f.high } : {}), ...(f.approx ? { approx: true } : {}) },
-    surface: String(f.value),
-  };
+const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
+
+/** Where a quote stands in the document (whitespace and case aside), or -1. */
+function locate(text: string, quote: string): { at: number; len: number } | undefined {
+  const q = norm(quote).replace(/[.;,]$/, '');
+  if (!q) return undefined;
+  // Map the normalised text back to offsets.
+  const map: number[] = [];
+  let flat = '';
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (/\s/.test(ch)) {
+      if (flat.endsWith(' ') || !flat) continue;
+      flat += ' ';
+    } else flat += ch.toLowerCase();
+    map.push(i);
+  }
+  const k = flat.indexOf(q);
+  if (k < 0) return undefined;
+  const at = map[k]!;
+  const end = map[k + q.length - 1]! + 1;
+  return { at, len: end - at };
+}
+
+const DATE_VALUE = /^(\d{4})(?:-(Q[1-4]|H[12]|\d{2})(?:-(\d{2}))?)?$/;
+
+interface Grounded {
+  value: Value;
+  metric: string;
+  unit: string;
+  span: [number, number];
+  surface: string;
+}
+
+/** The figure's value must be one the quote states. Returns the value as read from the text. */
+function ground(text: string, refYear: number | undefined, quote: string, claimed: number | string, unit: string): Grounded | undefined {
+  const where = locate(text, quote);
+  if (!where) return undefined;
+  const span = text.slice(where.at, where.at + where.len);
+  if (typeof claimed === 'string' || unit.toLowerCase() === 'date') {
+    const label = String(claimed).toUpperCase().replace(/^(\d{4})-Q/, '$1-Q');
+    if (!DATE_VALUE.test(label)) return undefined;
+    const d = findDates(span, refYear).find((x) => x.label.toUpperCase() === label || x.label.toUpperCase().endsWith(label));
+    if (!d) return undefined;
+    return { value: { kind: 'date', value: d.start, high: d.end, label: d.label }, metric: 'date', unit: 'date', span: [where.at + d.at, where.at + d.to], surface: d.text };
+  }
+  const dates = findDates(span, refYear);
+  const nums = findNumbers(span, dates.map((d) => [d.at, d.to] as const));
+  const close = (a: number, b: number) => Math.abs(a - b) <= Math.max(1e-9, Math.abs(b) * 0.005);
+  const n: NumberMention | undefined = nums.find((m) => close(m.value, claimed) || (m.high !== undefined && close(m.high, claimed)) || (m.unit && close(m.value / m.unit.factor, claimed)));
+  if (!n) return undefined;
+  const u = unit.trim();
+  const upper = u.toUpperCase();
+  let metric: string;
+  let label = u;
+  if (n.currency || CURRENCY_CODES.includes(upper)) {
+    metric = n.currency ?? upper;
+    label = metric;
+  } else if (n.kind === 'percent' || /^(%|percent|pct)$/i.test(u)) {
+    metric = 'percent';
+    label = '%';
+  } else if (n.unit) {
+    metric = n.unit.dim;
+    label = n.unit.label;
+  } else {
+    const phys = unitAt(` ${u}`);
+    if (phys) {
+      metric = phys.def.dim;
+      label = phys.def.label;
+    } else {
+      const noun = u.toLowerCase().split(/\s+/).at(-1)!.replace(/(?<=[^s])s$/, '');
+      metric = /^[a-z][a-z-]{1,30}$/.test(noun) ? `count:${noun}` : 'count';
+    }
+  }
+  const value: Value = { kind: metric === 'percent' ? 'percent' : n.currency ? 'money' : n.unit ? 'measure' : 'count', value: n.value };
+  if (n.high !== undefined) value.high = n.high;
+  if (n.approx) value.approx = true;
+  if (n.plus) value.plus = true;
+  return { value, metric, unit: label, span: [where.at + n.at, where.at + n.to], surface: n.text };
+}
+
+function deadline(s: string | undefined, refYear: number | undefined): Deadline | undefined {
+  if (!s) return undefined;
+  const d = findDates(s, refYear)[0];
+  return d && !Number.isNaN(d.start) ? { label: d.label, start: d.start, end: d.end } : undefined;
 }
 
 export async function extractFactsWithLlm(
@@ -68,21 +145,71 @@ export async function extractFactsWithLlm(
   });
   if (!d) return undefined;
   const f = FactsInput.parse(d.args);
-  const with_ = <T extends object>(o: T, s: Statement | undefined) => (s ? { ...o, statement: s } : o);
+  const refYear = referenceYear(doc.text);
+  let dropped = 0;
+  const claims: ClaimFact[] = [];
+  for (const fig of f.figures) {
+    const g = ground(doc.text, refYear, fig.quote, fig.value, fig.unit);
+    if (!g) {
+      dropped++;
+      continue;
+    }
+    const statement: Statement = {
+      subject: fig.subject.toLowerCase(),
+      metric: g.metric,
+      unit: g.unit,
+      ...(fig.period ? { period: fig.period.toUpperCase() } : {}),
+      value: g.value,
+      surface: g.surface,
+      role: fig.role,
+      span: g.span,
+    };
+    const where = locate(doc.text, fig.quote)!;
+    claims.push({ text: fig.quote.replace(/\s+/g, ' ').trim(), confidence: fig.role === 'target' ? 0.75 : 0.8, statement, span: [where.at, where.at + where.len], ...(fig.role === 'target' ? { mood: { modal: true } } : {}) });
+  }
+  for (const c of f.claims) {
+    // A claim without a figure must also be the document's words.
+    if (!locate(doc.text, c.text)) {
+      dropped++;
+      continue;
+    }
+    claims.push({ text: c.text, confidence: c.confidence });
+  }
+  const revisions: Revision[] = [];
+  for (const r of f.revisions) {
+    const from = r.from !== undefined ? ground(doc.text, refYear, r.quote, r.from, r.unit) : undefined;
+    const to = r.to !== undefined ? ground(doc.text, refYear, r.quote, r.to, r.unit) : undefined;
+    const acc = r.accepted !== undefined ? ground(doc.text, refYear, r.quote, r.accepted, r.unit) : undefined;
+    const any = to ?? acc ?? from;
+    if (!any || (r.from !== undefined && !from) || (r.to !== undefined && !to) || (r.accepted !== undefined && !acc)) {
+      dropped++;
+      continue;
+    }
+    revisions.push({
+      subject: r.subject.toLowerCase(),
+      metric: any.metric,
+      ...(from ? { from: from.value } : {}),
+      ...(to ? { to: to.value } : {}),
+      ...(acc ? { accepted: [acc.value] } : {}),
+      text: r.quote,
+    });
+  }
   return {
     title: doc.title,
-    claims: f.claims.map((c) => with_({ text: c.text, confidence: c.confidence }, statement(c.figure))),
-    goals: f.goals.map((g) => with_({ text: g.text }, statement(g.figure))),
+    claims,
+    goals: f.goals.map((g) => {
+      const dl = deadline(g.deadline ?? g.text, refYear);
+      return { text: g.text, ...(dl ? { deadline: dl } : {}) };
+    }),
+    goalUpdates: f.goal_updates.map((u) => {
+      const dl = deadline(u.new_deadline, refYear);
+      const dates = findDates(u.text, refYear).filter((x) => !Number.isNaN(x.start)).map((x) => ({ label: x.label, start: x.start, end: x.end }));
+      return { state: u.state, text: u.text, dates, ...(dl ? { deadline: dl } : {}) };
+    }),
     risks: f.risks,
     assumptions: f.assumptions,
-    revisions: f.revisions.map((r) => ({
-      subject: r.subject.toLowerCase(),
-      metric: canonicalUnit(r.metric),
-      ...(r.period ? { period: r.period.toUpperCase() } : {}),
-      ...(r.from !== undefined ? { from: r.from } : {}),
-      ...(r.to !== undefined ? { to: r.to } : {}),
-      values: [r.from, r.to].filter((v): v is number => v !== undefined),
-      text: r.text,
-    })),
+    revisions,
+    acronyms: definedAcronyms(doc.text),
+    dropped,
   };
 }
