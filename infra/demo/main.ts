@@ -21,7 +21,9 @@ const { values } = parseArgs({
   },
 });
 const env = configOrExit();
-const scope = values.scope ?? `acme-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
+// A scope per run, named after the folder: acme-20261130184758.
+const folder = values.docs!.replace(/\/+$/, '').split('/').at(-1)!.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 40) || 'scope';
+const scope = values.scope ?? `${folder}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
 try {
   await migrate(env);
   const report = await runDemo({ env, docsDir: values.docs!, scope, approve: values.approve!, print: (l) => console.log(l) });

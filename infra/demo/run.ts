@@ -10,8 +10,10 @@ import { basename, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createLocalJWKSet, compactVerify } from 'jose';
 import { createAuthorizer, createAuthzAdmin } from '../../shared/adapters/authz.ts';
+import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Env } from '../../shared/config.ts';
 import { createApi } from '../../functions/api/app.ts';
+import { listContradictions, listGoals } from '../../shared/store/contradictions.ts';
 import { startSwarm, type SwarmRuntime } from '../swarm/runtime.ts';
 
 export interface DemoOptions {
@@ -19,19 +21,38 @@ export interface DemoOptions {
   docsDir: string;
   scope: string;
   approve: boolean;
+  /** Answer governance reviews (a blocked state advance) as approved; default: as `approve`. The eval approves these, never finality. */
+  approveGovernance?: boolean;
   /** Progress lines (stdout for the command; collected by tests). */
   print: (line: string) => void;
   /** Longest wait for one document's cycle. */
   perDocTimeoutMs?: number;
 }
 
+/** One contradiction in the report (field names are stable: README "The demo report"). */
 export interface ContradictionReport {
   subject: string;
+  /** Comparison key of the unit: USD, percent, count:patient, date, volume ... */
   metric: string;
+  unit: string | null;
   period: string | null;
-  values: { value: number; high: number | null; docs: string[] }[];
+  /** Both values: as printed (dates as YYYY-MM / YYYY-Qn), as numbers, and who states each with which sentence. */
+  values: { value: string; number: number; high: number | null; docs: string[]; sentences: { doc: string; sentence: string; span: [number, number] | null }[] }[];
   resolved: boolean;
   resolved_by: string | null;
+  /** The value the resolving document accepted. */
+  accepted: string | null;
+  /** restated | accepted | withdrawn, and the sentence that settled it. */
+  resolution: { how: string; text: string } | null;
+}
+
+export interface GoalReport {
+  text: string;
+  doc: string | null;
+  deadline: string | null;
+  state: 'open' | 'met' | 'unreachable' | 'superseded';
+  by: string | null;
+  because: string | null;
 }
 
 export interface DemoReport {
@@ -46,6 +67,7 @@ export interface DemoReport {
   documents: { doc_id: string; claims: number; goals: number; risks: number; contradictions_found: number; contradictions_resolved: number; drift: string; decisions: string[]; score: number | null; v: number | null; outcome: string | null }[];
   decisions_by_governance_path: Record<string, number>;
   contradictions: ContradictionReport[];
+  goals: GoalReport[];
   elapsed_ms: number;
 }
 
@@ -187,7 +209,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
           break;
         }
         const reviewId = String(e.payload.review_id);
-        if (!o.approve) {
+        if (!(o.approveGovernance ?? o.approve)) {
           blocked = { review_id: reviewId, kind: 'governance_review' };
           break;
         }
@@ -202,6 +224,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       if (blocked) break;
     }
 
+    // Time passing is evidence too (quiescence): one more finality round once the documents are in,
+    // as the bridge's timer would run it, so a scope that has settled can be certified.
+    if (!blocked && report.at(-1)?.outcome !== null) {
+      await publishEnvelope(swarm.js, env.NATS_SUBJECT_PREFIX, { id: `settle:${o.scope}:${docs.length}`, scope: o.scope, type: 'finality.evaluate', payload: { reason: 'demo: documents in, scope settling' }, attempt: 1, source: 'demo', ts: new Date().toISOString() });
+      const e = await feed.next((x) => x.type === 'finality.decided', perDoc);
+      o.print(`[settle] one more finality round with nothing new: score ${Number(e.payload.goal_score).toFixed(3)}  V ${Number(e.payload.lyapunov_v).toFixed(3)} → ${e.payload.outcome}`);
+    }
     let summary = await call('GET', `/v1/scopes/${o.scope}`);
     let pending = (summary.pending_reviews as { review_id: string; kind: string }[]) ?? [];
     let certificateId: string | null = null;
@@ -229,28 +258,19 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
 
     const db = swarm.deps.db;
     const paths = await db.query<{ governance_path: string; n: string }>('SELECT governance_path, count(*) AS n FROM decision_records WHERE scope_id = $1 GROUP BY 1 ORDER BY 1', [o.scope]);
-    // Each contradiction with the documents that state each value now (restatements included).
-    const edges = await db.query<{ edge_id: string; status: string; metadata: { subject: string; metric: string; period: string | null }; a_value: { value: number; high?: number }; a_docs: string[]; b_value: { value: number; high?: number }; b_docs: string[]; resolved_by: string | null }>(
-      `SELECT e.edge_id, e.status, e.metadata, a.value AS a_value, a.source_ref->'docs' AS a_docs, b.value AS b_value, b.source_ref->'docs' AS b_docs,
-              (SELECT r.metadata->>'doc' FROM graph_edges r WHERE r.kind = 'resolves' AND r.target_id = e.edge_id AND r.superseded_at IS NULL ORDER BY r.recorded_at LIMIT 1) AS resolved_by
-         FROM graph_edges e
-         JOIN graph_nodes a ON a.node_id = e.source_id AND a.superseded_at IS NULL
-         JOIN graph_nodes b ON b.node_id = e.target_id AND b.superseded_at IS NULL
-        WHERE e.scope_id = $1 AND e.kind = 'contradicts' AND e.superseded_at IS NULL
-        ORDER BY e.recorded_at`,
-      [o.scope],
-    );
-    const contradictions: ContradictionReport[] = edges.rows.map((e) => ({
-      subject: e.metadata.subject,
-      metric: e.metadata.metric,
-      period: e.metadata.period ?? null,
-      values: [
-        { value: e.a_value.value, high: e.a_value.high ?? null, docs: [...(e.a_docs ?? [])].sort() },
-        { value: e.b_value.value, high: e.b_value.high ?? null, docs: [...(e.b_docs ?? [])].sort() },
-      ].sort((x, y) => x.value - y.value),
-      resolved: e.status === 'resolved',
-      resolved_by: e.resolved_by,
+    // Each contradiction with the documents (and sentences) stating each value now, and what settled it.
+    const contradictions: ContradictionReport[] = (await listContradictions(db, o.scope)).map((c) => ({
+      subject: c.subject,
+      metric: c.metric,
+      unit: c.unit,
+      period: c.period,
+      values: c.sides.map((s) => ({ value: s.display, number: s.value.value, high: s.value.high ?? null, docs: [...s.docs].sort(), sentences: s.stated_by })),
+      resolved: c.status === 'resolved',
+      resolved_by: c.resolved_by,
+      accepted: c.accepted,
+      resolution: c.resolution ? { how: c.resolution.how, text: c.resolution.text } : null,
     }));
+    const goals: GoalReport[] = (await listGoals(db, o.scope)).map((g) => ({ text: g.text, doc: g.doc, deadline: g.deadline, state: g.state, by: g.by, because: g.because }));
 
     const outcome = blocked ? 'BLOCKED_ON_REVIEW' : (fin.outcome ?? 'ACTIVE');
     const pendingReview = blocked ?? (pending[0] ? { review_id: pending[0].review_id, kind: pending[0].kind } : null);
@@ -258,8 +278,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     o.print(`Outcome: ${outcome}${certificateId ? `, certificate ${certificateId} (verified with the published JWKS)` : ''}`);
     o.print(`Goal score ${fin.goal_score.toFixed(3)}, V ${fin.lyapunov_v.toFixed(4)}, ${fin.rounds} round(s)`);
     for (const c of contradictions) {
-      o.print(`Contradiction: ${c.subject} (${c.metric}${c.period ? ', ' + c.period : ''}): ${c.values.map((v) => `${v.value}${v.high ? '–' + v.high : ''} in ${v.docs.join(', ')}`).join(' vs ')} — ${c.resolved ? `resolved${c.resolved_by ? ' by ' + c.resolved_by : ''}` : 'open'}`);
+      o.print(`Contradiction: ${c.subject} (${c.unit ?? c.metric}${c.period ? ', ' + c.period : ''}): ${c.values.map((v) => `${v.value} in ${v.docs.join(', ')}`).join(' vs ')} — ${c.resolved ? `resolved by ${c.resolved_by ?? '?'}${c.accepted ? `, ${c.accepted} accepted` : ''}` : 'open'}`);
     }
+    for (const g of goals) o.print(`Goal (${g.state}${g.by ? ` by ${g.by}` : ''}): ${g.text}${g.deadline ? ` [due ${g.deadline}]` : ''}`);
     if (pendingReview) o.print(`Pending human review: ${pendingReview.review_id} (${pendingReview.kind}); answer it with POST /v1/reviews/${pendingReview.review_id}/respond, or run the demo with --approve`);
     return {
       scope: o.scope,
@@ -273,6 +294,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       documents: report,
       decisions_by_governance_path: Object.fromEntries(paths.rows.map((r) => [r.governance_path, Number(r.n)])),
       contradictions,
+      goals,
       elapsed_ms: Date.now() - t0,
     };
   } finally {
