@@ -73,9 +73,10 @@ async function run(msg: Envelope, ctx: StepContext) {
     }
     const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
     if (r.review) {
-      // The review carries the trace of the evidence behind it: the human's answer continues it.
+      // The review carries the trace of the evidence that raised it (a later round with nothing new keeps it):
+      // the human's answer continues that trace.
       const carrier = new Headers();
-      injectContext(carrier);
+      if (r.review.created || r.evaluation.gates.D_quiescence.idle_cycles === 0) injectContext(carrier);
       const patch: Record<string, unknown> = carrier.get('traceparent') ? { trace: { traceparent: carrier.get('traceparent'), ...(carrier.get('tracestate') ? { tracestate: carrier.get('tracestate') } : {}) } } : {};
       if (explanation) Object.assign(patch, explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' });
       if (Object.keys(patch).length) await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [r.review.reviewId, JSON.stringify(patch)]);

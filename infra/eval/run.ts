@@ -21,21 +21,28 @@ export function scenarioDirs(root: string): string[] {
     .sort();
 }
 
-export async function runEval(o: { env: Env; root: string; only?: string[]; print?: (l: string) => void; runId?: string }): Promise<EvalResult> {
+export async function runEval(o: { env: Env; root: string; only?: string[]; print?: (l: string) => void; runId?: string; concurrency?: number }): Promise<EvalResult> {
   const t0 = Date.now();
   const runId = o.runId ?? new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  const out: EvalResult['scenarios'] = [];
-  for (const dir of scenarioDirs(o.root)) {
-    const name = dir.split('/').at(-1)!;
-    if (o.only?.length && !o.only.includes(name)) continue;
-    const expected = Expected.parse(JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')));
-    const scope = `eval-${name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 30)}-${runId}`;
-    const report: DemoReport = await runDemo({ env: o.env, docsDir: dir, scope, approve: false, approveGovernance: true, print: () => {} });
-    const score = scoreScenario(name, expected, report);
-    out.push({ ...score, elapsed_ms: report.elapsed_ms, outcome: report.outcome });
-    o.print?.(`${name}: recall ${score.recall.toFixed(2)}, precision ${score.precision.toFixed(2)}, resolutions ${score.resolutions.right}/${score.resolutions.of}, agreements violated ${score.agreements.violated}, goals ${score.goals.right}/${score.goals.of} (${(report.elapsed_ms / 1000).toFixed(1)} s)`);
-  }
-  return { scenarios: out, overall: overall(out), elapsed_ms: Date.now() - t0 };
+  const dirs = scenarioDirs(o.root).filter((d) => !o.only?.length || o.only.includes(d.split('/').at(-1)!));
+  const out: (EvalResult['scenarios'][number] | undefined)[] = dirs.map(() => undefined);
+  // Scenarios are independent scopes: a few at once share the swarm's consumers like bridges do.
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < dirs.length; i = next++) {
+      const dir = dirs[i]!;
+      const name = dir.split('/').at(-1)!;
+      const expected = Expected.parse(JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')));
+      const scope = `eval-${name.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 30)}-${runId}`.slice(0, 64);
+      const report: DemoReport = await runDemo({ env: o.env, docsDir: dir, scope, approve: false, approveGovernance: true, print: () => {} });
+      const score = scoreScenario(name, expected, report);
+      out[i] = { ...score, elapsed_ms: report.elapsed_ms, outcome: report.outcome };
+      o.print?.(`${name}: recall ${score.recall.toFixed(2)}, precision ${score.precision.toFixed(2)}, resolutions ${score.resolutions.right}/${score.resolutions.of}, agreements violated ${score.agreements.violated}, goals ${score.goals.right}/${score.goals.of} (${(report.elapsed_ms / 1000).toFixed(1)} s)`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, o.concurrency ?? 3) }, worker));
+  const scenarios = out.filter((x): x is EvalResult['scenarios'][number] => !!x);
+  return { scenarios, overall: overall(scenarios), elapsed_ms: Date.now() - t0 };
 }
 
 /** The table printed by `npm run eval` and pasted into the README. */

@@ -7,7 +7,7 @@ import { lexicalSimilarity } from '../../shared/extract/compare.ts';
 import { findDates } from '../../shared/extract/dates.ts';
 import type { ContradictionReport, GoalReport } from '../demo/run.ts';
 
-const ExpValue = z.union([z.number(), z.string().regex(/^\d{4}(-(\d{2}|Q[1-4]|H[12]))?(-\d{2})?$/)]);
+const ExpValue = z.union([z.number(), z.string().regex(/^\d{4}(-(Q[1-4]|H[12]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?$/, 'dates as YYYY, YYYY-MM, YYYY-MM-DD, YYYY-Qn or YYYY-Hn')]);
 
 export const Expected = z.object({
   about: z.string().optional(),

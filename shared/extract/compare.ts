@@ -110,7 +110,11 @@ export function periodsCompatible(a?: string, b?: string): boolean {
   }
   const va = ya ? undefined : periodValue(a);
   const vb = yb ? undefined : periodValue(b);
-  if ((ya && vb?.granularity === 'day') || (yb && va?.granularity === 'day')) return true;
+  // A point in time falls in a year's figure when the years agree (fiscal years may end in another month: the year is enough).
+  if ((ya && vb?.granularity === 'day') || (yb && va?.granularity === 'day')) {
+    const year = /\d{4}/.exec(ya ? a : b)?.[0];
+    return !year || (ya ? b : a).startsWith(year);
+  }
   if (ya || yb) return false;
   if (!va || !vb) return false;
   if (va.granularity !== vb.granularity && va.granularity !== 'day' && vb.granularity !== 'day') return false;
@@ -141,7 +145,8 @@ export function valuesAgree(a: Value, b: Value, opts: { targets?: boolean } = {}
 
 const STOP = new Set(['the', 'a', 'an', 'of', 'for', 'in', 'on', 'at', 'to', 'by', 'and', 'or', 'with', 'from', 'its', 'their', 'our', 'this', 'that', 'is', 'are', 'was', 'were']);
 /** A crude stem: enough to make "enrolled"/"enrollment", "patients"/"patient" meet. */
-const stem = (w: string) => w.toLowerCase().replace(/['’]s$/, '').replace(/(ments?|ings?|ed|es|s|ly|ion|ions)$/, '').slice(0, 6);
+const stem = (w: string) =>
+  w.toLowerCase().replace(/['’]s$/, '').replace(/(ments?|ings?|ed|es|s|ly|ions?)$/, '').replace(/e$/, '').slice(0, 6);
 const words = (s: string) => s.split(/[^A-Za-z0-9]+/).filter((w) => w && !STOP.has(w.toLowerCase())).map(stem);
 
 /** Word overlap of two subject phrases (Dice coefficient over stems), for when vectors are missing. */
@@ -222,7 +227,7 @@ export interface Settlement {
  * value, or withdrawing one, settles it when the subject matches clearly.
  */
 export function settles(rev: Revision, c: ContestedFigure, sim: Similarity): Settlement | null {
-  const compatible = rev.metric === c.metric || (rev.metric.startsWith('count') && c.metric.startsWith('count')) || (rev.metric === 'count' || c.metric === 'count');
+  const compatible = rev.metric === c.metric || (rev.metric.startsWith('count') && c.metric.startsWith('count'));
   if (!compatible || !periodsCompatible(rev.period, c.period)) return null;
   const [a, b] = c.sides;
   if (rev.from && rev.to && sim.score >= RESOLUTION_MIN) {

@@ -4,7 +4,7 @@
 // replacing, accepting or withdrawing a figure) and the acronyms it defines.
 // Deterministic, no network, linear in the document: the fallback for the LLM
 // extraction step, and the default.
-import { referenceYear, type DateMention } from './dates.ts';
+import { findDates, referenceYear, type DateMention } from './dates.ts';
 import { readSentence, type Figure, type SentenceReading } from './figures.ts';
 import { sentences } from './nlp.ts';
 import { documentDate, segment, type Segment } from './segment.ts';
@@ -130,8 +130,10 @@ export function definedAcronyms(text: string): Record<string, string> {
     const acr = m[2]!;
     const words = m[1]!.trim().split(/\s+/);
     const letters = acr.toLowerCase().replace(/s$/, '');
-    for (let n = Math.min(words.length, letters.length + 2); n >= 2; n--) {
+    // The shortest run of words before the parenthesis whose initials spell it (inner "of", "and" may be skipped).
+    for (let n = 2; n <= Math.min(words.length, letters.length + 2); n++) {
       const cand = words.slice(-n);
+      if (/^(of|and|the|for|to|in|&)$/i.test(cand[0]!)) continue;
       const initials = cand.filter((w) => !/^(of|and|the|for|to|in|&)$/i.test(w)).map((w) => w[0]!.toLowerCase()).join('');
       if (initials === letters) {
         out[acr] = cand.join(' ').toLowerCase();
@@ -194,11 +196,17 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
   const body = runIn ? seg.text.slice(runIn.end) : seg.text;
   const bodyStart = seg.start + (runIn?.end ?? 0);
   // The line's own label or run-in heading says what its figures are about ("Net revenue retention: ...").
-  const context = runIn?.heading ?? (seg.label && !/^(risk|goal|goals|note|action|summary|recommendation|comment|finding|conclusion|update|status)s?$/i.test(seg.label) ? seg.label : undefined);
+  // A label is a noun phrase ("EBITDA margin:"); "CEO Jane Walsh stated:" introduces a quote instead.
+  const last = seg.label ? sentences(seg.label)[0]?.tokens.at(-1) : undefined;
+  const nounLabel = seg.label && !/^(risk|goal|goals|note|action|summary|recommendation|comment|finding|conclusion|update|status)s?$/i.test(seg.label) && !(last && /^(say|state|note|add|comment|explain|write|report|tell|remark|conclude|announce|confirm|reply|respond|ask|answer)$/.test(last.lemma));
+  const context = runIn?.heading ?? (nounLabel ? seg.label : undefined);
+  // A heading (or a table's header row) that names one period dates the figures under it.
+  const headingDates = seg.heading ? findDates(seg.heading, refYear).filter((d) => !Number.isNaN(d.start) || d.fiscal) : [];
+  const period = headingDates.length === 1 ? headingDates[0]!.label : undefined;
   const read: Read[] = sentences(body).map((s) => ({
     text: clean(s.text),
     span: [bodyStart + s.start, bodyStart + s.end],
-    r: readSentence(s, { offset: bodyStart, ...(refYear ? { refYear } : {}), ...(context ? { context } : {}) }),
+    r: readSentence(s, { offset: bodyStart, ...(refYear ? { refYear } : {}), ...(context ? { context } : {}), ...(period ? { period } : {}) }),
   }));
 
   const isRiskLine = label === 'risk' || label === 'risks' || (heading.includes('risk') && seg.kind === 'bullet');

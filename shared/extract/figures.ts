@@ -177,6 +177,8 @@ interface Ctx {
   refYear?: number;
   /** What the line is about when it says so: its label or run-in heading ("Net revenue retention: ..."). */
   context?: string;
+  /** The period a heading or table column gives the lines under it ("Results for FY2025", "| Metric | FY2025 |"). */
+  period?: string;
   /** Offset of the sentence's text in the document. */
   offset: number;
 }
@@ -306,11 +308,14 @@ function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: 
   return { np, head, qualifiers };
 }
 
-/** The subject is who acts, not what is measured: a non-copular verb stands between it and the figure. */
+/** Verbs of saying and holding a view: their subject is who states a figure, not what it measures. */
+const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'stand', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
+
+/** The subject is who states the figure ("management stands by £18.5m"), not what it measures. */
 function isAgent(ts: Token[], subject: [number, number], figureAt: number): boolean {
   const between = ts.slice(subject[1] + 1, figureAt);
-  if (between.some((t) => t.pos === 'AUX' || /^(remain|stand|total|reach|amount|come|be|equal|exceed|fall|rise|grow|decline)s?$/.test(t.lemma) && !/^stand$/.test(t.lemma))) return false;
-  return between.some((t) => t.pos === 'VERB');
+  if (between.some((t) => t.pos === 'AUX')) return false;
+  return between.some((t) => t.pos === 'VERB' && SAYING_VERBS.has(t.lemma));
 }
 
 const lemmaOf = (t: Token) => (t.lemma && t.lemma !== t.lower && !/[^a-z]/.test(t.lemma) ? t.lemma : t.lower.replace(/(?<=[^s])s$/, ''));
@@ -490,7 +495,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       subject = undefined;
     }
     // A value named only as the other end of a pair ("up from EUR 62 million") takes the pair's subject below.
-    const paired = /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus)\s*(?:the\s+|a\s+|an\s+)?$/i.test(text.slice(0, n.at));
+    const paired = /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus|not\s+[^,;]{1,40}\s+but)\s*(?:the\s+|a\s+|an\s+)?$/i.test(text.slice(0, n.at));
     if (!subjectText && paired) subjectText = '';
     else if (!subjectText) continue;
     // A unit-less count of "customer count" counts customers; "patient visits reached 1.9 million" counts visits.
@@ -671,13 +676,25 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     if (!from.subject) from.subject = to.subject;
     if (!to.subject) to.subject = from.subject;
   }
+  // "not 4% but 6%": an asserted value after "but" takes the subject of the value it corrects.
+  for (const f of figs) {
+    if (f.subject || f.mentionRole !== 'asserted') continue;
+    const before = figs.filter((g) => g !== f && g.subject && comparable(f, g) && g.t0 < f.t0).at(-1);
+    if (before) {
+      shareUnit(before, f);
+      f.subject = before.subject;
+      if (!f.period && before.period) f.period = before.period;
+    }
+  }
   // "X is 9%, not 14%", "in Q4 2026, not Q2 2026": the denied value is the same figure.
   for (const f of figs) {
     if (f.mentionRole !== 'negated' && f.mentionRole !== 'cited' && f.subject) continue;
-    const other = figs.filter((g) => g !== f && g.mentionRole === 'asserted' && comparable(f, g) && g.t0 < f.t0).at(-1) ?? figs.find((g) => g !== f && g.mentionRole === 'asserted' && comparable(f, g));
+    const candidates = figs.filter((g) => g !== f && g.mentionRole === 'asserted' && g.subject && comparable(f, g));
+    const other = candidates.filter((g) => g.t0 < f.t0).at(-1) ?? candidates[0];
     if (other && (f.mentionRole === 'negated' || !f.subject)) {
       shareUnit(other, f);
       f.subject = other.subject;
+      if (!f.period && other.period) f.period = other.period;
     }
   }
   // A change stated as "up 15%" / "down 3 points" after a figure is the change of that figure.
@@ -705,6 +722,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       f.period = p;
       break;
     }
+    if (!f.period && ctx.period) f.period = ctx.period;
   }
   void lower;
   reading.figures = figs.filter((f) => f.subject !== '');

@@ -101,6 +101,8 @@ export async function upsertFinalityReview(tx: PoolClient, scope: string, reques
      VALUES ($1, $2, 'finality_review', $3)
      ON CONFLICT (scope_id) WHERE kind = 'finality_review' AND status = 'pending'
      DO UPDATE SET request = EXCLUDED.request
+       -- The trace of the evidence that raised the review stays until newer evidence replaces it.
+       || CASE WHEN review_queue.request ? 'trace' THEN jsonb_build_object('trace', review_queue.request->'trace') ELSE '{}'::jsonb END
      RETURNING review_id, (xmax = 0) AS created`,
     [`fin-${scope}-${randomUUID().slice(0, 8)}`, scope, JSON.stringify(request)],
   );

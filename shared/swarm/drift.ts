@@ -49,7 +49,7 @@ export function assessDrift(input: DriftInput): DriftReport {
   // factual: a figure already known is stated with a value that does not agree.
   const known = figures(before);
   for (const f of figures(added)) {
-    const clash = known.find((k) => sameFigure(k.s, f.s, similarity({ text: k.s.subject }, { text: f.s.subject })) && !valuesAgree(k.s.value, f.s.value));
+    const clash = known.find((k) => sameFigure(k.s, f.s, similarity({ text: k.s.subject }, { text: f.s.subject })) && !valuesAgree(k.s.value, f.s.value, { targets: k.s.role === 'target' && f.s.role === 'target' }));
     if (clash) {
       types.add('factual');
       notes.push(`${f.s.subject} (${f.s.metric}${f.s.period ? ', ' + f.s.period : ''}): ${formatValue(clash.s.value)} in ${clash.doc}, ${formatValue(f.s.value)} in ${f.doc}`);

@@ -56,10 +56,14 @@ describe('the Acme scenario, end to end', () => {
     expect(docs.map((d) => d.contradictions_resolved)).toEqual([0, 0, 0, 0, 1]);
     expect(first.report.contradictions).toHaveLength(1);
     const [c] = first.report.contradictions;
-    expect(c).toMatchObject({ subject: 'hiring', metric: 'engineers', resolved: true, resolved_by: '05-follow-up' });
-    expect(c!.values.map((v) => v.value).sort()).toEqual([15, 20]);
-    expect(c!.values.find((v) => v.value === 20)!.docs).toContain('01-announcement');
-    expect(c!.values.find((v) => v.value === 15)!.docs).toContain('02-strategy-memo');
+    expect(c).toMatchObject({ metric: 'count:engineer', resolved: true, resolved_by: '05-follow-up', accepted: '15+', resolution: { how: 'restated' } });
+    expect(c!.values.map((v) => v.value).sort()).toEqual(['15+', '20']);
+    expect(c!.values.find((v) => v.value === '20')!.docs).toContain('01-announcement');
+    expect(c!.values.find((v) => v.value === '15+')!.docs).toContain('02-strategy-memo');
+    // Each value with the sentence that states it.
+    expect(c!.values.find((v) => v.value === '20')!.sentences[0]).toMatchObject({ doc: '01-announcement', sentence: expect.stringContaining('hire approximately 20 engineers in Q4') });
+    // The goals the report gives, with their state.
+    expect(first.report.goals.find((g) => /onboard 15\+ engineers/.test(g.text))).toMatchObject({ state: 'open', deadline: '2024-12-31' });
   });
 
   it('cycles the scope state once per document', async () => {
@@ -94,11 +98,13 @@ describe('the Acme scenario, end to end', () => {
   it('grows the convergence history by one row per evaluation round', async () => {
     const rounds = await first.db.pool.query<{ round: number; message_id: string }>(`SELECT round, message_id FROM convergence_history WHERE scope_id = 'acme' ORDER BY round`);
     const decisions = await first.db.pool.query<{ round: number }>(`SELECT round FROM finality_decisions WHERE scope_id = 'acme' AND round IS NOT NULL ORDER BY round`);
-    // Five cycles, plus the round after the human's approval; reads (the summary) add none.
-    expect(rounds.rows.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(decisions.rows.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(new Set(rounds.rows.map((r) => r.message_id)).size).toBe(6);
-    expect(first.report.rounds).toBe(6);
+    // Five cycles, the round once the documents are in (as the timer would run it), and the one after
+    // the human's approval; reads (the summary) add none.
+    expect(rounds.rows.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(decisions.rows.map((r) => r.round)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(new Set(rounds.rows.map((r) => r.message_id)).size).toBe(7);
+    expect(rounds.rows[5]!.message_id).toBe('settle:acme:5');
+    expect(first.report.rounds).toBe(7);
   });
 
   it('ends in a defined outcome: a review, then a verified certificate after the human approval', () => {

@@ -1,15 +1,18 @@
 // The facts step with the real facts-worker (all-MiniLM-L6-v2): a claim restated in
-// another document is matched to the node the graph already has — by its figure when
-// it states one, by embedding (cosine ≥ SAME_CLAIM_MIN_COSINE) when it does not —
-// while a different value or an unrelated claim stays a node of its own. With the
-// worker unreachable the claim is stored without a vector and embedded by a later run.
-// The sentence pairs are checked against the real model first: if the model scored
-// them otherwise, the test says so instead of passing for the wrong reason.
+// another document is matched to the node the graph already has — a figure by the
+// embedding of its subject phrase (with its unit and period), a claim without a figure
+// by the embedding of the sentence (cosine ≥ SAME_CLAIM_MIN_COSINE) — while a
+// different value or an unrelated claim stays a node of its own. With the worker
+// unreachable, claims are stored without a vector (and embedded by a later run) and
+// figures are still compared, by the words of their subjects. The phrase and sentence
+// pairs are checked against the real model first: if the model scored them otherwise,
+// the test says so instead of passing for the wrong reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { step as facts } from '../../../functions/facts/index.ts';
 import { createEmbeddingsClient } from '../../../shared/adapters/embeddings.ts';
 import { queryEdges, queryNodes, type GraphNode } from '../../../shared/store/graph.ts';
-import { SAME_CLAIM_MIN_COSINE, SAME_FIGURE_MIN_COSINE } from '../../../shared/swarm/match.ts';
+import { SAME_FIGURE_MIN } from '../../../shared/extract/compare.ts';
+import { SAME_CLAIM_MIN_COSINE } from '../../../shared/swarm/match.ts';
 import { freePort } from '../core/private-openfga.ts';
 import { emitted, envelope, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -45,17 +48,30 @@ describe('facts + facts-worker: restated claims become one node', () => {
     const worker = createEmbeddingsClient({ baseUrl: t.env.FACTS_WORKER_URL, dim: t.env.EMBEDDING_DIM, breakerName: 'facts-worker-probe' });
     const { scores } = await worker.similar([HIRE, BUDGET, DELAY], [HIRE_RESTATED, HIRE_OTHER, BUDGET_RESTATED, BUDGET_OTHER, DELAY_RESTATED, CHURN]);
     const [hire, budget, delay] = scores as [number[], number[], number[]];
-    expect(hire[0]).toBeGreaterThanOrEqual(SAME_FIGURE_MIN_COSINE); // a candidate, and the figures agree
-    expect(hire[0]).toBeLessThan(SAME_CLAIM_MIN_COSINE); // too low to match on text similarity alone
-    expect(hire[1]).toBeGreaterThan(hire[0]!); // another value scores higher than the restatement
+    expect(hire[0]).toBeLessThan(SAME_CLAIM_MIN_COSINE); // a restated figure is too far apart as a sentence...
+    expect(hire[1]).toBeGreaterThan(hire[0]!); // ...and another value scores higher than the restatement: sentences cannot decide figures
     expect(budget[2]).toBeGreaterThanOrEqual(SAME_CLAIM_MIN_COSINE);
     expect(delay[4]).toBeGreaterThanOrEqual(SAME_CLAIM_MIN_COSINE);
     expect(budget[3]).toBeLessThan(SAME_CLAIM_MIN_COSINE); // related, but a different fact
-    expect(budget[3]).toBeGreaterThanOrEqual(SAME_FIGURE_MIN_COSINE); // close enough to be a neighbour the step looks at
     for (const s of [hire[5], budget[5], delay[5]]) expect(s).toBeLessThan(0.45); // unrelated
+
+    // Subject phrases decide figures: the same figure named differently is above its kind's threshold, another figure below.
+    const same = await worker.similar(['annual recurring revenue', 'runway', 'completion', 'annual generation'], ['annual recurring revenue', 'cash runway', 'revised completion date', 'annual energy yield']);
+    expect(same.scores.map((row, i) => row[i]!)).toEqual([
+      expect.toSatisfy((x: number) => x >= SAME_FIGURE_MIN.money!),
+      expect.toSatisfy((x: number) => x >= SAME_FIGURE_MIN.measure!),
+      expect.toSatisfy((x: number) => x >= SAME_FIGURE_MIN.date!),
+      expect.toSatisfy((x: number) => x >= SAME_FIGURE_MIN.measure!),
+    ]);
+    const different = await worker.similar(['annual recurring revenue', 'total cost of the project', 'share of ARR from the largest customers'], ['contracts', 'approved budget', 'share of ARR with change of control termination']);
+    expect(different.scores.map((row, i) => row[i]!)).toEqual([
+      expect.toSatisfy((x: number) => x < SAME_FIGURE_MIN.money!),
+      expect.toSatisfy((x: number) => x < SAME_FIGURE_MIN.money!),
+      expect.toSatisfy((x: number) => x < SAME_FIGURE_MIN.percent!),
+    ]);
   });
 
-  it('matched by figure and by embedding, never by similarity alone', async () => {
+  it('figures matched by subject, unit and period; claims by sentence embedding; never by similarity alone', async () => {
     const scope = await t.scope('emb-');
     const a = await run(facts, t.deps, submit(scope, 'doc-a', `${HIRE} ${BUDGET} ${DELAY}`));
     expect(emitted(a, 'facts.extracted').payload).toMatchObject({ claims: 3, unembedded: 0 });
@@ -69,7 +85,7 @@ describe('facts + facts-worker: restated claims become one node', () => {
     // Restatements: the node of doc a, now sourced by both documents, with how it was matched.
     const hire = claim(nodes, HIRE);
     expect(hire.sourceRef).toEqual({ docs: ['doc-a', 'doc-b'] });
-    expect(hire.metadata).toMatchObject({ 'restated_in_doc-b': 'figure' });
+    expect(hire.metadata).toMatchObject({ 'restated_in_doc-b': 'embedding' });
     expect(hire.confidence).toBeGreaterThan(claim(before, HIRE).confidence); // corroborated
     for (const text of [BUDGET, DELAY]) {
       const n = claim(nodes, text);
@@ -102,5 +118,16 @@ describe('facts + facts-worker: restated claims become one node', () => {
     expect(nodes.every((n) => n.hasEmbedding)).toBe(true);
     expect(nodes).toHaveLength(2);
     expect(claim(nodes, BUDGET)).toMatchObject({ sourceRef: { docs: ['doc-c', 'doc-d'] }, metadata: { 'restated_in_doc-d': 'embedding' } });
+  });
+
+  it('worker unreachable: figures are still compared by the words of their subjects', async () => {
+    const scope = await t.scope('emb-lex-');
+    const dead = t.depsWith({}, { FACTS_WORKER_URL: `http://127.0.0.1:${await freePort()}` });
+    await run(facts, dead, submit(scope, 'doc-e', 'The total cost of the project is EUR 62 million. The plant has 4 traffic lanes.'));
+    const f = await run(facts, dead, submit(scope, 'doc-f', 'The total cost of the project is now estimated at EUR 71 million. It adds 2 cycle lanes.'));
+    expect(emitted(f, 'facts.extracted').payload).toMatchObject({ contradictions_found: 1, unembedded: 2 });
+    const [edge, ...more] = await queryEdges(t.guarded, scope, { kinds: ['contradicts'] });
+    expect(more).toEqual([]); // traffic lanes and cycle lanes are different things
+    expect(edge!.metadata).toMatchObject({ metric: 'EUR', subject: 'total cost of project' });
   });
 });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { step as facts } from '../../../functions/facts/index.ts';
 import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import { extractFacts } from '../../../shared/extract/extract.ts';
+import { listContradictions } from '../../../shared/store/contradictions.ts';
 import { queryEdges, queryNodes } from '../../../shared/store/graph.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
 import type { FactsArtifact } from '../../../shared/swarm/facts-doc.ts';
@@ -22,8 +23,7 @@ afterAll(async () => t?.close());
 beforeEach(() => resetBreakers());
 
 const doc = (scope: string, n: 1 | 2 | 3 | 4 | 5, id?: string) => envelope('doc.submitted', scope, acme(n), id);
-const hiringEdges = async (scope: string) =>
-  (await queryEdges(t.guarded, scope, { kinds: ['contradicts'] })).filter((e) => e.metadata.subject === 'hiring' && e.metadata.metric === 'engineers');
+const hiringEdges = async (scope: string) => (await queryEdges(t.guarded, scope, { kinds: ['contradicts'] })).filter((e) => e.metadata.metric === 'count:engineer');
 
 describe('facts, offline extractor', () => {
   it('doc 1: context_doc entry, nodes with subject/metric/value, the facts artifact, facts.extracted and a proposal at the current epoch', async () => {
@@ -42,10 +42,13 @@ describe('facts, offline extractor', () => {
     const nodes = await queryNodes(t.guarded, scope);
     const goals = nodes.filter((n) => n.kind === 'goal');
     expect(goals.map((g) => g.content).sort()).toEqual([...new Set(offline.goals.map((g) => g.text))].sort());
-    expect(goals.find((g) => g.subject === 'hiring')).toMatchObject({ metric: 'engineers', value: { value: 20, approx: true, period: 'Q4' }, sourceDoc: 'acme-1' });
+    expect(goals.find((g) => g.metric === 'count:engineer')).toMatchObject({ value: { value: 20, approx: true, period: '2024-Q4' }, sourceDoc: 'acme-1', metadata: { state: 'open', deadline: { label: '2024-Q4' } } });
     const revenue = nodes.find((n) => n.kind === 'claim' && n.subject === 'revenue' && n.metric === 'USD');
-    expect(revenue).toMatchObject({ value: { kind: 'money', value: 2_100_000, period: 'Q3' }, sourceRef: { docs: ['acme-1'] }, hasEmbedding: true });
+    expect(revenue).toMatchObject({ value: { kind: 'money', value: 2_100_000, period: '2024-Q3', display: '2100000' }, sourceRef: { docs: ['acme-1'] }, hasEmbedding: true });
     expect(nodes.filter((n) => n.kind === 'claim')).toHaveLength(offline.claims.length);
+    // Every figure is in the figures index with its subject embedding and sentence.
+    const figures = await count(t, 'SELECT count(*) AS n FROM figures WHERE scope_id = $1 AND subject_embedding IS NOT NULL', [scope]);
+    expect(figures).toBe(offline.claims.filter((c) => c.statement).length);
     expect(await hiringEdges(scope)).toEqual([]);
 
     // The facts artifact holds the document; facts.extracted names its version.
@@ -56,13 +59,13 @@ describe('facts, offline extractor', () => {
     expect(types(res)).toEqual(['facts.extracted', 'proposal.submitted']);
     expect(emitted(res, 'facts.extracted').payload).toEqual({
       doc_id: 'acme-1', facts_sha: artifact!.pointer.sha256, tier: 'fallback', claims: offline.claims.length, goals: offline.goals.length, risks: offline.risks.length,
-      contradictions_found: 0, contradictions_resolved: 0, unembedded: 0,
+      contradictions_found: 0, contradictions_resolved: 0, goals_changed: 0, unembedded: 0,
     });
     expect(emitted(res, 'proposal.submitted').payload).toMatchObject({ proposal_id: `${scope}/e0/facts`, proposer: 'facts', action: 'advance_state', from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
     expect(res.emit.every((e) => e.scope === scope && e.causation === msg.id)).toBe(true);
   });
 
-  it('doc 2 raises the hiring contradiction (20 vs 15+), doc 5 resolves it with a resolves edge and raises no new one', async () => {
+  it('doc 2 raises the hiring contradiction (20 vs 15+), doc 5 resolves it (15 accepted) and raises no new one', async () => {
     const scope = await t.scope('f2-');
     await run(facts, t.deps, doc(scope, 1));
     expect(await hiringEdges(scope)).toEqual([]);
@@ -71,12 +74,15 @@ describe('facts, offline extractor', () => {
     expect(emitted(second, 'facts.extracted').payload).toMatchObject({ contradictions_found: 1, contradictions_resolved: 0 });
     const [edge, ...others] = await hiringEdges(scope);
     expect(others).toEqual([]);
-    expect(edge).toMatchObject({ status: 'active', createdBy: 'facts', metadata: { found_in: 'acme-2', period: 'Q4' } });
-    const sides = (edge!.metadata.sides as { value: { value: number }; docs: string[] }[]).map((s) => [s.value.value, s.docs]);
-    expect(sides).toEqual(expect.arrayContaining([[20, expect.arrayContaining(['acme-1'])], [15, ['acme-2']]]));
-    // Both ends are current hiring claims of the graph.
+    expect(edge).toMatchObject({ status: 'active', createdBy: 'facts', metadata: { found_in: 'acme-2', unit: expect.stringMatching(/engineers/) } });
+    const sides = (edge!.metadata.sides as { display: string; node_id: string }[]).map((s) => s.display).sort();
+    expect(sides).toEqual(['15+', '20']);
+    // Both ends are current claims of the graph, and the report shows who states each value, in which sentence.
     const ends = (await queryNodes(t.guarded, scope, { kinds: ['claim'] })).filter((n) => [edge!.sourceId, edge!.targetId].includes(n.nodeId));
-    expect(ends.map((n) => [n.subject, (n.value as { value: number }).value]).sort()).toEqual([['hiring', 15], ['hiring', 20]]);
+    expect(ends.map((n) => (n.value as { display: string }).display).sort()).toEqual(['15+', '20']);
+    const [view] = await listContradictions(t.guarded, scope);
+    expect(view!.sides.flatMap((x) => x.stated_by.map((b) => b.doc)).sort()).toEqual(['acme-1', 'acme-2']);
+    expect(view!.sides.find((x) => x.display === '20')!.stated_by[0]!.sentence).toMatch(/hire approximately 20 engineers in Q4/);
     // Doc 2's risk register: risks with severities, each with its impact assessment.
     const nodes = await queryNodes(t.guarded, scope);
     const risk = nodes.find((n) => n.kind === 'risk' && n.content.startsWith('Talent market remains tight'));
@@ -89,10 +95,10 @@ describe('facts, offline extractor', () => {
     expect(emitted(fifth, 'facts.extracted').payload).toMatchObject({ contradictions_found: 0, contradictions_resolved: 1 });
     const after = await hiringEdges(scope);
     expect(after.map((e) => [e.edgeId, e.status])).toEqual([[edge!.edgeId, 'resolved']]);
-    expect(after[0]!.metadata.resolution).toMatch(/revised our hiring target from 20 to 15/);
-    const resolves = (await queryEdges(t.guarded, scope, { kinds: ['resolves'] })).filter((e) => e.targetId === edge!.edgeId);
-    expect(resolves.find((e) => e.metadata.from === 20 && e.metadata.to === 15)).toMatchObject({ createdBy: 'facts', metadata: { doc: 'acme-5' } });
-    // Nothing open is left about hiring.
+    expect(after[0]!.metadata.resolution).toMatchObject({ doc: 'acme-5', how: 'restated', accepted: '15+', text: expect.stringMatching(/revised our hiring target from 20 to 15/) });
+    // The rejected value retired: a later "20 engineers" finds only the accepted one to disagree with.
+    expect(await count(t, `SELECT count(*) AS n FROM figures WHERE scope_id = $1 AND status = 'revised' AND revised_by = 'acme-5'`, [scope])).toBeGreaterThan(0);
+    // Nothing open is left.
     expect(await queryEdges(t.guarded, scope, { kinds: ['contradicts'], statuses: ['active'] })).toEqual([]);
   });
 
@@ -165,11 +171,15 @@ describe('facts, offline extractor', () => {
 
 describe('facts, LLM path (scripted model)', () => {
   const recordFacts = {
-    claims: [
-      { text: 'Acme will hire 20 engineers in Q4.', confidence: 0.9, figure: { subject: 'Hiring', metric: 'engineers', period: 'q4', value: 20 } },
-      { text: 'Nexus launched in EMEA.', confidence: 0.7 },
+    figures: [
+      { quote: 'Revenue for Q3 was $2.1M', subject: 'Q3 revenue', value: 2100000, unit: 'USD', period: 'Q3', role: 'asserted' },
+      { quote: 'hire approximately 20 engineers in Q4', subject: 'engineers to hire', value: 20, unit: 'engineers', role: 'target' },
+      // Not in the document: dropped and counted.
+      { quote: 'Revenue for Q3 was $3.4M', subject: 'Q3 revenue', value: 3400000, unit: 'USD', role: 'asserted' },
     ],
-    goals: [{ text: 'Hire 20 engineers in Q4', figure: { subject: 'hiring', metric: 'engineers', period: 'Q4', value: 20 } }],
+    claims: [{ text: 'No guidance was updated', confidence: 0.7 }],
+    goals: [{ text: 'Hire approximately 20 engineers in Q4', deadline: 'Q4 2024' }],
+    goal_updates: [],
     risks: [{ text: 'The talent market is tight', severity: 'high' }],
     assumptions: ['Pipeline converts at Q3 rates'],
     revisions: [],
@@ -183,15 +193,17 @@ describe('facts, LLM path (scripted model)', () => {
 
     // The model was given the document.
     expect(JSON.stringify(model.doGenerateCalls[0]!.prompt)).toContain('Revenue for Q3 was $2.1M');
-    expect(res.result).toMatchObject({ tier: 'llm', claims: 2 });
-    expect(emitted(res, 'facts.extracted').payload).toMatchObject({ tier: 'llm', claims: 2, goals: 1, risks: 1 });
+    expect(res.result).toMatchObject({ tier: 'llm', claims: 3, llm_dropped: 1 });
+    expect(emitted(res, 'facts.extracted').payload).toMatchObject({ tier: 'llm', claims: 3, goals: 1, risks: 1 });
     const [entry] = await logEntries(t, scope, ['context_doc']);
     expect(entry!.payload).toMatchObject({ extraction_tier: 'llm' });
     expect(entry!.payload).not.toHaveProperty('fallback_reason');
 
     const nodes = await queryNodes(t.guarded, scope);
-    expect(nodes.filter((n) => n.kind === 'claim').map((n) => n.content).sort()).toEqual(['Acme will hire 20 engineers in Q4.', 'Nexus launched in EMEA.']);
-    expect(nodes.find((n) => n.content === 'Acme will hire 20 engineers in Q4.')).toMatchObject({ subject: 'hiring', metric: 'engineers', confidence: 0.9, value: { value: 20, period: 'Q4' } });
+    expect(nodes.filter((n) => n.kind === 'claim').map((n) => n.content).sort()).toEqual(['No guidance was updated', 'Revenue for Q3 was $2.1M', 'hire approximately 20 engineers in Q4']);
+    // The value is read back from the quote: "approximately 20" stays approximate, whatever the model said.
+    expect(nodes.find((n) => n.content === 'hire approximately 20 engineers in Q4')).toMatchObject({ subject: 'engineers to hire', metric: 'count:engineer', value: { value: 20, approx: true } });
+    expect(nodes.find((n) => n.content === 'Revenue for Q3 was $2.1M')).toMatchObject({ metric: 'USD', value: { value: 2_100_000, period: 'Q3' } });
     expect(nodes.find((n) => n.kind === 'risk')).toMatchObject({ content: 'The talent market is tight', severity: 'high' });
     expect(nodes.find((n) => n.kind === 'assessment')).toMatchObject({ metadata: { risk_delta: 0.08, mitigated: false } });
     const artifact = await services(t.deps).artifacts.latest<FactsArtifact>(scope, 'facts');
@@ -210,7 +222,7 @@ describe('facts, LLM path (scripted model)', () => {
       expect(res.result).toMatchObject({ tier: 'fallback', claims: extractFacts(String(acme(1).text)).claims.length });
       const [entry] = await logEntries(t, scope, ['context_doc']);
       expect(entry!.payload).toMatchObject({ extraction_tier: 'fallback', fallback_reason: reason });
-      expect((await queryNodes(t.guarded, scope, { kinds: ['goal'] })).some((g) => g.subject === 'hiring')).toBe(true);
+      expect((await queryNodes(t.guarded, scope, { kinds: ['goal'] })).some((g) => g.metric === 'count:engineer')).toBe(true);
     }
   });
 });

@@ -1,160 +1,197 @@
-import { readFileSync, readdirSync } from 'node:fs';
+// The offline extractor on hard phrasings and on whole documents: what each figure
+// measures (subject), its unit and period, how the sentence uses it, goals with
+// deadlines and later word on them, revisions, and where in the document each came from.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { findContradictions, resolves, type SourcedStatement } from '../../../shared/extract/contradictions.ts';
-import { extractFacts } from '../../../shared/extract/extract.ts';
+import { formatValue } from '../../../shared/extract/compare.ts';
+import { definedAcronyms, extractFacts } from '../../../shared/extract/extract.ts';
+import { readSentence } from '../../../shared/extract/figures.ts';
 import { sentences } from '../../../shared/extract/nlp.ts';
-import { period, quantities } from '../../../shared/extract/quantities.ts';
 import { segment } from '../../../shared/extract/segment.ts';
 
-const ACME = new URL('../../../infra/demo/scenarios/acme/', import.meta.url).pathname;
-const docs = readdirSync(ACME).filter((f) => /^\d\d-.*\.txt$/.test(f)).sort();
-const acme = Object.fromEntries(docs.map((f) => [f, extractFacts(readFileSync(ACME + f, 'utf8'))]));
+const SCENARIOS = new URL('../../../infra/demo/scenarios/', import.meta.url).pathname;
+const doc = (name: string) => readFileSync(SCENARIOS + name, 'utf8');
 
-const q = (s: string) => quantities(sentences(s)[0]!.tokens);
-const p = (s: string) => period(sentences(s)[0]!.tokens);
+/** subject | metric | value (as printed) | period, for each figure a sentence states or names. */
+function read(text: string, refYear = 2026) {
+  const s = sentences(text)[0]!;
+  return readSentence(s, { refYear, offset: 0 });
+}
+const figs = (text: string) => read(text).figures.map((f) => `${f.mentionRole}: ${f.subject} | ${f.metric} | ${formatValue(f.value)}${f.period ? ` | ${f.period}` : ''}`);
+const claims = (text: string) =>
+  extractFacts(text)
+    .claims.filter((c) => c.statement)
+    .map((c) => `${c.statement!.subject} | ${c.statement!.metric} | ${formatValue(c.statement!.value)}${c.statement!.period ? ` | ${c.statement!.period}` : ''}`);
 
-describe('quantities', () => {
-  it('reads money with magnitude, ranges, percents, approximations and plus signs', () => {
-    expect(q('Revenue for Q3 was $2.1M, up 15% year over year.').map((x) => [x.kind, x.value, x.currency])).toEqual([
-      ['money', 2_100_000, 'USD'],
-      ['percent', 15, undefined],
-    ]);
-    expect(q('full-year revenue outlook remains $8.5M–$9.0M.')).toMatchObject([{ kind: 'money', value: 8_500_000, high: 9_000_000 }]);
-    expect(q('hire approximately 20 engineers in Q4')).toMatchObject([{ value: 20, unit: 'engineers', approx: true }]);
-    expect(q('onboard 15+ engineers by Dec 31')).toMatchObject([{ value: 15, unit: 'engineers', plus: true }]);
-    expect(q('we may miss the 20-engineer target')).toMatchObject([{ value: 20, unit: 'engineers' }]);
-    expect(q('APAC launch delayed by 2–3 weeks')).toMatchObject([{ value: 2, high: 3, unit: 'weeks' }]);
-    expect(q('close at least two enterprise logos')).toMatchObject([{ value: 2, unit: 'customers', atLeast: true }]);
+describe('the subject of a figure, from the parse', () => {
+  it('copular and "of" statements: the noun phrase the figure measures', () => {
+    expect(figs('Net revenue retention was 118% over the last twelve months.')).toEqual(['asserted: net revenue retention | percent | 118 | LTM']);
+    expect(figs('The adjusted EBITDA margin for FY2026 is 14%.')).toEqual(['asserted: adjusted EBITDA margin | percent | 14 | FY2026']);
+    expect(figs('As of June 30, 2026 the company reports annual recurring revenue (ARR) of $48.0 million.')).toEqual(['asserted: annual recurring revenue | USD | 48000000 | 2026-06-30']);
+    expect(figs('The approved budget recorded in the council resolution is 62,000,000 euros.')).toEqual(['asserted: approved budget | EUR | 62000000']);
+    expect(figs('At this burn the cash runway is 14 months, well short of the 24 months stated in the deck.')).toEqual(['asserted: cash runway | duration | 14']);
+    expect(figs('Cash and equivalents at March 31, 2026: $61M.')).toEqual(['asserted: cash and equivalents | USD | 61000000 | 2026-03-31']);
+    expect(figs('Reduces manual review time by an estimated 40% in pilot customers.')).toEqual(['asserted: manual review time | percent | 40']);
+    expect(figs('With the escalation clause applied, the total cost of the project is now estimated at EUR 71 million.')).toEqual(['asserted: total cost of project | EUR | 71000000']);
+    // Hedges are how the figure is known, not what it measures; "estimate of X" is about X.
+    expect(figs('Expected annual generation is 52 GWh.')).toEqual(['asserted: annual generation | energy | 52']);
+    expect(figs('Our P50 estimate of annual energy yield is 47.5 GWh.')).toEqual(['asserted: annual energy yield | energy | 47.5']);
   });
 
-  it('ignores dates, years, enumerators and product names', () => {
-    expect(q('SOC 2 audit scheduled for week of Nov 11.')).toEqual([]);
-    expect(q('Achieve 50 production deployments by end of 2025.')).toMatchObject([{ value: 50, unit: 'deployments' }]);
-    expect(q('(1) complete the rollout')).toEqual([]);
+  it('counted things: the noun is the unit, and narrowing nouns stay with it', () => {
+    const lanes = read('Design: 4 traffic lanes, two protected cycle lanes and a steel box girder.').figures;
+    expect(lanes.map((f) => [f.metric, f.qualifiers, f.value.value])).toEqual([
+      ['count:lane', ['traffic'], 4],
+      ['count:lane', ['cycle'], 2],
+    ]);
+    expect(figs('The Phase 2 trial enrolled 420 patients across 58 sites.')[0]).toBe('asserted: patients enrolled (phase 2 trial) | count:patient | 420');
+    expect(read('The Phase 2 trial enrolled 420 patients.').figures[0]!.identifiers).toEqual(['phase 2']);
+    expect(figs('The customer count of 1,240 reconciles to the billing system.')).toEqual(['asserted: customer count | count:customer | 1240']);
+    expect(figs('Patient visits reached 1.9 million in calendar year 2025.')).toEqual(['asserted: patient visits | count:visit | 1900000 | 2025']);
+    expect(figs('Add at least one new vertical in 2025.')[0]).toMatch(/^asserted: .* \| count:vertical \| 1 \| 2025$/);
+    // "the ten largest customers" selects; it does not count.
+    expect(figs('22% of ARR comes from the ten largest customers.')).toEqual(['asserted: share of ARR comes largest customers | percent | 22']);
   });
 
-  it('tells a revision and a previous value from a range', () => {
-    expect(q('We have revised our hiring target from 20 to 15 engineers for Q4.').map((x) => [x.value, x.role, x.unit])).toEqual([
-      [20, 'from', 'engineers'],
-      [15, 'to', 'engineers'],
-    ]);
-    expect(q('operating margin improved to 12% from 9% in the prior year').map((x) => [x.value, x.role])).toEqual([
-      [12, undefined],
-      [9, 'previous'],
-    ]);
+  it('partitives and materials: the subject follows "of"', () => {
+    const r = read('The $48.0M presented in the memorandum includes $6.7M of contracts that are signed.').figures;
+    // The memorandum's figure is cited (or not read as a figure at all), never asserted here.
+    expect(r.filter((f) => f.value.value === 48e6 && f.mentionRole === 'asserted')).toEqual([]);
+    expect(r.find((f) => f.value.value === 6.7e6)).toMatchObject({ subject: 'contracts', mentionRole: 'asserted' });
+    expect(figs('A steel box girder using about 3,400 tonnes of steel.')).toEqual(['asserted: steel | mass | 3400']);
   });
 
-  it('normalises periods', () => {
-    expect(p('hire 20 engineers in Q4')).toBe('Q4');
-    expect(p('onboard 15+ engineers by Dec 31')).toBe('Q4');
-    expect(p('full-year revenue outlook remains $8.5M')).toBe('FY');
-    expect(p('Achieve 50 deployments by end of 2025')).toBe('FY2025');
-    expect(p('Revenue for Q3 2024 was $2.1M')).toBe('Q3 2024');
-    expect(p('No period here')).toBeUndefined();
+  it('dates are figures when a clause dates something, periods otherwise', () => {
+    expect(figs('Topline data is expected in Q2 2026.')).toEqual(['asserted: topline data | date | 2026-Q2']);
+    expect(figs('Completion is now forecast for March 2028.')).toEqual(['asserted: completion | date | 2028-03']);
+    // A scheduled date is the clause's figure even beside a number ("132 kV").
+    expect(figs('Connection to the 132 kV network is planned for Q3 2027.')).toEqual(['asserted: connection | voltage | 132', 'asserted: connection | date | 2027-Q3']);
+    expect(figs('Revenue for Q3 was $2.1M.')).toEqual(['asserted: revenue | USD | 2100000 | 2026-Q3']);
+    expect(figs('Acme Corp today reported results for the third quarter ended September 30, 2024.')).toEqual([]);
   });
 });
 
-describe('segment', () => {
-  it('finds the title, headings, bullets and labels', () => {
-    const segs = segment('TITLE\n\nHiring\n- 8 offers out; 3 accepted.\n\nRisks:\n- Risk: tight market. Mitigation: widen.\n');
+describe('how a sentence uses a figure', () => {
+  it('denied, cited and previous values are not the document\'s claims', () => {
+    expect(figs('After removing capitalised development costs, the adjusted EBITDA margin is 9%, not 14%.')).toEqual([
+      'asserted: adjusted EBITDA margin | percent | 9',
+      'negated: adjusted EBITDA margin | percent | 14',
+    ]);
+    expect(figs('Churn was not 4% but 6%.')).toEqual(['negated: churn | percent | 4', 'asserted: churn | percent | 6']);
+    expect(figs('Database lock is now planned for October, and topline data is expected in Q4 2026, not Q2 2026.')).toEqual([
+      'asserted: database lock | date | 2026-10',
+      'asserted: topline data | date | 2026-Q4',
+      'negated: topline data | date | 2026-Q2',
+    ]);
+    expect(read('The 118% in the memorandum leaves out customers that churned.').figures.filter((f) => f.mentionRole === 'asserted')).toEqual([]);
+    // Progress, not a correction: the new value is the claim, the old one is not, and nothing is revised.
+    expect(figs('Operating margin improved to 12% from 9% in the prior year quarter.')).toEqual([
+      'to: operating margin | percent | 12',
+      'from: operating margin | percent | 9',
+    ]);
+    expect(read('Operating margin improved to 12% from 9% in the prior year quarter.').change?.revision).toBe(false);
+  });
+
+  it('changes: from → to, "to X from Y", "X in place of Y", "X replaces Y", "X, up from Y" with a revision', () => {
+    const c = (t: string) => {
+      const r = read(t);
+      return r.change ? [formatValue(r.change.from.value), formatValue(r.change.to.value), r.change.revision, r.change.replacement ?? false, r.change.to.metric] : null;
+    };
+    expect(c('ARR is restated from $48.0M to $41.3M.')).toEqual(['48000000', '41300000', true, false, 'USD']);
+    expect(c('Enrollment is corrected from 420 to 388 randomized patients.')).toEqual(['420', '388', true, false, 'count:patient']);
+    expect(c('Topline data timing is revised from Q2 2026 to Q4 2026.')).toEqual(['2026-Q2', '2026-Q4', true, false, 'date']);
+    expect(c('The 2025 occupancy figure has been restated to 81% from 87%.')).toEqual(['87', '81', true, false, 'percent']);
+    expect(c('The revised completion date of March 2028 is accepted in place of September 2027.')).toEqual(['2027-09', '2028-03', true, false, 'date']);
+    expect(c('We agree that the full-base figure of 109% replaces the 118% presented earlier.')).toEqual(['118', '109', true, true, 'percent']);
+    expect(c('The plant withdrew 2.6 million cubic metres instead of 1.8 million.')).toEqual(['1800000', '2600000', true, true, 'volume']);
+    expect(c('The council approves a revised budget of EUR 71 million, up from EUR 62 million.')).toEqual(['62000000', '71000000', true, false, 'EUR']);
+    expect(c('The count was corrected from zero to one serious adverse event.')).toEqual(['0', '1', true, false, 'count:event']);
+    // A year-on-year comparison is not a revision; "rather than" disagrees, it does not settle.
+    expect(c('Revenue grew to $5M, up from $4M a year earlier.')?.[2] ?? false).toBe(false);
+    expect(c('Occupancy in 2025 was 81 per cent rather than 87%.')).toBeNull();
+  });
+
+  it('acceptance, withdrawal and disputes', () => {
+    expect(read('Energy yield: the base case now adopts the independent engineer\'s P50 of 47.5 GWh per year.').accepted.map((f) => formatValue(f.value))).toEqual(['47.5']);
+    expect(read('The company withdrew the 24-month runway figure.').withdrawn.map((f) => formatValue(f.value))).toEqual(['24']);
+    const keep = read('We maintain that 14% is the right measure and do not accept the 9% adjustment.');
+    expect(keep.disputes).toBe(true);
+    expect(keep.accepted).toEqual([]);
+    // "3 accepted" offers is a count, not an acceptance of a figure.
+    expect(read('8 offers out; 3 accepted.').accepted).toEqual([]);
+  });
+});
+
+describe('documents', () => {
+  it('segments keep their offsets: every figure points at its own words', () => {
+    const text = doc('harbor/01-information-memorandum.md');
+    const facts = extractFacts(text);
+    const withSpans = facts.claims.filter((c) => c.statement?.span);
+    expect(withSpans.length).toBeGreaterThan(4);
+    for (const c of withSpans) expect(text.slice(...c.statement!.span!).replace(/\s+/g, ' ')).toContain(c.statement!.surface.split(' ')[0]!.replace(/[.,]$/, ''));
+    for (const c of facts.claims) expect(text.slice(...c.span!).replace(/\s+/g, ' ').trim()).toBe(c.text);
+  });
+
+  it('tables: a row is a figure, the header names its period', () => {
+    expect(claims('REPORT\n\n| Metric | FY2025 |\n|---|---|\n| Revenue | $48.0M |\n| Scope 1 emissions | 410 kt CO2e |\n| Scope 2 emissions | 190 kt CO2e |\n')).toEqual([
+      'revenue | USD | 48000000 | FY2025',
+      'scope 1 emissions | mass_co2e | 410 | FY2025',
+      'scope 2 emissions | mass_co2e | 190 | FY2025',
+    ]);
+  });
+
+  it('lists: bullets and labelled lines, the label naming what a line is about', () => {
+    expect(claims('UPDATE\n\nHighlights:\n- Fleet of 120 trucks and a dozen drones.\n- Cash runway of 18 months.\n\nEBITDA: management stands by £18.5m.\n')).toEqual([
+      'trucks | count:truck | 120',
+      'drones | count:drone | 12',
+      'cash runway | duration | 18',
+      'EBITDA | GBP | 18500000',
+    ]);
+  });
+
+  it('goals with deadlines, and later word on them', () => {
+    const h1 = extractFacts(doc('harbor/01-information-memorandum.md'));
+    expect(h1.goals.map((g) => [g.text, g.deadline?.label])).toEqual([['The seller\'s goal is to sign and close the transaction by October 31, 2026.', '2026-10-31']]);
+    const h3 = extractFacts(doc('harbor/03-legal-review.txt'));
+    expect(h3.goals).toEqual([]);
+    expect(h3.goalUpdates.map((u) => [u.state, u.dates.map((d) => d.label)])).toEqual([['unreachable', ['2026-10-31', '2026-12-15']]]);
+    const h4 = extractFacts(doc('harbor/04-seller-response.txt'));
+    expect(h4.goalUpdates.map((u) => [u.state, u.deadline?.label])).toEqual([['superseded', '2027-01-31']]);
+    expect(h4.goals.map((g) => g.deadline?.label)).toEqual(['2027-01-31']);
+    // A list of goals is several goals; "on track to meet our targets" reports, it sets none.
+    const a2 = extractFacts(doc('acme/02-strategy-memo.txt'));
+    expect(a2.goals.map((g) => g.text)).toEqual(expect.arrayContaining(['close at least two enterprise logos in regulated sectors', 'achieve SOC 2 certification', 'onboard 15+ engineers by Dec 31']));
+    expect(extractFacts(doc('acme/01-announcement.txt')).goals.map((g) => g.text)).not.toContain('We are on track to meet our full-year targets.');
+    // A goal's target is a figure too (role target), so a different target elsewhere contradicts it.
+    expect(a2.claims.find((c) => c.statement?.metric === 'count:engineer' && c.statement.role === 'target')?.statement?.value).toMatchObject({ value: 15, plus: true });
+  });
+
+  it('revisions of a document, with their kind', () => {
+    const m4 = extractFacts(doc('meridian/04-licensing-memo.txt'));
+    expect(m4.revisions.map((r) => [r.metric, formatValue(r.from!), formatValue(r.to!), r.kind])).toEqual([
+      ['count:patient', '420', '388', 'revision'],
+      ['date', '2026-Q2', '2026-Q4', 'revision'],
+      ['duration', '24', '14', 'revision'],
+    ]);
+    // The dispute stays open: no revision in "we do not accept the 9% adjustment".
+    expect(extractFacts(doc('harbor/04-seller-response.txt')).revisions.map((r) => r.subject)).toEqual(['ARR', 'net revenue retention']);
+  });
+
+  it('acronyms the document defines', () => {
+    expect(definedAcronyms('the company reports annual recurring revenue (ARR) of $48.0 million and net revenue retention (NRR)')).toEqual({ ARR: 'annual recurring revenue', NRR: 'net revenue retention' });
+    expect(definedAcronyms('Acme Corp (ACME) today reported')).toEqual({});
+  });
+
+  it('layout: title, headings, bullets, labels and header fields', () => {
+    const segs = segment('TITLE\n\nHiring\n- 8 offers out; 3 accepted.\n\nRisks:\n- Risk: tight market. Mitigation: widen.\nPrepared for the buyer by an independent firm\nDate: 2026-08-14\n');
     expect(segs.map((s) => [s.kind, s.heading ?? null, s.label ?? null, s.text])).toEqual([
       ['title', null, null, 'TITLE'],
       ['heading', null, null, 'Hiring'],
       ['bullet', 'Hiring', null, '8 offers out; 3 accepted.'],
       ['heading', null, null, 'Risks'],
       ['bullet', 'Risks', 'Risk', 'tight market. Mitigation: widen.'],
-    ]);
-  });
-});
-
-describe('extractFacts on the Acme documents', () => {
-  const figures = (f: string) =>
-    acme[f]!.claims.filter((c) => c.statement).map((c) => `${c.statement!.subject}|${c.statement!.metric}|${c.statement!.period ?? '-'}=${c.statement!.value.value}`);
-
-  it('reads the earnings release', () => {
-    const d = acme['01-announcement.txt']!;
-    expect(d.title).toBe('ACME CORP — Q3 2024 EARNINGS RELEASE');
-    expect(figures('01-announcement.txt')).toEqual([
-      'revenue|USD|Q3=2100000',
-      'revenue|percent|Q3=15',
-      'operating margin|percent|-=12',
-      'hiring|engineers|Q4=20',
-      'revenue guidance|USD|FY=8500000',
-    ]);
-    expect(d.goals.map((g) => g.text)).toContain(
-      'The company reiterated its goal to hire approximately 20 engineers in Q4, with a focus on security and compliance.',
-    );
-    // "No guidance was updated" says nothing changed: not a revision.
-    expect(d.revisions).toEqual([]);
-  });
-
-  it('reads goals, risks and assumptions of the strategy memo', () => {
-    const d = acme['02-strategy-memo.txt']!;
-    expect(d.date).toBe('2024-10-15');
-    expect(d.goals.map((g) => g.text)).toEqual([
-      'complete the Nexus rollout in APAC',
-      'pass the upcoming SOC 2 audit',
-      'hit the engineering hiring target without diluting quality',
-      'close at least two enterprise logos in regulated sectors',
-      'achieve SOC 2 certification',
-      'onboard 15+ engineers by Dec 31',
-    ]);
-    expect(d.risks.map((r) => r.severity)).toEqual(['high', 'high', 'medium']);
-    expect(d.risks[0]).toMatchObject({ text: 'Talent market remains tight; we may miss the 20-engineer target', mitigation: expect.stringMatching(/^broaden geography/) });
-    expect(d.assumptions).toHaveLength(3);
-    expect(figures('02-strategy-memo.txt')).toContain('hiring|engineers|Q4=15');
-  });
-
-  it('reads the board follow-up as a revision of the hiring target', () => {
-    const d = acme['05-follow-up.txt']!;
-    expect(d.revisions[0]).toMatchObject({ subject: 'hiring', metric: 'engineers', period: 'Q4', from: 20, to: 15 });
-    expect(d.revisions[1]).toMatchObject({ subject: 'hiring', metric: 'engineers', values: [20, 15] });
-    expect(figures('05-follow-up.txt')).toEqual([
-      'revenue|USD|Q3=2100000',
-      'revenue|percent|Q3=15',
-      'revenue guidance|USD|FY=8500000',
-      'hiring|engineers|Q4=15',
-    ]);
-  });
-});
-
-describe('contradictions across the Acme documents', () => {
-  const statementsUpTo = (n: number): SourcedStatement[] =>
-    docs.slice(0, n).flatMap((f) => acme[f]!.claims.filter((c) => c.statement).map((c, i) => ({ id: `${f}#${i}`, doc: f, statement: c.statement! })));
-
-  it('finds nothing in the first document alone', () => {
-    expect(findContradictions(statementsUpTo(1))).toEqual([]);
-  });
-
-  it('finds the hiring target contradiction once both figures are known, and nothing else', () => {
-    const found = findContradictions(statementsUpTo(2));
-    expect(found.map((c) => [c.subject, c.metric, c.sides.map((s) => s.value.value).sort()])).toEqual([['hiring', 'engineers', [15, 20]]]);
-    const all = findContradictions(statementsUpTo(5));
-    expect(all.map((c) => c.subject)).toEqual(['hiring']);
-    expect(all[0]!.sides.flatMap((s) => s.docs).sort()).toEqual(
-      expect.arrayContaining(['01-announcement.txt', '02-strategy-memo.txt', '03-meeting-notes.txt']),
-    );
-  });
-
-  it('is resolved by the board follow-up and by nothing earlier', () => {
-    const [c] = findContradictions(statementsUpTo(4));
-    expect(docs.slice(0, 4).flatMap((f) => acme[f]!.revisions).filter((r) => resolves(r, c!))).toEqual([]);
-    expect(acme['05-follow-up.txt']!.revisions.filter((r) => resolves(r, c!))).toHaveLength(2);
-  });
-
-  it('does not flag agreeing restatements or unrelated figures', () => {
-    const s = (subject: string, metric: string, value: number, extra: object = {}) => ({ subject, metric, value: { kind: 'count' as const, value, ...extra }, surface: '' });
-    expect(findContradictions([
-      { id: 'a', doc: 'd1', statement: s('revenue', 'USD', 2.1e6) },
-      { id: 'b', doc: 'd2', statement: s('revenue', 'USD', 2.1e6) },
-      { id: 'c', doc: 'd2', statement: s('revenue guidance', 'USD', 8.5e6) },
-      { id: 'd', doc: 'd3', statement: s('hiring', 'engineers', 20, { approx: true }) },
-      { id: 'e', doc: 'd4', statement: s('hiring', 'engineers', 21) },
-      { id: 'f', doc: 'd4', statement: { ...s('hiring', 'engineers', 15), period: 'Q1' } },
-      { id: 'g', doc: 'd5', statement: { ...s('hiring', 'engineers', 30), period: 'Q2' } },
-    ]).map((c) => c.sides.map((x) => x.value.value))).toEqual([
-      [20, 15],
-      [20, 30],
+      ['paragraph', 'Risks', null, 'Prepared for the buyer by an independent firm'],
+      ['paragraph', 'Risks', 'Date', '2026-08-14'],
     ]);
   });
 });
