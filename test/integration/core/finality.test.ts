@@ -196,6 +196,26 @@ describe('certificates', () => {
     expect(seed.claims).toHaveLength(5);
   });
 
+  it('a human may approve with a contradiction open: the review shows it, the certificate says so', async () => {
+    const seed = await seedHitl('honest');
+    // The open contradiction as the facts step records it: both values, who states them.
+    const [a, b] = [seed.claims[1]!, seed.claims[4]!].sort();
+    await upsertEdge(db.pool, {
+      scope: 'honest', kind: 'contradicts', sourceId: a!, targetId: b!, createdBy: 'facts',
+      metadata: { subject: 'launch date', metric: 'date', unit: 'date', period: null, found_in: 'd2', sides: [{ node_id: a, value: { kind: 'date', value: 20768, high: 20788, label: '2026-11' }, display: '2026-11' }, { node_id: b, value: { kind: 'date', value: 20788, high: 20818, label: '2026-12' }, display: '2026-12' }] },
+    });
+    const r = await evaluate('honest');
+    expect(r.outcome).toBe('REVIEW');
+    const [pending] = (await listPendingReviews(db.pool, 'honest')).filter((x) => x.kind === 'finality_review');
+    expect(pending!.request).toMatchObject({ open_contradictions: [{ subject: 'launch date', sides: [{ value: '2026-11' }, { value: '2026-12' }] }] });
+    await respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'approve_finality', by: 'alice' });
+    const approved = await evaluate('honest');
+    expect(approved).toMatchObject({ outcome: 'RESOLVED', decidedBy: 'human:alice' });
+    // Signed into the certificate: anyone verifying it sees what it was approved with.
+    const payload = await verifyCertificate(approved.certificate!.jws, await jwks(db.pool));
+    expect(payload.open_contradictions).toEqual([{ subject: 'launch date', values: ['2026-11', '2026-12'], docs: [[], []] }]);
+  });
+
   it('refuses to certify without a signing key, clearly', async () => {
     await seedResolvable('nokey');
     const noSigner = { ...deps, signer: null };

@@ -72,6 +72,17 @@ describe('finality evaluator: every outcome is reachable', () => {
     expect(ev.reasons[0]!.code).toBe('below_near');
   });
 
+  it('ESCALATED: a goal declared unreachable that no new target replaced (a rule in finality.yaml)', () => {
+    const ev = run({ snapshot: snap(0.9, 0.9, 0, 0, 0, { goals_unreachable_count: 1 }) });
+    expectOutcome(ev, 'ESCALATED');
+    expect(ev.reasons[0]).toMatchObject({ code: 'rule', message: expect.stringContaining('goals.unreachable_count >= 1') });
+  });
+
+  it('not RESOLVED automatically with a contradiction open, even with every other condition met', () => {
+    const s = done({ contradictions_total_count: 2, contradictions_unresolved_count: 1, contradiction_mass: 1 });
+    expect(run({ snapshot: s, history: rising(s) }).outcome).not.toBe('RESOLVED');
+  });
+
   it('covers all six outcomes', () => {
     expect([...reached].sort()).toEqual([...FINALITY_OUTCOMES].sort());
   });
