@@ -130,7 +130,7 @@ const RULES: Rule[] = [
   },
   {
     // A year on its own: only after a preposition or as a period of a statement ("in 2025", "by 2030", "to 2041").
-    re: /\b(in|by|during|for|since|until|till|through|before|after|from|to|of|calendar|year|throughout|beyond)\s+((?:19|20)\d{2})\b(?![-\/]\d)/gi,
+    re: /\b(in|by|during|for|since|until|till|through|before|after|from|to|of|calendar|year|throughout|beyond|across|over|within)\s+((?:19|20)\d{2})\b(?![-\/]\d)/gi,
     make: (m) => yearValue(+m[2]!),
   },
 ];

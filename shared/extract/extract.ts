@@ -4,7 +4,7 @@
 // replacing, accepting or withdrawing a figure) and the acronyms it defines.
 // Deterministic, no network, linear in the document: the fallback for the LLM
 // extraction step, and the default.
-import { findDates, referenceYear, type DateMention } from './dates.ts';
+import { findDates, referenceYear, yearValue, type DateMention, type DateValue } from './dates.ts';
 import { readSentence, type Figure, type SentenceReading } from './figures.ts';
 import { sentences } from './nlp.ts';
 import { documentDate, segment, type Segment } from './segment.ts';
@@ -119,7 +119,7 @@ function severity(text: string): RiskFact['severity'] {
   return 'medium';
 }
 
-const deadlineOf = (d: DateMention | Value): Deadline =>
+const deadlineOf = (d: DateMention | DateValue | Value): Deadline =>
   'label' in d && 'start' in d ? { label: d.label, start: d.start, end: d.end } : { label: (d as Value).label ?? '', start: (d as Value).value, end: (d as Value).high ?? (d as Value).value };
 
 /** "annual recurring revenue (ARR)" → { ARR: "annual recurring revenue" }: the initials must spell the acronym. */
@@ -241,8 +241,8 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
       for (const item of splitList(text.slice(colon + 1))) addGoal(listItem(seg, item.text, refYear), facts, section);
       continue;
     }
-    if (UNREACHABLE.test(text) && (GOAL_WORDS.test(text) || goalDates(r).length)) {
-      facts.goalUpdates.push({ state: 'unreachable', text, dates: goalDates(r), span: x.span });
+    if (UNREACHABLE.test(text) && (GOAL_WORDS.test(text) || goalDates(r, text).length)) {
+      facts.goalUpdates.push({ state: 'unreachable', text, dates: goalDates(r, text), span: x.span });
       continue;
     }
     if (SUPERSEDE.test(text) && goalDates(r).length && !r.change) {
@@ -281,8 +281,10 @@ function readOne(text: string, offset: number, refYear: number | undefined): Sen
 }
 
 /** Dates a goal sentence names, as deadlines: its plain dates and any date figures. */
-function goalDates(r: SentenceReading): Deadline[] {
-  return [...r.dates.filter((d) => !Number.isNaN(d.start)).map(deadlineOf), ...r.figures.filter((f) => f.metric === 'date').map((f) => deadlineOf(f.value))].sort((a, b) => a.start - b.start);
+function goalDates(r: SentenceReading, text = ''): Deadline[] {
+  // "the 2027 electrification target": a year naming which goal, not a figure.
+  const named = [...text.matchAll(/\b(?:the|its|our|their|this)\s+((?:19|20)\d{2})\s+(?=[a-z])/gi)].map((m) => deadlineOf(yearValue(Number(m[1]))));
+  return [...r.dates.filter((d) => !Number.isNaN(d.start)).map(deadlineOf), ...r.figures.filter((f) => f.metric === 'date').map((f) => deadlineOf(f.value)), ...named].sort((a, b) => a.start - b.start);
 }
 
 /** "close two logos, achieve SOC 2 certification, and onboard 15+ engineers" → three goals. */

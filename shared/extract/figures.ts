@@ -41,7 +41,7 @@ export interface SentenceReading {
 
 // ---------- word classes (grammatical, not domain vocabulary) ----------
 
-const APPROX_TOKENS = new Set(['about', 'approximately', 'approx', 'around', 'roughly', 'some', 'nearly', 'almost', 'circa', 'c.', '~', 'estimated', 'an', 'a', 'over', 'under', 'least', 'most', 'up', 'more', 'less', 'fewer', 'than', 'just', 'only', 'below', 'above', 'exceeding', 'minimum', 'maximum', 'now', 'still', 'currently']);
+const APPROX_TOKENS = new Set(['about', 'approximately', 'approx', 'around', 'roughly', 'some', 'nearly', 'near', 'almost', 'circa', 'c.', '~', 'estimated', 'an', 'a', 'over', 'under', 'least', 'most', 'up', 'more', 'less', 'fewer', 'than', 'just', 'only', 'below', 'above', 'exceeding', 'minimum', 'maximum', 'now', 'still', 'currently']);
 const LIGHT_VERBS = new Set(['be', 'have', 'hold', 'list', 'report', 'include', 'count', 'total', 'show', 'record', 'reach', 'see', 'get', 'make', 'give', 'take', 'remain', 'stand', 'amount', 'come', 'do', 'confirm', 'state', 'note', 'say', 'expect', 'estimate', 'forecast', 'plan', 'project', 'keep', 'put', 'set', 'use', 'contain', 'comprise', 'represent', 'lead', 'go', 'become', 'find']);
 const CITE_AFTER = /^\s*(?:\)?\s*)(presented|stated|reported|quoted|shown|given|cited|mentioned|published|announced|claimed|disclosed|used|assumed|communicated|indicated|put forward|in\s+(?:the|their|its|our|your)\s+(?:[\w-]+\s+){0,2}(?:memorandum|memo|deck|report|brief|briefing|presentation|plan|filing|update|letter|review|note|release|document|draft|proposal|model|budget|im|cim|prospectus|submission|tender|bid|application|statement|minutes))\b|^\s*(earlier|previously|originally|initially|before)\b/i;
 const NEGATION_BEFORE = /\b(not|never|rather\s+than|no\s+longer|instead\s+of|in\s+place\s+of)\s*(?:the\s+|a\s+|an\s+)?$/i;
@@ -53,7 +53,9 @@ const REPLACE_AFTER = /^\s*,?\s*(?:is\s+|are\s+|was\s+|were\s+)?(?:accepted\s+|a
 const REPLACES_VERB = /\b(replac(?:es|ing)|supersed(?:es|ing))\s*$/i;
 const REVISION_WORDS = /\b(restat\w*|revis\w*|correct\w*|amend\w*|updat\w*|adjust\w*|chang\w*|lower\w*|raise[ds]?|raising|reduc\w*|cut|cuts|increas\w*|decreas\w*|mov(?:ed|es)|push\w*|shift\w*|postpon\w*|defer\w*|rebas\w*|re-?forecast\w*|reset|brought\s+forward|slipp\w*|delay\w*|extend\w*|reschedul\w*|approv\w*|now)\b/i;
 const DISPUTE = /\b(do(?:es)?\s+not|don't|doesn't|did\s+not|cannot|can't|won't|will\s+not|refuse[sd]?\s+to)\s+(accept|agree|recogni[sz]e|acknowledge)|\b(reject\w*|disput\w*|contest\w*|maintain(?:s|ed)?\s+that|under\s+(?:discussion|negotiation)|open\s+for\s+(?:negotiation|discussion)|disagree\w*)\b|\b(?:this|it|that|the\s+(?:matter|issue|point|question|item|figure|difference))\s+(?:remains|is\s+still|stays)\s+open\b/i;
-const ACCEPT = /\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|endors(?:es|ed)|ratif(?:y|ies|ied)|acknowledg(?:es|ed))\b/i;
+const ACCEPT = /\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|concur(?:s|red)?|endors(?:es|ed)|ratif(?:y|ies|ied)|acknowledg(?:es|ed)|recogni[sz](?:es|ed))\b/i;
+/** A replacement stated between two values: "91.4% will be used from now on, superseding the 96.2%". */
+const REPLACE_BETWEEN = /\b(instead\s+of|in\s+place\s+of|replac(?:es|ing)|supersed(?:es|ing)|in\s+lieu\s+of)\b/i;
 const WITHDRAW = /\b(withdr(?:aw|aws|ew|awn)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?)\b/i;
 const NEGATION = /\b(not|no|never|none|neither|nor|cannot|without)\b|n't\b/i;
 const MODAL = /\b(will|would|shall|should|may|might|could|can|expect(?:s|ed)?|anticipat\w*|plan(?:s|ned)?|aim(?:s|ed)?|intend(?:s|ed)?|target(?:s|ed|ing)?|schedul\w*|forecast\w*|project(?:ed|s)|propos\w*|seek(?:s)?|hope(?:s|d)?|going\s+to|if|unless|subject\s+to|pending|likely|unlikely)\b/i;
@@ -92,6 +94,8 @@ function npPart(ts: Token[], i: number, skip: ReadonlySet<number>): boolean {
   if (!t || skip.has(i)) return false;
   if (t.pos === 'NOUN' || t.pos === 'PROPN' || t.pos === 'ADJ') return true;
   const next = ts[i + 1];
+  // "on-time delivery", "in-house team": a preposition fused into a compound.
+  if (t.pos === 'ADP' && next?.text === '-' && t.end === next.start && ts[i + 2] && next.end === ts[i + 2]!.start) return true;
   // Participles and adverbs modifying a noun: "recurring revenue", "monthly net burn".
   if ((t.pos === 'VERB' || t.pos === 'ADV') && next && !skip.has(i + 1) && (isNoun(next) || next.pos === 'ADJ' || (next.pos === 'VERB' && isNoun(ts[i + 2]))))
     return t.pos === 'VERB' ? /(ing|ed|en)$/.test(t.lower) : /ly$/.test(t.lower);
@@ -238,7 +242,7 @@ function clauseSubject(ts: Token[], c0: number, before: number, skip: ReadonlySe
       i++;
       continue;
     }
-    if (t.pos === 'ADP' && t.lower !== 'of') {
+    if (t.pos === 'ADP' && t.lower !== 'of' && !npPart(ts, i, skip)) {
       // Skip the prepositional phrase: "At this burn", "After removing ... costs".
       i++;
       // ...its object: determiners, then the phrase; a second determiner starts the clause's own subject.
@@ -284,13 +288,16 @@ function leftSubject(ts: Token[], m: Mention, skip: ReadonlySet<number>): [numbe
     // "runway of 24 months", "restated its runway from 24 months", "review time by 40%".
     if (np && (ts[j]!.lower === 'of' || ts[np[0] - 1]?.pos !== 'ADP')) return np;
   }
-  return clauseSubject(ts, c0, m.t0, skip);
+  // A clause that is only a phrase and its figure ("with an EBITDA margin near 11%"): the phrase right before it.
+  return clauseSubject(ts, c0, m.t0, skip) ?? (j >= c0 ? npEndingAt(ts, j, c0, skip) : undefined);
 }
 
 /** For "N <noun>" counts: the counted noun phrase after the number. */
 function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: [number, number]; head: Token; qualifiers: string[] } | undefined {
   let k = m.t1 + 1;
   if (ts[k]?.text === '+') k++;
+  // "18,000 a week", "3 per site": a rate; the counted thing is not named here.
+  if (/^(a|an|per|each|every)$/.test(ts[k]?.lower ?? '')) return undefined;
   // "20-engineer target": the counted noun is the one after the hyphen.
   if (ts[k]?.text === '-' && isNoun(ts[k + 1])) return { np: [k + 1, k + 1], head: ts[k + 1]!, qualifiers: [] };
   let np = npStartingAt(ts, k, clauseEnd(ts, m.t1, skip), skip);
@@ -309,13 +316,14 @@ function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: 
 }
 
 /** Verbs of saying and holding a view: their subject is who states a figure, not what it measures. */
-const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'stand', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
+const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
 
 /** The subject is who states the figure ("management stands by £18.5m"), not what it measures. */
 function isAgent(ts: Token[], subject: [number, number], figureAt: number): boolean {
   const between = ts.slice(subject[1] + 1, figureAt);
   if (between.some((t) => t.pos === 'AUX')) return false;
-  return between.some((t) => t.pos === 'VERB' && SAYING_VERBS.has(t.lemma));
+  // "stands by £18.5m" holds a view; "stood at 96.2%" measures.
+  return between.some((t, i) => t.pos === 'VERB' && (SAYING_VERBS.has(t.lemma) || (t.lemma === 'stand' && between[i + 1]?.lower === 'by')));
 }
 
 const lemmaOf = (t: Token) => (t.lemma && t.lemma !== t.lower && !/[^a-z]/.test(t.lemma) ? t.lemma : t.lower.replace(/(?<=[^s])s$/, ''));
@@ -490,7 +498,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     // "EBITDA:": the line says what the figure is when the clause only says who states it.
     const agent = subject && !metric.startsWith('count') && isAgent(ts, subject, m.t0);
     const vague = subject && (GENERIC_HEADS.has(ts[subject[1]]!.lemma) || ESTIMATE_HEADS.has(ts[subject[1]]!.lemma) || /^P\d{2}$/.test(ts[subject[1]]!.text));
-    if (ctx.context && (!subjectText || agent || vague)) {
+    // "the slot-based on-time delivery measure of 91.4%": the phrase without its vague head says what is measured.
+    if (vague && subject && subject[1] > subject[0] && !agent) {
+      const rest = phrase(ts, [subject[0], subject[1] - 1]);
+      if (rest.split(' ').length >= 2 && !/['’]s$/.test(rest)) subjectText = rest;
+    }
+    if (ctx.context && (!subjectText || agent || (vague && subjectText === phrase(ts, subject!)))) {
       subjectText = ctx.context;
       subject = undefined;
     }
@@ -686,6 +699,21 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       if (!f.period && before.period) f.period = before.period;
     }
   }
+  // "91.4% will be used from now on, superseding the 96.2% figure": a replacement word between two values.
+  if (!reading.change) {
+    for (let i = 0; i < figs.length && !reading.change; i++) {
+      const f = figs[i]!;
+      if (f.mentionRole !== 'asserted') continue;
+      const g = figs.slice(i + 1).find((x) => comparable(f, x) && x.mentionRole !== 'negated');
+      if (!g) continue;
+      const between = text.slice(f.span![1] - ctx.offset - base, g.span![0] - ctx.offset - base);
+      if (!REPLACE_BETWEEN.test(between) || NEGATION.test(between)) continue;
+      g.mentionRole = 'replaced';
+      shareUnit(f, g);
+      g.subject = f.subject;
+      reading.change = { from: g, to: f, revision: true, replacement: !REVISION_WORDS.test(text) };
+    }
+  }
   // "X is 9%, not 14%", "in Q4 2026, not Q2 2026": the denied value is the same figure.
   for (const f of figs) {
     if (f.mentionRole !== 'negated' && f.mentionRole !== 'cited' && f.subject) continue;
@@ -736,7 +764,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
         const trail = text.slice(f.span![1] - ctx.offset - base);
         return verb.test(lead) || passive.test(trail);
       });
-    if (ACCEPT.test(text)) reading.accepted = objectOf(/\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|endors(?:es|ed)|ratif(?:y|ies|ied))\s+(?:the\s+|a\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:accepted|adopted|agreed|endorsed|ratified)\b/i);
+    const accepts = ACCEPT.test(text);
+    // "we concur with the count, and the memorandum will show 228 units": one figure in an accepting sentence is the one accepted.
+    const only = reading.figures.filter((f) => f.mentionRole === 'asserted' || f.mentionRole === 'to');
+    const acceptAt = text.search(ACCEPT);
+    if (accepts && only.length === 1 && !reading.change && only[0]!.span![0] - ctx.offset - base > acceptAt && !/\d\s*$/.test(text.slice(0, acceptAt))) reading.accepted = only;
+    else if (accepts) reading.accepted = objectOf(/\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|endors(?:es|ed)|ratif(?:y|ies|ied))\s+(?:the\s+|a\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:accepted|adopted|agreed|endorsed|ratified)\b/i);
     if (WITHDRAW.test(text)) reading.withdrawn = objectOf(/\b(withdr(?:aw|aws|ew)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?)\s+(?:the\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:withdrawn|retracted|rescinded|abandoned)\b/i);
   }
   return reading;

@@ -86,7 +86,7 @@ const RATIO_AT = /^\s?(x|×)(?![\w])|^\s(times)\b/;
 const CUR_CODE_AT = new RegExp(`^\\s?(${CURRENCY_CODES.join('|')})\\b`);
 const CUR_WORD_AT = new RegExp(`^\\s?(${Object.keys(CURRENCY_WORDS).sort((a, b) => b.length - a.length).join('|').replace(/ /g, '\\s+')})\\b`, 'i');
 const CUR_BEFORE = new RegExp(`(${[...Object.keys(CURRENCY_SYMBOLS).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), ...CURRENCY_CODES].join('|')})\\s?$`);
-const APPROX_BEFORE = /(?:\b(?:about|approximately|approx\.?|around|roughly|some|circa|c\.|nearly|almost|close\s+to|an\s+estimated|estimated|est\.|just\s+(?:over|under))|~|±|≈)\s*$/i;
+const APPROX_BEFORE = /(?:\b(?:about|approximately|approx\.?|around|roughly|some|circa|c\.|nearly|near|almost|close\s+to|an\s+estimated|estimated|est\.|just\s+(?:over|under))|~|±|≈)\s*$/i;
 const AT_LEAST_BEFORE = /\b(at\s+least|no\s+(?:fewer|less)\s+than|minimum\s+of|a\s+minimum\s+of|more\s+than|over|above|in\s+excess\s+of|upwards\s+of|exceeding)\s*$/i;
 const AT_MOST_BEFORE = /\b(at\s+most|up\s+to|no\s+more\s+than|maximum\s+of|a\s+maximum\s+of|less\s+than|fewer\s+than|under|below|capped\s+at|not\s+exceeding)\s*$/i;
 const RANGE_SEP = /^\s?(?:–|—|-|to|and)\s?/;

@@ -20,6 +20,8 @@ const payload = (seq: number, prev: string | null, jti: string, iat = 1_700_000_
   basis: { evidence_seq: 3, graph_revision: 10 },
   round: seq + 2,
   log_seq: 10 * seq,
+  open_contradictions: [],
+  unreachable_goals: [],
 });
 const ID = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222', '33333333-3333-4333-8333-333333333333'];
 

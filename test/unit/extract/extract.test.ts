@@ -111,6 +111,24 @@ describe('how a sentence uses a figure', () => {
     expect(c('Occupancy in 2025 was 81 per cent rather than 87%.')).toBeNull();
   });
 
+  it('phrasings first met in held-out documents', () => {
+    // A preposition fused into a compound is part of the phrase; "stood at" measures, "stands by" states a view.
+    expect(figs('On-time delivery stood at 96.2% across 2025.')).toEqual(['asserted: on-time delivery | percent | 96.2 | 2025']);
+    expect(claims('X\n\nEBITDA: management stands by £18.5m.\n')).toEqual(['EBITDA | GBP | 18500000']);
+    // A clause that is only a phrase and its figure.
+    expect(figs('Revenue came to €212 million, with an EBITDA margin near 11%.')).toEqual(['asserted: revenue | EUR | 212000000', 'asserted: EBITDA margin | percent | 11']);
+    // "18,000 a week" is a rate: it does not count weeks.
+    expect(read('Throughput is roughly 18,000 a week.').figures[0]).toMatchObject({ metric: 'count' });
+    // A replacement word anywhere between the two values; a vague head ("measure") gives way to the rest of the phrase.
+    const r = read('The slot-based on-time delivery measure of 91.4% will be used from now on, superseding the 96.2% figure.');
+    expect(r.change && [formatValue(r.change.from.value), formatValue(r.change.to.value), r.change.to.subject]).toEqual(['96.2', '91.4', 'on-time delivery']);
+    // One figure in an accepting sentence is the one accepted.
+    expect(read('We concur with the telematics count, and the memorandum will show 228 tractor units.').accepted.map((f) => formatValue(f.value))).toEqual(['228']);
+    // "the 2027 electrification target" names the goal's year.
+    const u = extractFacts('X\n\nThe grid upgrade will not be completed until 2029, which makes the 2027 electrification target unattainable.\n').goalUpdates;
+    expect(u.map((x) => [x.state, x.dates.map((d) => d.label)])).toEqual([['unreachable', ['2027', '2029']]]);
+  });
+
   it('acceptance, withdrawal and disputes', () => {
     expect(read('Energy yield: the base case now adopts the independent engineer\'s P50 of 47.5 GWh per year.').accepted.map((f) => formatValue(f.value))).toEqual(['47.5']);
     expect(read('The company withdrew the 24-month runway figure.').withdrawn.map((f) => formatValue(f.value))).toEqual(['24']);
