@@ -4,6 +4,7 @@
 // goals, the new document's goal updates and claims, and their vectors.
 import { cosine, lexicalSimilarity } from '../extract/compare.ts';
 import type { ClaimFact, Deadline, GoalUpdate } from '../extract/extract.ts';
+import type { Statement } from '../extract/types.ts';
 
 export const GOAL_STATES = ['open', 'met', 'unreachable', 'superseded'] as const;
 export type GoalState = (typeof GOAL_STATES)[number];
@@ -28,6 +29,8 @@ export interface KnownGoal {
   replaced?: boolean;
   deadline?: Deadline;
   vector?: readonly number[] | null;
+  /** The figure the goal sets ("hire 20 engineers"), when it sets one. */
+  target?: Statement;
 }
 
 export interface GoalChange {

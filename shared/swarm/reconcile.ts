@@ -167,6 +167,19 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     updates: facts.goalUpdates.map((u) => ({ ...u, vector: vectors.of(u.text) })),
     claims: facts.claims.filter((c) => !c.statement).map((c) => ({ ...c, vector: vectors.of(c.text) })),
   });
+  // A revised target supersedes the goal that set the old one ("hiring target revised from 20 to 15").
+  for (const rev of facts.revisions) {
+    if (!rev.from || !rev.to || rev.kind === 'replacement') continue;
+    const revText = subjectText(rev, terms);
+    const to: Statement = { subject: rev.subject, metric: rev.metric, ...(rev.period ? { period: rev.period } : {}), value: rev.to, surface: '' };
+    for (const g of known) {
+      if (g.state !== 'open' || !g.target || changes.some((c) => c.goalId === g.id)) continue;
+      const sim = similarity({ text: revText, vector: vectors.of(revText) }, { text: subjectText(g.target, terms), vector: null });
+      if (valuesAgree(g.target.value, rev.from, { targets: true }) && !valuesAgree(g.target.value, rev.to, { targets: true }) && sameFigure(to, g.target, { ...sim, by: 'lexical' })) {
+        changes.push({ goalId: g.id, state: 'superseded', text: rev.text, ...(rev.span ? { span: rev.span } : {}) });
+      }
+    }
+  }
   for (const ch of changes) {
     const g = known.find((x) => x.id === ch.goalId)!;
     const state = ch.state ?? g.state;
@@ -204,6 +217,9 @@ async function retire(tx: PoolClient, input: ReconcileInput, rev: Revision, said
 interface GoalRow {
   node_id: string;
   content: string;
+  subject: string | null;
+  metric: string | null;
+  value: (Statement['value'] & { period?: string }) | null;
   source_doc: string | null;
   metadata: { state?: GoalState; deadline?: KnownGoal['deadline']; replaced_by?: string };
   vec: string | null;
@@ -211,7 +227,7 @@ interface GoalRow {
 
 async function knownGoals(tx: PoolClient, scope: string): Promise<KnownGoal[]> {
   const { rows } = await tx.query<GoalRow>(
-    `SELECT node_id, content, source_doc, metadata, embedding::text AS vec FROM graph_nodes
+    `SELECT node_id, content, subject, metric, value, source_doc, metadata, embedding::text AS vec FROM graph_nodes
       WHERE scope_id = $1 AND kind = 'goal' AND superseded_at IS NULL AND status <> 'irrelevant' ORDER BY version_id LIMIT 500`,
     [scope],
   );
@@ -223,5 +239,6 @@ async function knownGoals(tx: PoolClient, scope: string): Promise<KnownGoal[]> {
     ...(r.metadata.replaced_by ? { replaced: true } : {}),
     ...(r.metadata.deadline ? { deadline: r.metadata.deadline } : {}),
     vector: r.vec ? (JSON.parse(r.vec) as number[]) : null,
+    ...(r.subject && r.metric && r.value ? { target: { subject: r.subject, metric: r.metric, value: r.value, ...(r.value.period ? { period: r.value.period } : {}), surface: '', role: 'target' as const } } : {}),
   }));
 }

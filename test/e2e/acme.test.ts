@@ -64,6 +64,8 @@ describe('the Acme scenario, end to end', () => {
     expect(c!.values.find((v) => v.value === '20')!.sentences[0]).toMatchObject({ doc: '01-announcement', sentence: expect.stringContaining('hire approximately 20 engineers in Q4') });
     // The goals the report gives, with their state.
     expect(first.report.goals.find((g) => /onboard 15\+ engineers/.test(g.text))).toMatchObject({ state: 'open', deadline: '2024-12-31' });
+    // The target the board revised (20 → 15) supersedes the goal that set 20.
+    expect(first.report.goals.find((g) => /hire approximately 20 engineers/.test(g.text))).toMatchObject({ state: 'superseded', by: '05-follow-up' });
   });
 
   it('cycles the scope state once per document', async () => {
