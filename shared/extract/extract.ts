@@ -253,7 +253,7 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
       if (x.r.hasAction) addGoal(x, facts, section);
       continue;
     }
-    if (r.change || r.accepted.length || r.withdrawn.length) addRevision(x, facts, section);
+    if (r.change || r.accepted.length || r.withdrawn.length) addRevision(x, facts);
     if (GOAL_WORDS.test(text) && !STATUS_OF_TARGETS.test(text) && !/^new target:/i.test(text) && /\b(to|of|by)\b/i.test(text) && !r.change && !r.negated) {
       addGoal(x, facts, section);
       continue;
@@ -352,7 +352,7 @@ function addGoal(x: Read, facts: DocumentFacts, section: string | undefined): vo
   for (const f of targets) facts.claims.push({ text: x.text, confidence: 0.75, ...(section ? { section } : {}), statement: statementOf(f, 'target'), span: x.span, mood: { modal: true } });
 }
 
-function addRevision(x: Read, facts: DocumentFacts, section: string | undefined): void {
+function addRevision(x: Read, facts: DocumentFacts): void {
   const { r } = x;
   const about = r.change?.to ?? r.accepted[0] ?? r.withdrawn[0];
   if (!about) return;
@@ -373,5 +373,4 @@ function addRevision(x: Read, facts: DocumentFacts, section: string | undefined)
   if (r.accepted.length) rev.accepted = r.accepted.map((f) => f.value);
   if (r.withdrawn.length) rev.withdrawn = r.withdrawn.map((f) => f.value);
   facts.revisions.push(rev);
-  void section;
 }

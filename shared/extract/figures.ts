@@ -50,7 +50,6 @@ const SCHEDULED_BEFORE = /\b(planned|scheduled|expected|forecast|due|set|slated|
 const PREVIOUS_BEFORE = /\b(up\s+from|down\s+from|compared\s+(?:with|to)|versus|vs\.?|against|from|gap\s+(?:to|with)|difference\s+(?:to|from|with))\s*(?:the\s+|a\s+|an\s+)?$/i;
 const PREVIOUS_AFTER = /^\s*(?:in|for|during|at)\s+(?:the\s+)?(?:prior|previous|preceding|last|same)\s+(?:year|quarter|period|month|half)|^\s*(?:a|one)\s+year\s+(?:earlier|ago|before)/i;
 const REPLACE_AFTER = /^\s*,?\s*(?:is\s+|are\s+|was\s+|were\s+)?(?:accepted\s+|adopted\s+|used\s+|agreed\s+)?(instead\s+of|in\s+place\s+of|replac(?:es|ing|ed)|supersed(?:es|ing))\b/i;
-const REPLACES_VERB = /\b(replac(?:es|ing)|supersed(?:es|ing))\s*$/i;
 const REVISION_WORDS = /\b(restat\w*|revis\w*|correct\w*|amend\w*|updat\w*|adjust\w*|chang\w*|lower\w*|raise[ds]?|raising|reduc\w*|cut|cuts|increas\w*|decreas\w*|mov(?:ed|es)|push\w*|shift\w*|postpon\w*|defer\w*|rebas\w*|re-?forecast\w*|reset|brought\s+forward|slipp\w*|delay\w*|extend\w*|reschedul\w*|approv\w*|now)\b/i;
 const DISPUTE = /\b(do(?:es)?\s+not|don't|doesn't|did\s+not|cannot|can't|won't|will\s+not|refuse[sd]?\s+to)\s+(accept|agree|recogni[sz]e|acknowledge)|\b(reject\w*|disput\w*|contest\w*|maintain(?:s|ed)?\s+that|under\s+(?:discussion|negotiation)|open\s+for\s+(?:negotiation|discussion)|disagree\w*)\b|\b(?:this|it|that|the\s+(?:matter|issue|point|question|item|figure|difference))\s+(?:remains|is\s+still|stays)\s+open\b/i;
 const ACCEPT = /\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|concur(?:s|red)?|endors(?:es|ed)|ratif(?:y|ies|ied)|acknowledg(?:es|ed)|recogni[sz](?:es|ed))\b/i;
@@ -380,7 +379,6 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
   const skip = new Set<number>();
   for (const m of mentions) if (m.date) for (let i = m.t0; i <= m.t1; i++) skip.add(i);
 
-  const lower = text.toLowerCase();
   const reading: SentenceReading = {
     figures: [],
     dates: [],
@@ -681,7 +679,6 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
           break;
         }
       }
-      void REPLACES_VERB;
     }
   }
   if (reading.change) {
@@ -752,7 +749,6 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     }
     if (!f.period && ctx.period) f.period = ctx.period;
   }
-  void lower;
   reading.figures = figs.filter((f) => f.subject !== '');
   // 6. What the sentence does with its figures: accept, withdraw.
   // Only a figure that is the object of the verb: "accept the $41.3M", "March 2028 is accepted" (not "3 accepted" offers).

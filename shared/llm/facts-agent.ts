@@ -45,11 +45,14 @@ only cites from another document. Call recordFacts exactly once.`;
 
 const norm = (s: string) => s.replace(/\s+/g, ' ').trim().toLowerCase();
 
-/** Where a quote stands in the document (whitespace and case aside), or -1. */
-function locate(text: string, quote: string): { at: number; len: number } | undefined {
-  const q = norm(quote).replace(/[.;,]$/, '');
-  if (!q) return undefined;
-  // Map the normalised text back to offsets.
+/** The document flattened (whitespace collapsed, lower case), with each character's offset in the original. */
+interface Flat {
+  text: string;
+  flat: string;
+  map: number[];
+}
+
+function flatten(text: string): Flat {
   const map: number[] = [];
   let flat = '';
   for (let i = 0; i < text.length; i++) {
@@ -60,6 +63,14 @@ function locate(text: string, quote: string): { at: number; len: number } | unde
     } else flat += ch.toLowerCase();
     map.push(i);
   }
+  return { text, flat, map };
+}
+
+/** Where a quote stands in the document (whitespace and case aside). */
+function locate(doc: Flat, quote: string): { at: number; len: number } | undefined {
+  const q = norm(quote).replace(/[.;,]$/, '');
+  if (!q) return undefined;
+  const { flat, map } = doc;
   const k = flat.indexOf(q);
   if (k < 0) return undefined;
   const at = map[k]!;
@@ -78,10 +89,10 @@ interface Grounded {
 }
 
 /** The figure's value must be one the quote states. Returns the value as read from the text. */
-function ground(text: string, refYear: number | undefined, quote: string, claimed: number | string, unit: string): Grounded | undefined {
-  const where = locate(text, quote);
+function ground(doc: Flat, refYear: number | undefined, quote: string, claimed: number | string, unit: string): Grounded | undefined {
+  const where = locate(doc, quote);
   if (!where) return undefined;
-  const span = text.slice(where.at, where.at + where.len);
+  const span = doc.text.slice(where.at, where.at + where.len);
   if (typeof claimed === 'string' || unit.toLowerCase() === 'date') {
     const label = String(claimed).toUpperCase().replace(/^(\d{4})-Q/, '$1-Q');
     if (!DATE_VALUE.test(label)) return undefined;
@@ -146,10 +157,12 @@ export async function extractFactsWithLlm(
   if (!d) return undefined;
   const f = FactsInput.parse(d.args);
   const refYear = referenceYear(doc.text);
+  // Flattened once: every quote is looked up in it.
+  const flat = flatten(doc.text);
   let dropped = 0;
   const claims: ClaimFact[] = [];
   for (const fig of f.figures) {
-    const g = ground(doc.text, refYear, fig.quote, fig.value, fig.unit);
+    const g = ground(flat, refYear, fig.quote, fig.value, fig.unit);
     if (!g) {
       dropped++;
       continue;
@@ -164,12 +177,12 @@ export async function extractFactsWithLlm(
       role: fig.role,
       span: g.span,
     };
-    const where = locate(doc.text, fig.quote)!;
+    const where = locate(flat, fig.quote)!;
     claims.push({ text: fig.quote.replace(/\s+/g, ' ').trim(), confidence: fig.role === 'target' ? 0.75 : 0.8, statement, span: [where.at, where.at + where.len], ...(fig.role === 'target' ? { mood: { modal: true } } : {}) });
   }
   for (const c of f.claims) {
     // A claim without a figure must also be the document's words.
-    if (!locate(doc.text, c.text)) {
+    if (!locate(flat, c.text)) {
       dropped++;
       continue;
     }
@@ -177,9 +190,9 @@ export async function extractFactsWithLlm(
   }
   const revisions: Revision[] = [];
   for (const r of f.revisions) {
-    const from = r.from !== undefined ? ground(doc.text, refYear, r.quote, r.from, r.unit) : undefined;
-    const to = r.to !== undefined ? ground(doc.text, refYear, r.quote, r.to, r.unit) : undefined;
-    const acc = r.accepted !== undefined ? ground(doc.text, refYear, r.quote, r.accepted, r.unit) : undefined;
+    const from = r.from !== undefined ? ground(flat, refYear, r.quote, r.from, r.unit) : undefined;
+    const to = r.to !== undefined ? ground(flat, refYear, r.quote, r.to, r.unit) : undefined;
+    const acc = r.accepted !== undefined ? ground(flat, refYear, r.quote, r.accepted, r.unit) : undefined;
     const any = to ?? acc ?? from;
     if (!any || (r.from !== undefined && !from) || (r.to !== undefined && !to) || (r.accepted !== undefined && !acc)) {
       dropped++;

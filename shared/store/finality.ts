@@ -179,7 +179,7 @@ export async function evaluateScopeFinality(deps: FinalityDeps, input: z.input<t
     let review: FinalityRoundResult['review'] = null;
     if (ev.outcome === 'REVIEW') {
       // The reviewer sees the disagreements themselves, not only their count.
-      const open = ev.outcome === 'REVIEW' ? await listContradictions(tx, scope, { status: 'open', limit: 50 }) : [];
+      const open = await listContradictions(tx, scope, { status: 'open', limit: 50 });
       const request = { ...buildReviewRequest(scope, snapshot, ev, p), open_contradictions: open.map(contradictionBrief) };
       const r = await upsertFinalityReview(tx, scope, request);
       review = { ...r, request };

@@ -25,7 +25,6 @@ export interface ReconcileInput {
   facts: DocumentFacts;
   terms: Readonly<Record<string, string>>;
   vectors: Vectors;
-  /** Graph node of each claim that states no figure, already written by the caller (claim index → node id). */
 }
 
 export interface ReconcileResult {
@@ -71,32 +70,40 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
   const result: ReconcileResult = { claimNodes: new Map(), contradictionsFound: 0, contradictionsResolved: 0, figuresRevised: 0, restatements: 0, goalChanges: [] };
 
   // 1. Revisions first: what they settle or retire is no longer a contradiction for this document's own figures.
-  for (const rev of facts.revisions) {
-    const revText = subjectText(rev, terms);
-    const revSaid = { text: revText, vector: vectors.of(revText) };
-    const open = await queryEdges(tx, scope, { kinds: ['contradicts'], statuses: ['active'] });
-    for (const e of open) {
-      const meta = e.metadata as unknown as ContradictionMeta;
-      if (!meta.sides || meta.sides.length !== 2) continue;
-      const figs = await figuresOfNodes(tx, scope, [e.sourceId, e.targetId]);
-      const best = figs.map((f) => similarity(revSaid, { text: f.subjectText, vector: f.vector })).sort((a, b) => b.score - a.score)[0] ?? similarity(revSaid, { text: meta.subject });
-      const contested: ContestedFigure = { metric: meta.metric, subject: meta.subject, ...(meta.period ? { period: meta.period } : {}), sides: [meta.sides[0]!.value, meta.sides[1]!.value] };
-      const s = settles(rev, contested, best);
-      if (!s) continue;
-      const accepted = meta.sides[s.accepted]!;
-      const rejected = meta.sides[1 - s.accepted]!;
-      await upsertEdge(tx, {
-        scope, kind: 'contradicts', sourceId: e.sourceId, targetId: e.targetId, status: 'resolved', createdBy: agent,
-        metadata: { resolved_by: agent, resolution: { doc: docId, how: s.how, accepted_node: accepted.node_id, accepted: accepted.display, text: rev.text.slice(0, 1000), span: rev.span ?? null } },
-      });
-      // The rejected value is retired: it no longer contradicts what comes next.
-      const retired = figs.filter((f) => f.nodeId === rejected.node_id).map((f) => f.figureId);
-      await markRevised(tx, scope, retired, docId);
-      result.figuresRevised += retired.length;
-      result.contradictionsResolved++;
+  if (facts.revisions.length) {
+    const open = (await queryEdges(tx, scope, { kinds: ['contradicts'], statuses: ['active'], limit: 5000 })).filter((e) => {
+      const m = e.metadata as unknown as ContradictionMeta;
+      return Array.isArray(m.sides) && m.sides.length === 2;
+    });
+    const figs = await figuresOfNodes(tx, scope, open.flatMap((e) => [e.sourceId, e.targetId]));
+    const settled = new Set<string>();
+    for (const rev of facts.revisions) {
+      const revText = subjectText(rev, terms);
+      const revSaid = { text: revText, vector: vectors.of(revText) };
+      for (const e of open) {
+        if (settled.has(e.edgeId)) continue;
+        const meta = e.metadata as unknown as ContradictionMeta;
+        const mine = figs.filter((f) => f.nodeId === e.sourceId || f.nodeId === e.targetId);
+        const best = mine.map((f) => similarity(revSaid, { text: f.subjectText, vector: f.vector })).sort((a, b) => b.score - a.score)[0] ?? similarity(revSaid, { text: meta.subject });
+        const contested: ContestedFigure = { metric: meta.metric, subject: meta.subject, ...(meta.period ? { period: meta.period } : {}), sides: [meta.sides[0]!.value, meta.sides[1]!.value] };
+        const s = settles(rev, contested, best);
+        if (!s) continue;
+        const accepted = meta.sides[s.accepted]!;
+        const rejected = meta.sides[1 - s.accepted]!;
+        await upsertEdge(tx, {
+          scope, kind: 'contradicts', sourceId: e.sourceId, targetId: e.targetId, status: 'resolved', createdBy: agent,
+          metadata: { resolved_by: agent, resolution: { doc: docId, how: s.how, accepted_node: accepted.node_id, accepted: accepted.display, text: rev.text.slice(0, 1000), span: rev.span ?? null } },
+        });
+        // The rejected value is retired: it no longer contradicts what comes next.
+        const retired = mine.filter((f) => f.nodeId === rejected.node_id).map((f) => f.figureId);
+        await markRevised(tx, scope, retired, docId);
+        settled.add(e.edgeId);
+        result.figuresRevised += retired.length;
+        result.contradictionsResolved++;
+      }
+      // "Budget revised from 62M to 71M" with no dispute on record: the old value is retired all the same.
+      if (rev.from && rev.to && rev.kind !== 'replacement') result.figuresRevised += await retire(tx, input, rev, revSaid);
     }
-    // "Budget revised from 62M to 71M" with no dispute on record: the old value is retired all the same.
-    if (rev.from && rev.to && rev.kind !== 'replacement') result.figuresRevised += await retire(tx, input, rev, revSaid);
   }
 
   // 2. Figures: restatement of a known figure, or a contradiction with it.
@@ -139,10 +146,11 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     // Different values of the same figure in other documents: one contradiction per pair of value nodes.
     const others = [...new Set(same.filter((x) => !agree(x) && x.f.nodeId !== nodeId).map((x) => x.f.nodeId))];
     for (const other of others) {
-      const known = (await queryEdges(tx, scope, { kinds: ['contradicts'] })).some((e) => (e.sourceId === nodeId && e.targetId === other) || (e.sourceId === other && e.targetId === nodeId));
-      if (known) continue;
-      const otherFig = same.find((x) => x.f.nodeId === other)!.f;
       const [a, b] = [nodeId, other].sort();
+      // A pair of values is one contradiction, whatever happened to it since (a resolved one stays resolved).
+      const { rowCount } = await tx.query(`SELECT 1 FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND source_id = $2 AND target_id = $3 AND superseded_at IS NULL`, [scope, a, b]);
+      if (rowCount) continue;
+      const otherFig = same.find((x) => x.f.nodeId === other)!.f;
       const side = (id: string) => {
         const s = id === nodeId ? st : otherFig.statement;
         return { node_id: id, value: s.value, display: formatValue(s.value) };
