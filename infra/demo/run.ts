@@ -264,7 +264,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
       metric: c.metric,
       unit: c.unit,
       period: c.period,
-      values: c.sides.map((s) => ({ value: s.display, number: s.value.value, high: s.value.high ?? null, docs: [...s.docs].sort(), sentences: s.stated_by })),
+      // Lower value first: the same run gives the same report (node ids, which order the edge, are random).
+      values: c.sides.map((s) => ({ value: s.display, number: s.value.value, high: s.value.high ?? null, docs: [...s.docs].sort(), sentences: s.stated_by })).sort((x, y) => x.number - y.number),
       resolved: c.status === 'resolved',
       resolved_by: c.resolved_by,
       accepted: c.accepted,
