@@ -33,6 +33,20 @@ describe('Postgres pool limits', () => {
     }
   });
 
+  it('a lost connection reported by any pooled client, checked out or not, does not crash the process', async () => {
+    const pool = createPool(db.env);
+    try {
+      // Checked out by code that did not listen (a migration, a future caller): the server's
+      // "terminating connection" on a restart would be an uncaught 'error' event.
+      const client = await pool.connect();
+      const lost = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      expect(() => client.emit('error', lost)).not.toThrow();
+      client.release(true);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('cancels a statement that runs past PG_STATEMENT_TIMEOUT_MS, as a transient error', async () => {
     const pool = createPool({ ...db.env, PG_STATEMENT_TIMEOUT_MS: 200, PG_POOL_MAX: 1 });
     try {
