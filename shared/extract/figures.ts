@@ -214,6 +214,9 @@ function clauseStart(ts: Token[], i: number, skip: ReadonlySet<number>): number 
       }
     }
     if (!skip.has(k) && isBoundary(ts[k]!) && !(ts[k]!.text === ',' && isNumberish(ts[k - 1]) && isNumberish(ts[k + 1]))) return k + 1;
+    // "We could not verify X: the factors give 58.9 kt": a colon followed by a clause starts one;
+    // "Steel for the girder: 3,400 t" (the figure right after it) does not.
+    if (ts[k]!.text === ':' && i - k > 2 && ts.slice(k + 1, i).some((t) => t.pos === 'VERB' || t.pos === 'AUX')) return k + 1;
   }
   return 0;
 }
@@ -270,6 +273,11 @@ function leftSubject(ts: Token[], m: Mention, skip: ReadonlySet<number>): [numbe
   const c0 = clauseStart(ts, m.t0, skip);
   let j = m.t0 - 1;
   while (j >= c0 && (APPROX_TOKENS.has(ts[j]!.lower) && ts[j]!.lower !== 'of' || skip.has(j) && ts[j]!.pos !== 'NUM')) j--;
+  // "... and Scope 2 emissions 63.5 kt": a phrase right before the figure, with no verb between, is its subject.
+  if (j >= c0 && isNoun(ts[j]) && !skip.has(j) && (ts[j - 1]?.lower === 'and' || ts[j - 1]?.text === ',' || j === c0 || npPart(ts, j - 1, skip))) {
+    const np = npEndingAt(ts, j, c0, skip);
+    if (np && (ts[np[0] - 1]?.lower === 'and' || ts[np[0] - 1]?.text === ',' || np[0] === c0)) return np;
+  }
   if (j >= c0 && /^(of|from|by|at|to)$/.test(ts[j]!.lower)) {
     let k = j - 1;
     if (ts[k]?.text === ')') {
@@ -456,7 +464,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     // "$6.7M of contracts", "3,400 tonnes of steel", "22% of ARR": the subject follows "of".
     let k = t1 + 1;
     if (ts[k]?.text === '+') k++;
-    if (ts[k]?.lower === 'of' && n.kind !== 'count') {
+    // "Leakage was 19.4% of distribution input": the clause says what the share measures.
+    const measured = n.kind === 'percent' && ts[k]?.lower === 'of' ? leftSubject(ts, m, skip) : undefined;
+    if (measured && ts.slice(measured[1] + 1, m.t0).some((t) => t.pos === 'AUX' || (t.pos === 'VERB' && !SAYING_VERBS.has(t.lemma))) && !GENERIC_HEADS.has(ts[measured[1]]!.lemma)) {
+      subject = measured;
+      subjectText = phrase(ts, measured);
+    } else if (ts[k]?.lower === 'of' && n.kind !== 'count') {
       const np = npStartingAt(ts, k + 1, c1, skip);
       if (np) {
         subject = np;
@@ -506,7 +519,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       subject = undefined;
     }
     // A value named only as the other end of a pair ("up from EUR 62 million") takes the pair's subject below.
-    const paired = /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus|not\s+[^,;]{1,40}\s+but)\s*(?:the\s+|a\s+|an\s+)?$/i.test(text.slice(0, n.at));
+    const paired = /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus|not\s+[^,;]{1,40}\s+but)\s*(?:the\s+|a\s+|an\s+)?(?:(?:earlier|previous|original|initial|old|former|prior|reported|stated|presented|published)\s+)?$/i.test(text.slice(0, n.at));
     if (!subjectText && paired) subjectText = '';
     else if (!subjectText) continue;
     // A unit-less count of "customer count" counts customers; "patient visits reached 1.9 million" counts visits.
@@ -722,6 +735,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       if (!f.period && other.period) f.period = other.period;
     }
   }
+  // The value a sentence denies names the figure it disagrees with ("58.9 kt rather than 63.5 kt").
+  for (const f of figs) {
+    if (f.mentionRole !== 'asserted') continue;
+    const denied = figs.find((g) => g.mentionRole === 'negated' && g.subject === f.subject && g.metric === f.metric);
+    if (denied) f.denies = denied.value;
+  }
   // A change stated as "up 15%" / "down 3 points" after a figure is the change of that figure.
   for (let i = 1; i < figs.length; i++) {
     const f = figs[i]!;
@@ -774,6 +793,8 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
 /** Same kind of quantity (a denied or previous value must be comparable to the asserted one). */
 function comparable(a: Figure, b: Figure): boolean {
   if (a.metric === b.metric) return true;
+  // "58.9 kt CO2e rather than 63.5 kt": the qualifier written once covers both.
+  if (a.metric.replace(/_co2e$/, '') === b.metric.replace(/_co2e$/, '')) return true;
   if (a.metric === 'date' || b.metric === 'date') return false;
   // A bare number inherits the unit of its pair: "2.6 million cubic metres instead of 1.8 million".
   return a.metric === 'count' || b.metric === 'count';
@@ -781,6 +802,12 @@ function comparable(a: Figure, b: Figure): boolean {
 
 /** Both ends of a change share what was written once: "from 420 to 388 randomized patients". */
 function shareUnit(a: Figure, b: Figure): void {
+  if (a.metric !== b.metric && a.metric.replace(/_co2e$/, '') === b.metric.replace(/_co2e$/, '')) {
+    const [full, short] = a.metric.endsWith('_co2e') ? [a, b] : [b, a];
+    short.metric = full.metric;
+    if (full.unit) short.unit = full.unit;
+    return;
+  }
   const [known, bare] = a.metric === 'count' ? [b, a] : [a, b];
   if (bare.metric !== 'count' || known.metric === 'count') return;
   bare.metric = known.metric;

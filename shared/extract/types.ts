@@ -52,4 +52,6 @@ export interface Statement {
   hedge?: string;
   /** Offsets of the figure in the document text. */
   span?: [number, number];
+  /** The value the same sentence denies for this figure ("9%, not 14%"): whoever stated it disagrees. */
+  denies?: Value;
 }

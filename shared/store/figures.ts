@@ -74,6 +74,18 @@ export async function candidateFigures(
   return out;
 }
 
+/** Current figures of other documents whose value falls in [lo, hi], in the metric's family: who states a value a sentence denies. */
+export async function figuresWithValue(q: Queryable, scope: string, opts: { metric: string; lo: number; hi: number; excludeDoc: string; limit?: number }): Promise<FigureRow[]> {
+  const f = metricFilter(opts.metric);
+  const { rows } = await q.query<Raw>(
+    `SELECT ${COLS} FROM figures WHERE scope_id = $1 AND status = 'current' AND doc_id <> $2 AND ${f.sql}
+        AND (statement->'value'->>'value')::float8 BETWEEN $${f.params.length ? 5 : 4} AND $${f.params.length ? 6 : 5}
+      ORDER BY figure_id DESC LIMIT $3`,
+    [scope, opts.excludeDoc, opts.limit ?? 20, ...f.params, opts.lo, opts.hi],
+  );
+  return rows.map(toRow);
+}
+
 export async function insertFigure(
   q: Queryable,
   f: { scope: string; nodeId: string; docId: string; statement: Statement; subjectText: string; vector: readonly number[] | null; sentence: string },

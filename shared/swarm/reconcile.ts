@@ -4,11 +4,11 @@
 // an agreeing value is a restatement, with another value a contradiction — and goals
 // move through their lifecycle. The decisions are pure (extract/compare.ts,
 // swarm/goals.ts); this module reads and writes through the stores.
-import { formatValue, sameFigure, settles, similarity, subjectText, valuesAgree, type ContestedFigure } from '../extract/compare.ts';
+import { formatValue, identifiersCompatible, periodsCompatible, sameFigure, settles, similarity, subjectText, unitsCompatible, valuesAgree, type ContestedFigure } from '../extract/compare.ts';
 import type { DocumentFacts, Revision } from '../extract/extract.ts';
 import type { Statement } from '../extract/types.ts';
 import type { PoolClient } from '../store/db.ts';
-import { candidateFigures, figuresOfNodes, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
+import { candidateFigures, figuresOfNodes, figuresWithValue, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
 import { getNode, queryEdges, upsertEdge, upsertNode } from '../store/graph.ts';
 import { goalChanges, type GoalState, type KnownGoal } from './goals.ts';
 import { corroborate } from './match.ts';
@@ -116,8 +116,19 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     const candidates = await candidateFigures(tx, scope, { metric: st.metric, vector, excludeDoc: docId });
     const same = candidates
       .map((f) => ({ f, s: similarity({ text, vector }, { text: f.subjectText, vector: f.vector }) }))
-      .filter((x) => sameFigure(st, x.f.statement, x.s))
+      // A goal's target and a stated actual are different figures ("cut leakage to 15%" vs "leakage was 19.4%").
+      .filter((x) => (st.role === 'target') === (x.f.statement.role === 'target') && sameFigure(st, x.f.statement, x.s))
       .sort((a, b) => b.s.score - a.s.score);
+    // "58.9 kt rather than 63.5 kt": whoever states the denied value is stating this figure, whatever words they used.
+    if (st.denies) {
+      const slack = Math.max(Math.abs(st.denies.high ?? st.denies.value), 1e-9) * 0.01;
+      const denied = await figuresWithValue(tx, scope, { metric: st.metric, lo: st.denies.value - slack, hi: (st.denies.high ?? st.denies.value) + slack, excludeDoc: docId });
+      for (const f of denied) {
+        if (same.some((x) => x.f.figureId === f.figureId) || !unitsCompatible(st, f.statement) || !periodsCompatible(st.period, f.statement.period) || !identifiersCompatible(st, f.statement)) continue;
+        if (!valuesAgree(f.statement.value, st.denies)) continue;
+        same.push({ f, s: { score: 1, by: 'embedding' } });
+      }
+    }
     const bothTargets = (x: { f: FigureRow }) => st.role === 'target' && x.f.statement.role === 'target';
     const agree = (x: { f: FigureRow }) => valuesAgree(st.value, x.f.statement.value, { targets: bothTargets(x) });
     const agreeing = same.find(agree);

@@ -129,6 +129,24 @@ describe('how a sentence uses a figure', () => {
     expect(u.map((x) => [x.state, x.dates.map((d) => d.label)])).toEqual([['unreachable', ['2027', '2029']]]);
   });
 
+  it('phrasings first met in the held-out water utility scenario', () => {
+    // A second figure sharing the verb of the first ("and Scope 2 emissions 63.5") has its own subject and identifier.
+    const scopes = read('Scope 1 emissions totalled 41.2 kt CO2e and Scope 2 emissions 63.5 kt CO2e.').figures;
+    expect(scopes.map((f) => [f.subject, f.identifiers, f.value.value])).toEqual([
+      ['scope 1 emissions', ['scope 1'], 41_200],
+      ['scope 2 emissions', ['scope 2'], 63_500],
+    ]);
+    // "X was N% of Y" measures X; a share of Y only when nothing else says what.
+    expect(figs('Leakage was 19.4% of distribution input over the year.')).toEqual(['asserted: leakage | percent | 19.4']);
+    // A clause after a colon has its own subject; the denied value names the figure disagreed with, its unit written once.
+    const denial = read('We could not verify Scope 2 emissions: the supplier-specific factors give 58.9 kt CO2e rather than 63.5 kt.').figures;
+    expect(denial.map((f) => [f.mentionRole, f.metric, formatValue(f.value)])).toEqual([['asserted', 'mass_co2e', '58.9'], ['negated', 'mass_co2e', '63.5']]);
+    expect(denial[0]!.denies).toMatchObject({ value: 63_500 });
+    // "replacing the earlier 148 million": the old value, its unit shared.
+    const c = read('Abstraction for FY2025 has been amended to 152.6 million m3, replacing the earlier 148 million.').change;
+    expect(c && [formatValue(c.from.value), formatValue(c.to.value), c.from.metric]).toEqual(['148000000', '152600000', 'volume']);
+  });
+
   it('acceptance, withdrawal and disputes', () => {
     expect(read('Energy yield: the base case now adopts the independent engineer\'s P50 of 47.5 GWh per year.').accepted.map((f) => formatValue(f.value))).toEqual(['47.5']);
     expect(read('The company withdrew the 24-month runway figure.').withdrawn.map((f) => formatValue(f.value))).toEqual(['24']);
