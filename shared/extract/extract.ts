@@ -327,7 +327,9 @@ function addClaims(x: Read, facts: DocumentFacts, section: string | undefined, k
   const claims = x.r.figures.filter((f) => f.mentionRole === 'asserted' || f.mentionRole === 'to');
   const base = kind === 'risk' ? 0.6 : undefined;
   for (const f of claims) {
-    facts.claims.push({ text: x.text, confidence: confidenceOf(f, x.text, base), ...(section ? { section } : {}), statement: statementOf(f), span: x.span, mood: moodOf(x.r) });
+    const statement = statementOf(f);
+    if (x.r.modal) statement.modal = true;
+    facts.claims.push({ text: x.text, confidence: confidenceOf(f, x.text, base), ...(section ? { section } : {}), statement, span: x.span, mood: moodOf(x.r) });
   }
   // A sentence without figures is still a claim of the document (when it says something).
   if (!claims.length && kind === 'plain' && x.text.split(' ').length >= 4 && /\b[a-z]{3,}/.test(x.text)) {

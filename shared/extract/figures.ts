@@ -284,6 +284,8 @@ function leftSubject(ts: Token[], m: Mention, skip: ReadonlySet<number>): [numbe
       while (k > c0 && ts[k]!.text !== '(') k--;
       k--;
     }
+    // "bring the leakage rate down to 15%": past the particle to the phrase it moves.
+    while (k > c0 && (ts[k]!.pos === 'ADV' || ts[k]!.pos === 'ADP') && /^(down|up|back|out|further)$/.test(ts[k]!.lower)) k--;
     // "EBITDA for the year to 31 March 2026 at £16.2m": past the dates and their prepositions to the phrase.
     if (ts[j]!.lower !== 'of') {
       while (k >= c0 && (skip.has(k) || ((ts[k]!.pos === 'ADP' || ts[k]!.pos === 'DET') && skip.has(k + 1)) || (ts[k]!.lower === 'year' && ts[k - 1]?.lower === 'the' && ts[k - 2]?.lower === 'for'))) {

@@ -54,4 +54,6 @@ export interface Statement {
   span?: [number, number];
   /** The value the same sentence denies for this figure ("9%, not 14%"): whoever stated it disagrees. */
   denies?: Value;
+  /** Stated as planned, expected or conditional ("we will hire 20"), not as a fact that holds. */
+  modal?: boolean;
 }

@@ -56,6 +56,9 @@ export interface ContradictionMeta {
   resolution?: { doc: string; how: 'restated' | 'accepted' | 'withdrawn'; accepted_node: string; accepted: string; text: string; span: [number, number] | null };
 }
 
+const targetVsActual = (a: Statement, b: Statement) =>
+  (a.role === 'target' && b.role !== 'target' && !b.modal) || (b.role === 'target' && a.role !== 'target' && !a.modal);
+
 /** A claim that states two figures of one sentence needs its own text per figure. */
 function claimContent(facts: DocumentFacts, i: number): string {
   const c = facts.claims[i]!;
@@ -116,8 +119,9 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     const candidates = await candidateFigures(tx, scope, { metric: st.metric, vector, excludeDoc: docId });
     const same = candidates
       .map((f) => ({ f, s: similarity({ text, vector }, { text: f.subjectText, vector: f.vector }) }))
-      // A goal's target and a stated actual are different figures ("cut leakage to 15%" vs "leakage was 19.4%").
-      .filter((x) => (st.role === 'target') === (x.f.statement.role === 'target') && sameFigure(st, x.f.statement, x.s))
+      // A goal's target and an actual stated as fact are different figures ("cut leakage to 15%" vs "leakage was
+      // 19.4%"); a target and a plan ("we will hire 20") are not.
+      .filter((x) => !targetVsActual(st, x.f.statement) && sameFigure(st, x.f.statement, x.s))
       .sort((a, b) => b.s.score - a.s.score);
     // "58.9 kt rather than 63.5 kt": whoever states the denied value is stating this figure, whatever words they used.
     if (st.denies) {

@@ -102,6 +102,16 @@ describe('facts, offline extractor', () => {
     expect(await queryEdges(t.guarded, scope, { kinds: ['contradicts'], statuses: ['active'] })).toEqual([]);
   });
 
+  it('a goal\'s target is not contradicted by an actual stated as fact; two actuals are', async () => {
+    const scope = await t.scope('f-tgt-');
+    const submit = (id: string, text: string) => run(facts, t.deps, envelope('doc.submitted', scope, { doc_id: id, title: id, text: `${id.toUpperCase()}\n\n${text}`, submitted_by: 'test' }));
+    await submit('plan', 'Our goal is to bring the leakage rate down to 15% by 2030.');
+    expect(emitted(await submit('actual-1', 'The leakage rate was 19.4%.'), 'facts.extracted').payload).toMatchObject({ contradictions_found: 0 });
+    expect(emitted(await submit('actual-2', 'The leakage rate reported to the regulator was 21.1%.'), 'facts.extracted').payload).toMatchObject({ contradictions_found: 1 });
+    const [edge] = await queryEdges(t.guarded, scope, { kinds: ['contradicts'] });
+    expect((edge!.metadata.sides as { display: string }[]).map((x) => x.display).sort()).toEqual(['19.4', '21.1']);
+  });
+
   it('a redelivered message returns the stored result and writes nothing twice', async () => {
     const scope = await t.scope('f3-');
     const msg = doc(scope, 2);
