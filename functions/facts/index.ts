@@ -16,7 +16,7 @@ import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
 import { loadTerms, saveTerms } from '../../shared/store/figures.ts';
-import { getNode, nearestClaims, queryNodes, setEmbedding, upsertNode } from '../../shared/store/graph.ts';
+import { figureFreeClaimsWithText, getNode, nearestClaims, queryNodes, setEmbedding, upsertNode } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
@@ -141,7 +141,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
       }
       // A figure-less claim is matched only with figure-less claims: a changed number is not a paraphrase.
       const neighbours = v ? (await nearestClaims(tx, msg.scope, v, { k: 3, minSimilarity: SAME_CLAIM_MIN_COSINE })).filter((n) => !n.node.metric).map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity, content: n.node.content })) : [];
-      const m = matchClaim(c.text, [...known, ...(await sameText(tx, msg.scope, c.text)), ...neighbours], neighbours);
+      const m = matchClaim(c.text, [...known, ...(await figureFreeClaimsWithText(tx, msg.scope, c.text)), ...neighbours], neighbours);
       const existing = m ? await getNode(tx, m.nodeId) : null;
       if (existing && !existing.metric) {
         await upsertNode(tx, {
@@ -192,16 +192,6 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
       result: { doc_id: doc.doc_id, tier: extracted.tier, ...counts, figures_revised: r.figuresRevised, ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     };
   });
-}
-
-/** Current claims of the scope with exactly this text (up to case and spacing). */
-async function sameText(tx: Parameters<typeof queryNodes>[0], scope: string, text: string): Promise<KnownClaim[]> {
-  const { rows } = await tx.query<{ node_id: string; content: string }>(
-    `SELECT node_id, content FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND superseded_at IS NULL AND metric IS NULL
-        AND lower(regexp_replace(content, '\\s+', ' ', 'g')) = lower(regexp_replace($2, '\\s+', ' ', 'g')) LIMIT 1`,
-    [scope, text],
-  );
-  return rows.map((r) => ({ nodeId: r.node_id, content: r.content }));
 }
 
 async function onCycle(msg: Envelope, ctx: StepContext) {

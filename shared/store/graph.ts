@@ -476,6 +476,46 @@ export async function edgeHistory(q: Queryable, edgeId: string): Promise<GraphEd
   return rows.map(toEdge);
 }
 
+/** Current claims without a figure whose text is this one (up to case and spacing): the content hash. */
+export async function figureFreeClaimsWithText(q: Queryable, scope: string, text: string): Promise<{ nodeId: string; content: string }[]> {
+  const { rows } = await q.query<{ node_id: string; content: string }>(
+    `SELECT node_id, content FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND content_hash = $2 AND superseded_at IS NULL AND metric IS NULL LIMIT 1`,
+    [scope, contentHash(text)],
+  );
+  return rows.map((r) => ({ nodeId: r.node_id, content: r.content }));
+}
+
+/** Is there a contradiction (of any status) between these two nodes? */
+export async function contradictionBetween(q: Queryable, scope: string, a: string, b: string): Promise<boolean> {
+  const [src, tgt] = [a, b].sort();
+  const { rowCount } = await q.query(
+    `SELECT 1 FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND source_id = $2 AND target_id = $3 AND superseded_at IS NULL`,
+    [scope, src, tgt],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export interface GoalRow {
+  nodeId: string;
+  content: string;
+  subject: string | null;
+  metric: string | null;
+  value: Record<string, unknown> | null;
+  sourceDoc: string | null;
+  metadata: Record<string, unknown>;
+  embedding: number[] | null;
+}
+
+/** The scope's goals that still count (not irrelevant), with their embeddings. */
+export async function currentGoals(q: Queryable, scope: string, limit = 500): Promise<GoalRow[]> {
+  const { rows } = await q.query<{ node_id: string; content: string; subject: string | null; metric: string | null; value: Record<string, unknown> | null; source_doc: string | null; metadata: Record<string, unknown>; vec: string | null }>(
+    `SELECT node_id, content, subject, metric, value, source_doc, metadata, embedding::text AS vec FROM graph_nodes
+      WHERE scope_id = $1 AND kind = 'goal' AND superseded_at IS NULL AND status <> 'irrelevant' ORDER BY version_id LIMIT $2`,
+    [scope, limit],
+  );
+  return rows.map((r) => ({ nodeId: r.node_id, content: r.content, subject: r.subject, metric: r.metric, value: r.value, sourceDoc: r.source_doc, metadata: r.metadata, embedding: r.vec ? (JSON.parse(r.vec) as number[]) : null }));
+}
+
 export interface Neighbour {
   node: GraphNode;
   /** Cosine similarity in [-1, 1]. */

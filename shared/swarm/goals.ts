@@ -2,7 +2,7 @@
 // document says it cannot be met (unreachable), replaces it with a new target
 // (superseded), or states it as done or holding (met). Pure: the caller supplies the
 // goals, the new document's goal updates and claims, and their vectors.
-import { cosine, lexicalSimilarity } from '../extract/compare.ts';
+import { similarity } from '../extract/compare.ts';
 import type { ClaimFact, Deadline, GoalUpdate } from '../extract/extract.ts';
 import type { Statement } from '../extract/types.ts';
 
@@ -48,11 +48,6 @@ interface Said {
   vector?: readonly number[] | null;
 }
 
-function sim(a: Said, b: Said): { score: number; min: typeof GOAL_MET_MIN } & { by: 'embedding' | 'lexical' } {
-  if (a.vector && b.vector) return { score: cosine(a.vector, b.vector), by: 'embedding', min: GOAL_MET_MIN };
-  return { score: lexicalSimilarity(a.text, b.text), by: 'lexical', min: GOAL_MET_MIN };
-}
-
 const overlaps = (a: Deadline, b: Deadline) => a.start <= b.end && b.start <= a.end;
 
 /**
@@ -70,7 +65,7 @@ export function goalChanges(
     let best: { g: KnownGoal; score: number } | undefined;
     for (const g of candidates) {
       if (changed.has(g.id) || g.doc === doc.id) continue;
-      const s = sim(g, said);
+      const s = similarity(g, said);
       const byDate = g.deadline && dates.some((d) => overlaps(d, g.deadline!));
       // A deadline named again is the strongest pointer to a goal; otherwise the words must match.
       const score = s.score + (byDate ? 1 : 0);
@@ -104,7 +99,7 @@ export function goalChanges(
     let best: { g: KnownGoal; score: number } | undefined;
     for (const g of goals) {
       if (g.state !== 'open' || changed.has(g.id) || g.doc === doc.id) continue;
-      const s = sim(g, c);
+      const s = similarity(g, c);
       if (s.score >= GOAL_MET_MIN[s.by] && (!best || s.score > best.score)) best = { g, score: s.score };
     }
     if (best) {

@@ -9,7 +9,7 @@ import type { DocumentFacts, Revision } from '../extract/extract.ts';
 import type { Statement } from '../extract/types.ts';
 import type { PoolClient } from '../store/db.ts';
 import { candidateFigures, figuresOfNodes, figuresWithValue, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
-import { getNode, queryEdges, upsertEdge, upsertNode } from '../store/graph.ts';
+import { contradictionBetween, currentGoals, getNode, queryEdges, upsertEdge, upsertNode } from '../store/graph.ts';
 import { goalChanges, type GoalState, type KnownGoal } from './goals.ts';
 import { corroborate } from './match.ts';
 
@@ -163,8 +163,7 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     for (const other of others) {
       const [a, b] = [nodeId, other].sort();
       // A pair of values is one contradiction, whatever happened to it since (a resolved one stays resolved).
-      const { rowCount } = await tx.query(`SELECT 1 FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND source_id = $2 AND target_id = $3 AND superseded_at IS NULL`, [scope, a, b]);
-      if (rowCount) continue;
+      if (await contradictionBetween(tx, scope, a!, b!)) continue;
       const otherFig = same.find((x) => x.f.nodeId === other)!.f;
       const side = (id: string) => {
         const s = id === nodeId ? st : otherFig.statement;
@@ -197,8 +196,9 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     const to: Statement = { subject: rev.subject, metric: rev.metric, ...(rev.period ? { period: rev.period } : {}), value: rev.to, surface: '' };
     for (const g of known) {
       if (g.state !== 'open' || !g.target || changes.some((c) => c.goalId === g.id)) continue;
-      const sim = similarity({ text: revText, vector: vectors.of(revText) }, { text: subjectText(g.target, terms), vector: null });
-      if (valuesAgree(g.target.value, rev.from, { targets: true }) && !valuesAgree(g.target.value, rev.to, { targets: true }) && sameFigure(to, g.target, { ...sim, by: 'lexical' })) {
+      // Goal nodes keep the sentence's vector, not the subject's: subjects are compared by their words.
+      const sim = similarity({ text: revText }, { text: subjectText(g.target, terms) });
+      if (valuesAgree(g.target.value, rev.from, { targets: true }) && !valuesAgree(g.target.value, rev.to, { targets: true }) && sameFigure(to, g.target, sim)) {
         changes.push({ goalId: g.id, state: 'superseded', text: rev.text, ...(rev.span ? { span: rev.span } : {}) });
       }
     }
@@ -237,31 +237,19 @@ async function retire(tx: PoolClient, input: ReconcileInput, rev: Revision, said
   return ids.length;
 }
 
-interface GoalRow {
-  node_id: string;
-  content: string;
-  subject: string | null;
-  metric: string | null;
-  value: (Statement['value'] & { period?: string }) | null;
-  source_doc: string | null;
-  metadata: { state?: GoalState; deadline?: KnownGoal['deadline']; replaced_by?: string };
-  vec: string | null;
-}
-
 async function knownGoals(tx: PoolClient, scope: string): Promise<KnownGoal[]> {
-  const { rows } = await tx.query<GoalRow>(
-    `SELECT node_id, content, subject, metric, value, source_doc, metadata, embedding::text AS vec FROM graph_nodes
-      WHERE scope_id = $1 AND kind = 'goal' AND superseded_at IS NULL AND status <> 'irrelevant' ORDER BY version_id LIMIT 500`,
-    [scope],
-  );
-  return rows.map((r) => ({
-    id: r.node_id,
-    text: r.content,
-    doc: r.source_doc ?? '',
-    state: r.metadata.state ?? 'open',
-    ...(r.metadata.replaced_by ? { replaced: true } : {}),
-    ...(r.metadata.deadline ? { deadline: r.metadata.deadline } : {}),
-    vector: r.vec ? (JSON.parse(r.vec) as number[]) : null,
-    ...(r.subject && r.metric && r.value ? { target: { subject: r.subject, metric: r.metric, value: r.value, ...(r.value.period ? { period: r.value.period } : {}), surface: '', role: 'target' as const } } : {}),
-  }));
+  return (await currentGoals(tx, scope)).map((r) => {
+    const m = r.metadata as { state?: GoalState; deadline?: KnownGoal['deadline']; replaced_by?: string };
+    const value = r.value as (Statement['value'] & { period?: string }) | null;
+    return {
+      id: r.nodeId,
+      text: r.content,
+      doc: r.sourceDoc ?? '',
+      state: m.state ?? 'open',
+      ...(m.replaced_by ? { replaced: true } : {}),
+      ...(m.deadline ? { deadline: m.deadline } : {}),
+      vector: r.embedding,
+      ...(r.subject && r.metric && value ? { target: { subject: r.subject, metric: r.metric, value, ...(value.period ? { period: value.period } : {}), surface: '', role: 'target' as const } } : {}),
+    };
+  });
 }
