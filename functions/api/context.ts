@@ -42,6 +42,8 @@ export interface Permission {
   scope: string | null;
   /** Record an allow too (writes); denials are always recorded. */
   write: boolean;
+  /** What the write acts on (a review id), recorded with it. */
+  target?: string;
 }
 
 /**
@@ -50,12 +52,13 @@ export interface Permission {
  * An allowed write is recorded before it happens; if the record cannot be written
  * the write does not happen (503): no unaudited writes.
  */
-export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'log'>>, c: ApiContext, p: Permission): Promise<void> {
+export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'log'>>, c: ApiContext, p: Permission): Promise<number | null> {
   const principal = c.get('principal');
   const res = await deps.authz.check({ user: principal, relation: p.relation, object: p.object });
+  let accessId: number | null = null;
   if (!res.allowed || p.write) {
     try {
-      await recordAccess(deps.db, {
+      accessId = await recordAccess(deps.db, {
         requestId: c.get('requestId'),
         principal,
         action: p.action,
@@ -65,13 +68,14 @@ export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'l
         allowed: res.allowed,
         reason: res.reason,
         detail: res.detail,
+        target: p.target,
       });
     } catch (err) {
       deps.log.error({ err, principal, action: p.action, object: p.object, allowed: res.allowed }, 'access log write failed');
       if (res.allowed) throw new ApiError(503, 'audit_unavailable', 'the access log cannot be written; nothing was done', { headers: { 'Retry-After': '2' } });
     }
   }
-  if (res.allowed) return;
+  if (res.allowed) return accessId;
   deps.log.warn({ principal, action: p.action, object: p.object, relation: p.relation, reason: res.reason }, 'access denied');
   if (res.reason === 'unavailable' || res.reason === 'unconfigured') {
     throw new ApiError(503, 'authz_unavailable', `permission check failed closed (${res.reason}): ${res.detail ?? 'OpenFGA did not answer'}`, {

@@ -58,12 +58,16 @@ export interface AccessRecord {
   allowed: boolean;
   reason: string;
   detail?: string | undefined;
+  /** What an allowed write acts on (a review id): the step receiving it checks this row. */
+  target?: string | undefined;
 }
 
-export async function recordAccess(db: Db, r: AccessRecord): Promise<void> {
-  await db.query(
-    `INSERT INTO access_log (request_id, principal, action, scope_id, object, relation, allowed, reason, detail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-    [r.requestId, r.principal, r.action, r.scope, r.object, r.relation, r.allowed, r.reason, r.detail?.slice(0, 1000) ?? null],
+/** Append one access record; its id. */
+export async function recordAccess(db: Db, r: AccessRecord): Promise<number> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO access_log (request_id, principal, action, scope_id, object, relation, allowed, reason, detail, target)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+    [r.requestId, r.principal, r.action, r.scope, r.object, r.relation, r.allowed, r.reason, r.detail?.slice(0, 1000) ?? null, r.target ?? null],
   );
+  return Number(rows[0]!.id);
 }

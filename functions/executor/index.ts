@@ -9,8 +9,10 @@ import { PermanentError, TransientError } from '../../shared/contract/errors.ts'
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
+import { approvalOnRecord } from '../../shared/store/governance.ts';
 import { respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
+import { authorizeResponder } from '../../shared/swarm/answers.ts';
 
 const AGENT = 'executor';
 
@@ -44,7 +46,14 @@ async function advance(tx: PoolClient, msg: Envelope, t: { from: string; to: str
 async function onApproved(msg: Envelope, ctx: StepContext) {
   const a = payloadOf('action.approved', msg.payload);
   await authorize(ctx, msg.scope);
-  return ctx.commit((tx) => advance(tx, msg, a, { proposal_id: a.proposal_id, decision_id: a.decision_id, approved_by: a.approved_by }));
+  return ctx.commit(async (tx) => {
+    // The message says what was approved; only a decision record proves it.
+    const onRecord = await approvalOnRecord(tx, { decisionId: a.decision_id, scope: msg.scope, proposalId: a.proposal_id, from: a.from, to: a.to, expectedEpoch: a.expected_epoch });
+    if (!onRecord) {
+      throw new PermanentError('approval_not_on_record', `no recorded approval ${a.decision_id} of proposal ${a.proposal_id} (${a.from} → ${a.to} at epoch ${a.expected_epoch}) on scope ${msg.scope}`);
+    }
+    return advance(tx, msg, a, { proposal_id: a.proposal_id, decision_id: a.decision_id, approved_by: a.approved_by });
+  });
 }
 
 async function onReview(msg: Envelope, ctx: StepContext) {
@@ -52,8 +61,9 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   if (r.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
   await authorize(ctx, msg.scope);
+  await authorizeResponder(ctx.deps.authz, msg.scope, r.responder);
   return ctx.commit(async (tx) => {
-    const review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', by: r.responder, ...(r.note ? { note: r.note } : {}) });
+    const review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.note ? { note: r.note } : {}) });
     if (r.option === 'reject') return { result: { review: review.reviewId, approved: false } };
     const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);

@@ -16,6 +16,7 @@ import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
 import { respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
+import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
@@ -43,6 +44,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
   if (!check.allowed && check.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${check.detail ?? ''}`);
   if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
+  if (response) await authorizeResponder(ctx.deps.authz, msg.scope, response.responder);
 
   // The explanation for a human is written before the transaction (an LLM call may be slow),
   // from a read-only preview of the round about to be evaluated.
@@ -69,7 +71,7 @@ async function run(msg: Envelope, ctx: StepContext) {
 
   return ctx.commit(async (tx: PoolClient) => {
     if (response) {
-      await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', by: response.responder, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
+      await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', scope: msg.scope, by: response.responder, accessId: response.access_id, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
     }
     const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
     if (r.review) {

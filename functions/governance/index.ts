@@ -39,7 +39,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     throw new TransientError('authz_unavailable', d.reasons.map((r) => r.message).join('; '));
   }
   const emit: OutMessage[] = [];
-  if (d.decision === 'approve') {
+  if (d.decision === 'approve' && res.decisionId) {
     emit.push(message('action.approved', { proposal_id: p.proposal_id, decision_id: res.decisionId, from: p.from, to: p.to, expected_epoch: p.expected_epoch, approved_by: `governance:tier${d.tier}` }));
   } else if (d.decision === 'review' && res.reviewId) {
     emit.push(message('review.requested', { review_id: res.reviewId, kind: 'governance_review', reason: d.reasons.map((r) => r.message).join('; ').slice(0, 500) }));

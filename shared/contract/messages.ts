@@ -59,7 +59,8 @@ export const ProposalSubmitted = z.object({
 
 export const ActionApproved = z.object({
   proposal_id: z.string(),
-  decision_id: z.string().nullable(),
+  /** The decision record that approved it: the executor applies nothing without one. */
+  decision_id: z.uuid(),
   from: StateNodeName,
   to: StateNodeName,
   expected_epoch: z.number().int().min(0),
@@ -80,6 +81,8 @@ export const ReviewResponded = z.object({
   days: z.number().int().min(1).max(365).optional(),
   note: z.string().max(2000).optional(),
   responder: z.string().min(1).max(100),
+  /** The API's access_log row for this answer: the receiving step checks it names this responder, scope and review. */
+  access_id: z.number().int().positive(),
 });
 
 export const StateAdvanced = z.object({

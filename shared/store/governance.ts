@@ -246,3 +246,23 @@ async function record(
   }
   return { decisionId, decision: d, reviewId, seq, replayed: false };
 }
+
+/**
+ * Is there a recorded approval for exactly this advance? The executor applies an
+ * action.approved only then: the message says what was approved, the record proves it
+ * (same scope, proposal, transition and epoch; the final tier of its proposal's decision).
+ */
+export async function approvalOnRecord(
+  q: Queryable,
+  a: { decisionId: string; scope: string; proposalId: string; from: string; to: string; expectedEpoch: number },
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `SELECT 1 FROM decision_records d
+      WHERE d.decision_id = $1 AND d.scope_id = $2 AND d.proposal_id = $3 AND d.decision = 'approve'
+        AND d.from_node = $4 AND d.to_node = $5
+        AND d.obligations @> jsonb_build_array(jsonb_build_object('type', 'advance_state', 'from', $4::text, 'to', $5::text, 'expected_epoch', $6::int))
+        AND NOT EXISTS (SELECT 1 FROM decision_records h WHERE h.scope_id = d.scope_id AND h.message_id = d.message_id AND h.tier > d.tier)`,
+    [a.decisionId, a.scope, a.proposalId, a.from, a.to, a.expectedEpoch],
+  );
+  return rowCount === 1;
+}

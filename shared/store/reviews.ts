@@ -119,19 +119,39 @@ export async function supersedeFinalityReview(tx: PoolClient, scope: string, rea
   return rows[0]?.review_id ?? null;
 }
 
-async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind): Promise<Review> {
+/** Who answered, from where: the answer's scope (the message's) and the API's access-log row for it. */
+const Answer = { scope: z.string().min(1), by: z.string().min(1).max(100), accessId: z.number().int().positive() };
+
+async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind, answer: { scope: string; by: string; accessId: number }): Promise<Review> {
   const { rows } = await tx.query<Row>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = rows[0];
-  if (!r) throw new PermanentError('review_not_found', `review ${reviewId} does not exist`);
+  // A review of another scope is "not found" here too: a message for one scope cannot reach into another.
+  if (!r || r.scope_id !== answer.scope) throw new PermanentError('review_not_found', `review ${reviewId} does not exist in scope ${answer.scope}`);
   if (r.kind !== kind) throw new PermanentError('wrong_review_kind', `review ${reviewId} is a ${r.kind}, not a ${kind}`);
+  await verifyAnswerRecorded(tx, reviewId, answer);
   if (r.status !== 'pending') throw new PermanentError('review_closed', `review ${reviewId} is already ${r.status}`);
   return toReview(r);
+}
+
+/**
+ * A human answer takes effect only if the API recorded it: an allowed review.respond of
+ * this principal, on this scope, for this review. An answer published on the bus by
+ * anything else (a forged message, a replayed access id) is refused.
+ */
+async function verifyAnswerRecorded(tx: PoolClient, reviewId: string, a: { scope: string; by: string; accessId: number }): Promise<void> {
+  const { rowCount } = await tx.query(
+    `SELECT 1 FROM access_log WHERE id = $1 AND principal = $2 AND scope_id = $3 AND target = $4 AND action = 'review.respond' AND allowed`,
+    [a.accessId, a.by, a.scope, reviewId],
+  );
+  if (!rowCount) {
+    throw new PermanentError('unverified_answer', `no access-log record ${a.accessId} of ${a.by} answering review ${reviewId} on scope ${a.scope}: the answer did not come through the API`);
+  }
 }
 
 export const GovernanceResponse = z.object({
   reviewId: z.string().min(1),
   approve: z.boolean(),
-  by: z.string().min(1).max(100),
+  ...Answer,
   note: z.string().max(2000).optional(),
 });
 
@@ -143,7 +163,7 @@ export const GovernanceResponse = z.object({
 export async function respondToGovernanceReview(db: Db, input: z.input<typeof GovernanceResponse>): Promise<Review> {
   const a = GovernanceResponse.parse(input);
   return inTransaction(db, async (tx) => {
-    const review = await lockPending(tx, a.reviewId, 'governance_review');
+    const review = await lockPending(tx, a.reviewId, 'governance_review', a);
     const status: ReviewStatus = a.approve ? 'approved' : 'rejected';
     const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}) };
     const { rows } = await tx.query<Row>(
@@ -175,7 +195,7 @@ export const FinalityResponse = z.object({
   option: z.enum(HUMAN_OPTIONS),
   /** For defer: how long no new review is raised (default from finality.yaml). */
   days: z.number().int().min(1).max(365).optional(),
-  by: z.string().min(1).max(100),
+  ...Answer,
   note: z.string().max(2000).optional(),
 });
 
@@ -199,7 +219,7 @@ export async function respondToFinalityReview(
   const a = FinalityResponse.parse(input);
   const now = opts.now ?? new Date();
   return inTransaction(db, async (tx) => {
-    const review = await lockPending(tx, a.reviewId, 'finality_review');
+    const review = await lockPending(tx, a.reviewId, 'finality_review', a);
     const basis = review.request.basis as Basis | undefined;
     if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
       throw new PermanentError('review_without_basis', `review ${a.reviewId} carries no evidence basis`);

@@ -15,6 +15,7 @@ import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { issueCertificate, loadSigner, verifyCertificate } from '../../shared/store/certificates.ts';
 import { previewFinality } from '../../shared/store/finality.ts';
+import { answeredBy } from '../support/answers.ts';
 import { respondToFinalityReview, upsertFinalityReview } from '../../shared/store/reviews.ts';
 import { ensureScope, setScopeMode } from '../../shared/store/scopes.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
@@ -576,8 +577,12 @@ describe('reviews', () => {
       option: 'approve',
       note: 'checked the drift report',
       responder: 'user:operator',
+      access_id: expect.any(Number),
     });
+    // The message names the access record of this answer, which names the review: the executor checks both.
     expect(await accessRows(res.headers.get('x-request-id'))).toEqual([expect.objectContaining({ principal: 'user:operator', action: 'review.respond', allowed: true })]);
+    const { rows: [access] } = await h.db.pool.query('SELECT id, target FROM access_log WHERE request_id = $1', [res.headers.get('x-request-id')]);
+    expect(access).toEqual({ id: String(ReviewResponded.parse(msgs[0]!.data.payload).access_id), target: govReviewId });
     const again = RespondAccepted.parse(await (await respond(govReviewId, { option: 'approve', note: 'checked the drift report' })).json());
     expect(again).toMatchObject({ message_id: body.message_id, duplicate: true });
   });
@@ -607,7 +612,7 @@ describe('reviews', () => {
 
   it('once a step has recorded a response, responding again is 409', async () => {
     // What the finality step does on review.responded.
-    await respondToFinalityReview(h.db.pool, { reviewId: finReviewId, option: 'defer', days: 7, by: 'user:operator' });
+    await respondToFinalityReview(h.db.pool, { reviewId: finReviewId, option: 'defer', days: 7, ...(await answeredBy(h.db.pool, scope, finReviewId, 'user:operator')) });
     const res = await respond(finReviewId, { option: 'approve_finality' });
     expect(res.status).toBe(409);
     expect(await errorOf(res)).toMatchObject({ code: 'review_closed', message: `review "${finReviewId}" is already deferred (by user:operator)` });

@@ -15,6 +15,7 @@ import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { ensureScope } from '../../shared/store/scopes.ts';
 import { provideServices, type SwarmServices } from '../../shared/swarm/services.ts';
+import { recordAnswer } from './answers.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { uniq } from './ids.ts';
 
@@ -143,4 +144,33 @@ export async function settle(steps: readonly Step[], deps: Deps, msgs: Envelope[
     }
   }
   return out;
+}
+
+/**
+ * An action.approved backed by a decision record, as governance would leave it (for
+ * executor tests that start mid-cycle); the executor applies no approval without one.
+ */
+export async function recordedApproval(t: SwarmTestEnv, scope: string, a: { from: string; to: string; expected_epoch: number }): Promise<Envelope> {
+  const proposalId = `${scope}/${uniq('p-')}`;
+  const [row] = await rows<{ decision_id: string }>(
+    t,
+    `INSERT INTO decision_records (scope_id, proposal_id, message_id, proposer, action, from_node, to_node, decision, obligations, policy_version, governance_path, tier, mode)
+     VALUES ($1, $2, $3, 'agent:test', 'advance_state', $4, $5, 'approve', $6, 'test', 'auto', 1, 'YOLO') RETURNING decision_id`,
+    [scope, proposalId, uniq('m-'), a.from, a.to, JSON.stringify([{ type: 'advance_state', ...a }])],
+  );
+  return envelope('action.approved', scope, { proposal_id: proposalId, decision_id: row!.decision_id, approved_by: 'governance:tier1', ...a });
+}
+
+/**
+ * A human's answer to a review as the API publishes it: the responder holds the reviewer
+ * relation (OpenFGA), the API recorded the answer (access_log row), and the payload names that row.
+ */
+export async function humanAnswer(
+  t: SwarmTestEnv,
+  scope: string,
+  answer: { review_id: string; kind: 'governance_review' | 'finality_review'; option: string; responder: string; note?: string; days?: number },
+): Promise<Envelope> {
+  await t.admin.write([{ user: answer.responder, relation: 'reviewer', object: `scope:${scope}` }]);
+  const accessId = await recordAnswer(t.db.pool, { scope, reviewId: answer.review_id, by: answer.responder });
+  return envelope('review.responded', scope, { ...answer, access_id: accessId });
 }

@@ -106,7 +106,7 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     const body = c.req.valid('json');
     const principal = c.get('principal');
     const review = await mustGetReview(r, id);
-    await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true });
+    const accessId = await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true, target: id });
 
     const allowed = OPTIONS[review.kind];
     if (!allowed.includes(body.option)) {
@@ -138,6 +138,8 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       ...(days !== undefined ? { days } : {}),
       ...(body.note !== undefined ? { note: body.note } : {}),
       responder: principal,
+      // The step applying the answer checks this row: no answer takes effect unless the API recorded it.
+      access_id: accessId!,
     };
     // The answer continues the trace of the evidence that raised the review, so one trace
     // runs from a document's ingestion through the human decision to the certificate.

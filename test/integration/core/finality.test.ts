@@ -10,6 +10,7 @@ import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
 import { countRounds } from '../../../shared/store/convergence.ts';
 import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../../../shared/store/finality.ts';
 import { resolveEdge, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
+import { answeredBy } from '../../support/answers.ts';
 import { listPendingReviews, respondToFinalityReview } from '../../../shared/store/reviews.ts';
 import { ensureScope, getScope } from '../../../shared/store/scopes.ts';
 import { loadSnapshot } from '../../../shared/store/snapshot.ts';
@@ -180,12 +181,12 @@ describe('certificates', () => {
     const seed = await seedHitl('human');
     const r = await evaluate('human');
     expect(r.outcome).toBe('REVIEW');
-    const { decision } = await respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'approve_finality', by: 'alice' });
+    const { decision } = await respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'approve_finality', ...(await answeredBy(db.pool, r.scope, r.review!.reviewId, 'alice')) });
     expect(decision.basis).toEqual(r.evaluation.basis);
     const approved = await evaluate('human');
     expect(approved).toMatchObject({ outcome: 'RESOLVED', decidedBy: 'human:alice' });
     expect(approved.certificate!.payload).toMatchObject({ decided_by: 'human:alice', seq: 1 });
-    await expect(respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'escalate', by: 'bob' })).rejects.toThrow(/already responded/);
+    await expect(respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'escalate', ...(await answeredBy(db.pool, r.scope, r.review!.reviewId, 'bob')) })).rejects.toThrow(/already responded/);
 
     await appendEvent(db.pool, { scope: 'human', kind: 'resolution', source: 'api', payload: { text: 'new facts' } });
     await upsertNode(db.pool, { scope: 'human', kind: 'claim', content: 'Launch slips to December', confidence: 0.9, createdBy: 'facts' });
@@ -208,7 +209,7 @@ describe('certificates', () => {
     expect(r.outcome).toBe('REVIEW');
     const [pending] = (await listPendingReviews(db.pool, 'honest')).filter((x) => x.kind === 'finality_review');
     expect(pending!.request).toMatchObject({ open_contradictions: [{ subject: 'launch date', sides: [{ value: '2026-11' }, { value: '2026-12' }] }] });
-    await respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'approve_finality', by: 'alice' });
+    await respondToFinalityReview(db.pool, { reviewId: r.review!.reviewId, option: 'approve_finality', ...(await answeredBy(db.pool, r.scope, r.review!.reviewId, 'alice')) });
     const approved = await evaluate('honest');
     expect(approved).toMatchObject({ outcome: 'RESOLVED', decidedBy: 'human:alice' });
     // Signed into the certificate: anyone verifying it sees what it was approved with.

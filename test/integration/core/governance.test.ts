@@ -8,6 +8,7 @@ import { DEFAULT_POLICY_PATHS, filePolicySource, loadGovernancePolicy } from '..
 import { readSince } from '../../../shared/store/context-log.ts';
 import { governProposal, type GovernanceDeps, type ProposalInput } from '../../../shared/store/governance.ts';
 import { getPolicyVersion } from '../../../shared/store/policies.ts';
+import { answeredBy } from '../../support/answers.ts';
 import { getReview, listPendingReviews, respondToGovernanceReview } from '../../../shared/store/reviews.ts';
 import { ensureScope, setScopeMode } from '../../../shared/store/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
@@ -100,11 +101,11 @@ describe('governance decisions are recorded with their obligations carried out',
     const [pending] = await readSince(db.pool, 'gv-block', 0, { kinds: ['proposal_pending_approval'] });
     expect(pending!.payload).toMatchObject({ audience: 'reviewers', reason_code: 'policy_block', review_id: r.reviewId });
 
-    const done = await respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: true, by: 'alice' });
+    const done = await respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: true, ...(await answeredBy(db.pool, 'gv-block', r.reviewId!, 'alice')) });
     expect(done).toMatchObject({ status: 'approved', respondedBy: 'alice' });
     const [approved] = await readSince(db.pool, 'gv-block', 0, { kinds: ['proposal_approved'] });
     expect(approved!.payload).toMatchObject({ approved_by: 'human:alice', governance_path: 'human_review', obligations: [{ type: 'advance_state', expected_epoch: 2 }] });
-    await expect(respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: false, by: 'bob' })).rejects.toThrow(/already approved/);
+    await expect(respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: false, ...(await answeredBy(db.pool, 'gv-block', r.reviewId!, 'bob')) })).rejects.toThrow(/already approved/);
   });
 
   it('the scope mode column drives the decision: MITL reviews, MASTER rejects a block', async () => {

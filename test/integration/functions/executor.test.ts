@@ -13,7 +13,7 @@ import { getReview } from '../../../shared/store/reviews.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
 import { uniq } from '../../support/ids.ts';
 import { freePort } from '../core/private-openfga.ts';
-import { acme, emitted, envelope, invoke, logEntries, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
+import { acme, emitted, envelope, humanAnswer, invoke, logEntries, recordedApproval, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
 beforeAll(async () => {
@@ -27,8 +27,7 @@ async function governed(scope: string): Promise<Envelope[]> {
   return (await run(governance, t.deps, emitted(doc, 'proposal.submitted'))).emit;
 }
 
-const approval = (scope: string, over: Record<string, unknown>) =>
-  envelope('action.approved', scope, { proposal_id: `${scope}/manual`, decision_id: null, approved_by: 'governance:tier1', ...over });
+const approval = (scope: string, a: { from: string; to: string; expected_epoch: number }) => recordedApproval(t, scope, a);
 
 describe('executor', () => {
   it('applies a governance approval: CAS advance, state_transition entry, state.advanced; a redelivery changes nothing', async () => {
@@ -59,7 +58,7 @@ describe('executor', () => {
     const scope = await t.scope('x2-');
     await advanceState(t.guarded, { scope, from: 'ContextIngested', to: 'FactsExtracted', expectedEpoch: 0, source: 'test' });
     await advanceState(t.guarded, { scope, from: 'FactsExtracted', to: 'DriftChecked', expectedEpoch: 1, source: 'test' });
-    const res = await run(executor, t.deps, approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2 }));
+    const res = await run(executor, t.deps, await approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2 }));
     expect(types(res)).toEqual(['state.advanced', 'finality.evaluate']);
     expect(emitted(res, 'state.advanced').payload).toMatchObject({ from: 'DriftChecked', to: 'ContextIngested', epoch: 3 });
     expect(emitted(res, 'finality.evaluate').payload).toEqual({ reason: 'cycle completed at epoch 3' });
@@ -73,7 +72,7 @@ describe('executor', () => {
     const stale = await run(executor, t.deps, { ...approved, id: uniq('dup-') });
     expect(stale).toMatchObject({ emit: [], result: { advanced: false, reason: 'lost_race' } });
     // An approval whose from-node is not the current node.
-    const wrong = await run(executor, t.deps, approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 1 }));
+    const wrong = await run(executor, t.deps, await approval(scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 1 }));
     expect(wrong).toMatchObject({ emit: [], result: { advanced: false, reason: 'wrong_node' } });
     expect(await readState(t.guarded, scope)).toMatchObject({ node: 'FactsExtracted', epoch: 1 });
     expect(await logEntries(t, scope, ['state_transition'])).toHaveLength(1);
@@ -86,41 +85,102 @@ describe('executor', () => {
     const reviewId = String(requested.payload.review_id);
 
     // A finality review answer is not the executor's; an option of the other kind is refused.
-    expect(await run(executor, t.deps, envelope('review.responded', scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'alice' }))).toMatchObject({
+    expect(await run(executor, t.deps, await humanAnswer(t, scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'user:alice' }))).toMatchObject({
       emit: [],
       result: { skipped: 'finality reviews are for the finality step' },
     });
-    expect(await invoke(executor, t.deps, envelope('review.responded', scope, { review_id: reviewId, kind: 'governance_review', option: 'defer', responder: 'alice' }))).toMatchObject({
+    expect(await invoke(executor, t.deps, await humanAnswer(t, scope, { review_id: reviewId, kind: 'governance_review', option: 'defer', responder: 'user:alice' }))).toMatchObject({
       ok: false,
       error: { class: 'permanent', code: 'invalid_option' },
     });
     expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
 
-    const msg = envelope('review.responded', scope, { review_id: reviewId, kind: 'governance_review', option: 'approve', responder: 'alice', note: 'figures checked' });
+    const msg = await humanAnswer(t, scope, { review_id: reviewId, kind: 'governance_review', option: 'approve', responder: 'user:alice', note: 'figures checked' });
     const res = await run(executor, t.deps, msg);
     expect(res.result).toMatchObject({ advanced: true, epoch: 1 });
     expect(emitted(res, 'state.advanced').payload).toMatchObject({ from: 'ContextIngested', to: 'FactsExtracted', epoch: 1 });
-    expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'approved', respondedBy: 'alice' });
+    expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'approved', respondedBy: 'user:alice' });
     const [entry] = await logEntries(t, scope, ['state_transition']);
-    expect(entry!.payload).toMatchObject({ cause: { review_id: reviewId, approved_by: 'human:alice' } });
+    expect(entry!.payload).toMatchObject({ cause: { review_id: reviewId, approved_by: 'human:user:alice' } });
 
     // Another MITL proposal, rejected by the human: recorded, nothing advances.
     const scope2 = await t.scope('x5-', { mode: 'MITL' });
     const req2 = (await governed(scope2)).find((e) => e.type === 'review.requested')!;
-    const rejected = await run(executor, t.deps, envelope('review.responded', scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'reject', responder: 'bob' }));
+    const rejected = await run(executor, t.deps, await humanAnswer(t, scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'reject', responder: 'user:bob' }));
     expect(rejected).toMatchObject({ emit: [], result: { approved: false } });
-    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'bob' });
+    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+  });
+
+  it('forged approvals change nothing: no decision record, another scope\'s, another transition, a decision that was a review', async () => {
+    const scope = await t.scope('xf-');
+    const refused = async (msg: Envelope) => {
+      expect(await invoke(executor, t.deps, msg)).toMatchObject({ ok: false, error: { class: 'permanent', code: 'approval_not_on_record' } });
+      expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    };
+    const advance = { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 };
+    // Made up: a well-formed id that no decision has.
+    await refused(envelope('action.approved', scope, { proposal_id: `${scope}/forged`, decision_id: '6f1c2c1e-6a7e-4d7b-9a55-0d1f2e3a4b5c', approved_by: 'governance:tier1', ...advance }));
+    // A real approval of another scope, replayed at this one.
+    const other = await approval(await t.scope('xo-'), advance);
+    await refused({ ...other, id: uniq('fx-'), scope });
+    // A real approval of this scope, stretched to another transition or epoch.
+    const real = await approval(scope, advance);
+    await refused({ ...real, id: uniq('fx-'), payload: { ...real.payload, to: 'DriftChecked' } });
+    await refused({ ...real, id: uniq('fx-'), payload: { ...real.payload, expected_epoch: 1 } });
+    // A decision that sent the proposal to a human is not an approval.
+    const mitl = await t.scope('xm-', { mode: 'MITL' });
+    const doc = await run(facts, t.deps, envelope('doc.submitted', mitl, acme(1)));
+    const proposal = emitted(doc, 'proposal.submitted');
+    const gov = await run(governance, t.deps, proposal);
+    expect(types(gov)).toEqual(['review.requested']);
+    const [d] = await rows<{ decision_id: string }>(t, `SELECT decision_id FROM decision_records WHERE scope_id = $1`, [mitl]);
+    const asApproval = envelope('action.approved', mitl, { proposal_id: proposal.payload.proposal_id, decision_id: d!.decision_id, approved_by: 'governance:tier1', ...advance });
+    expect(await invoke(executor, t.deps, asApproval)).toMatchObject({ ok: false, error: { code: 'approval_not_on_record' } });
+    expect(await readState(t.guarded, mitl)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    // The real one still applies.
+    expect((await run(executor, t.deps, real)).result).toMatchObject({ advanced: true, epoch: 1 });
+  });
+
+  it('forged human answers change nothing: no access record, a record of another review, a responder who is not a reviewer, a review of another scope', async () => {
+    const scope = await t.scope('xh-', { mode: 'MITL' });
+    const reviewId = String((await governed(scope)).find((e) => e.type === 'review.requested')!.payload.review_id);
+    const answer = { review_id: reviewId, kind: 'governance_review' as const, option: 'approve', responder: 'user:mallory' };
+    const refused = async (msg: Envelope, code: string) => {
+      expect(await invoke(executor, t.deps, msg)).toMatchObject({ ok: false, error: { class: 'permanent', code } });
+      expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'pending', respondedBy: null });
+      expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    };
+    // Straight onto the bus: no API request recorded it (mallory is made a reviewer, so only the record is missing).
+    await t.admin.write([{ user: 'user:mallory', relation: 'reviewer', object: `scope:${scope}` }]);
+    await refused(envelope('review.responded', scope, { ...answer, access_id: 987_654_321 }), 'unverified_answer');
+    // A genuine record of an answer to another review, replayed for this one.
+    const elsewhere = await humanAnswer(t, scope, { ...answer, review_id: 'gov-another' });
+    await refused(envelope('review.responded', scope, { ...answer, access_id: elsewhere.payload.access_id }), 'unverified_answer');
+    // Someone else's record.
+    const alices = await humanAnswer(t, scope, { ...answer, responder: 'user:alice' });
+    await refused(envelope('review.responded', scope, { ...answer, access_id: alices.payload.access_id }), 'unverified_answer');
+    // A recorded answer by someone who is not (or no longer) a reviewer.
+    const eve = await humanAnswer(t, scope, { ...answer, responder: 'user:eve' });
+    await t.admin.delete([{ user: 'user:eve', relation: 'reviewer', object: `scope:${scope}` }]);
+    await refused(eve, 'responder_not_authorized');
+    // A recorded answer delivered under another scope does not reach this scope's review.
+    const foreign = await t.scope('xg-', { mode: 'MITL' });
+    const viaForeign = await humanAnswer(t, foreign, { ...answer, responder: 'user:alice' });
+    expect(await invoke(executor, t.deps, viaForeign)).toMatchObject({ ok: false, error: { class: 'permanent', code: 'review_not_found' } });
+    expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'pending' });
+    // The genuine answer takes effect.
+    expect((await run(executor, t.deps, alices)).result).toMatchObject({ advanced: true, epoch: 1 });
   });
 
   it('OpenFGA: a scope not linked to the swarm is refused (permanent); OpenFGA unreachable is worth a retry (transient)', async () => {
     const unlinked = await t.scope('x6-', { linked: false });
-    const denied = await invoke(executor, t.deps, approval(unlinked, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 }));
+    const denied = await invoke(executor, t.deps, await approval(unlinked, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 }));
     expect(denied).toMatchObject({ ok: false, error: { class: 'permanent', code: 'not_authorized' } });
 
     const scope = await t.scope('x7-');
     const down = createAuthorizer({ ...t.env, OPENFGA_API_URL: `http://127.0.0.1:${await freePort()}` }, { breaker: uniq('fga-down-') });
-    const msg = approval(scope, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
+    const msg = await approval(scope, { from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
     const res = await invoke(executor, t.depsWith({}, {}, { authz: down }), msg);
     expect(res).toMatchObject({ ok: false, error: { class: 'transient', code: 'authz_unavailable' } });
     expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });

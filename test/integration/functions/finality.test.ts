@@ -17,7 +17,7 @@ import { advanceState } from '../../../shared/store/state.ts';
 import { uniq } from '../../support/ids.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
 import { freePort } from '../core/private-openfga.ts';
-import { acme, count, emitted, envelope, invoke, logEntries, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
+import { acme, count, emitted, envelope, humanAnswer, invoke, logEntries, recordedApproval, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
 beforeAll(async () => {
@@ -31,7 +31,7 @@ async function cycleCompleted(scope: string): Promise<Envelope> {
   for (const n of [1, 2] as const) await run(facts, t.deps, envelope('doc.submitted', scope, acme(n)));
   await advanceState(t.guarded, { scope, from: 'ContextIngested', to: 'FactsExtracted', expectedEpoch: 0, source: 'test' });
   await advanceState(t.guarded, { scope, from: 'FactsExtracted', to: 'DriftChecked', expectedEpoch: 1, source: 'test' });
-  const res = await run(executor, t.deps, envelope('action.approved', scope, { proposal_id: `${scope}/e2/planner`, decision_id: null, from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2, approved_by: 'governance:tier1' }));
+  const res = await run(executor, t.deps, await recordedApproval(t, scope, { from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2 }));
   return emitted(res, 'finality.evaluate');
 }
 
@@ -84,22 +84,37 @@ describe('finality', () => {
     expect(JSON.stringify(model.doGenerateCalls[1]!.prompt)).toContain('unresolved_contradiction');
   });
 
+  it('an approve_finality that did not come through the API, or from someone who is not a reviewer, certifies nothing', async () => {
+    const scope = await t.scope('nf-');
+    const first = await run(finality, t.deps, await cycleCompleted(scope));
+    const reviewId = String(emitted(first, 'finality.decided').payload.review_id);
+    const answer = { review_id: reviewId, kind: 'finality_review' as const, option: 'approve_finality', responder: 'user:mallory-no-token' };
+    await t.admin.write([{ user: answer.responder, relation: 'reviewer', object: `scope:${scope}` }]);
+    expect(await invoke(finality, t.deps, envelope('review.responded', scope, { ...answer, access_id: 424_242 }))).toMatchObject({ ok: false, error: { class: 'permanent', code: 'unverified_answer' } });
+    const outsider = await humanAnswer(t, scope, { ...answer, responder: 'user:outsider' });
+    await t.admin.delete([{ user: 'user:outsider', relation: 'reviewer', object: `scope:${scope}` }]);
+    expect(await invoke(finality, t.deps, outsider)).toMatchObject({ ok: false, error: { class: 'permanent', code: 'responder_not_authorized' } });
+    expect(await count(t, 'SELECT count(*) AS n FROM certificates WHERE scope_id = $1', [scope])).toBe(0);
+    expect((await getScope(t.guarded, scope))!.status).not.toBe('resolved');
+    expect(await rows(t, `SELECT status FROM review_queue WHERE review_id = $1`, [reviewId])).toEqual([{ status: 'pending' }]);
+  });
+
   it("a human's approve_finality (review.responded) resolves the scope with a certificate that verifies with the JWKS", async () => {
     const scope = await t.scope('n3-');
     const first = await run(finality, t.deps, await cycleCompleted(scope));
     const reviewId = String(emitted(first, 'finality.decided').payload.review_id);
 
     // Governance options are not finality options.
-    expect(await invoke(finality, t.deps, envelope('review.responded', scope, { review_id: reviewId, kind: 'finality_review', option: 'approve', responder: 'alice' }))).toMatchObject({
+    expect(await invoke(finality, t.deps, await humanAnswer(t, scope, { review_id: reviewId, kind: 'finality_review', option: 'approve', responder: 'user:alice' }))).toMatchObject({
       ok: false,
       error: { class: 'permanent', code: 'invalid_option' },
     });
     // A governance review's answer is the executor's.
-    expect(await run(finality, t.deps, envelope('review.responded', scope, { review_id: 'gov-x', kind: 'governance_review', option: 'approve', responder: 'alice' }))).toMatchObject({
+    expect(await run(finality, t.deps, await humanAnswer(t, scope, { review_id: 'gov-x', kind: 'governance_review', option: 'approve', responder: 'user:alice' }))).toMatchObject({
       result: { skipped: 'governance reviews are for the executor' },
     });
 
-    const answer = envelope('review.responded', scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'alice', note: 'accept as is' });
+    const answer = await humanAnswer(t, scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'user:alice', note: 'accept as is' });
     const res = await run(finality, t.deps, answer);
     const decided = emitted(res, 'finality.decided').payload;
     expect(decided).toMatchObject({ round: 2, outcome: 'RESOLVED', certificate_id: expect.any(String), review_id: null });
@@ -108,8 +123,8 @@ describe('finality', () => {
     const ds = await decisions(scope);
     expect(ds.map((d) => [d.outcome, d.decided_by, d.option])).toEqual([
       ['REVIEW', 'evaluator', null],
-      ['RESOLVED', 'human:alice', 'approve_finality'],
-      ['RESOLVED', 'human:alice', null],
+      ['RESOLVED', 'human:user:alice', 'approve_finality'],
+      ['RESOLVED', 'human:user:alice', null],
     ]);
     expect(ds[2]!.details.certificate_id).toBe(decided.certificate_id);
 
@@ -118,7 +133,7 @@ describe('finality', () => {
     expect(cert!.certificateId).toBe(decided.certificate_id);
     const keys = JSON.parse(JSON.stringify(await jwks(t.guarded)));
     const payload = await verifyCertificate(cert!.jws, keys);
-    expect(payload).toMatchObject({ sub: scope, outcome: 'RESOLVED', decided_by: 'human:alice', seq: 1, prev: null });
+    expect(payload).toMatchObject({ sub: scope, outcome: 'RESOLVED', decided_by: 'human:user:alice', seq: 1, prev: null });
     await expect(verifyCertificate(cert!.jws, { keys: [] })).rejects.toThrow();
 
     // Redelivered answer: the stored result, no second certificate or round.

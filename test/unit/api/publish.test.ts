@@ -48,7 +48,7 @@ describe('documentEnvelope', () => {
 });
 
 describe('responseEnvelope', () => {
-  const p = { review_id: 'fin-acme-1', kind: 'finality_review' as const, option: 'defer' as const, days: 7, responder: 'user:operator' };
+  const p = { review_id: 'fin-acme-1', kind: 'finality_review' as const, option: 'defer' as const, days: 7, responder: 'user:operator', access_id: 41 };
   it('the same response is the same message; any difference is another', () => {
     const a = responseEnvelope('acme', p);
     expect(ReviewResponded.parse(a.payload)).toEqual(p);
@@ -56,5 +56,7 @@ describe('responseEnvelope', () => {
     for (const q of [{ ...p, days: 8 }, { ...p, option: 'escalate' as const, days: undefined }, { ...p, note: 'n' }, { ...p, responder: 'user:alice' }]) {
       expect(responseEnvelope('acme', q).id).not.toBe(a.id);
     }
+    // A retried request is recorded again (another access row) but is the same answer: the same message.
+    expect(responseEnvelope('acme', { ...p, access_id: 42 }).id).toBe(a.id);
   });
 });
