@@ -6,7 +6,7 @@
 // contradiction dimension is under pressure; otherwise the previous drift stands.
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { analyzeDrift } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
@@ -28,6 +28,7 @@ const AGENT = 'drift';
 export const step = defineStep({
   name: AGENT,
   consumes: ['state.advanced'],
+  emits: PUBLISHERS.drift,
   timeoutMs: 120_000,
   handle: (msg, ctx) => run(msg, ctx),
 });

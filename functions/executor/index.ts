@@ -3,7 +3,7 @@
 // A lost race or a scope that moved on is not an error: the winner's transition
 // stands. When a cycle completes (back to ContextIngested), finality evaluates.
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { parseTransition } from '../../shared/domain/state-machine.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
@@ -19,6 +19,7 @@ const AGENT = 'executor';
 export const step = defineStep({
   name: AGENT,
   consumes: ['action.approved', 'review.responded'],
+  emits: PUBLISHERS.executor,
   timeoutMs: 30_000,
   handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx)),
 });

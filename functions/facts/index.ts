@@ -9,7 +9,7 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { subjectText } from '../../shared/extract/compare.ts';
 import { extractFacts, type DocumentFacts } from '../../shared/extract/extract.ts';
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
@@ -37,6 +37,7 @@ const MAX_EMBED = 512;
 export const step = defineStep({
   name: AGENT,
   consumes: ['doc.submitted', 'state.advanced'],
+  emits: PUBLISHERS.facts,
   timeoutMs: 120_000,
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });

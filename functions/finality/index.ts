@@ -6,7 +6,7 @@
 import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
@@ -24,6 +24,7 @@ const AGENT = 'finality';
 export const step = defineStep({
   name: AGENT,
   consumes: ['finality.evaluate', 'review.responded'],
+  emits: PUBLISHERS.finality,
   timeoutMs: 90_000,
   handle: (msg, ctx) => run(msg, ctx),
 });

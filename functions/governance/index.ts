@@ -5,7 +5,7 @@
 // an approval goes to the executor, a review to the human queue.
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
@@ -16,6 +16,7 @@ import { llmTiers, type TierTrace } from './tiers.ts';
 export const step = defineStep({
   name: 'governance',
   consumes: ['proposal.submitted'],
+  emits: PUBLISHERS.governance,
   timeoutMs: 90_000,
   handle: (msg, ctx) => run(msg, ctx),
 });

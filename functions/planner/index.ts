@@ -2,7 +2,7 @@
 // governance drift rules (the rule table), or let the LLM plan from drift and
 // rules; record the plan in the context log and propose DriftChecked → ContextIngested.
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { suggestedActions } from '../../shared/domain/governance.ts';
 import { planActions } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
@@ -20,6 +20,7 @@ const AGENT = 'planner';
 export const step = defineStep({
   name: AGENT,
   consumes: ['state.advanced'],
+  emits: PUBLISHERS.planner,
   timeoutMs: 90_000,
   handle: (msg, ctx) => run(msg, ctx),
 });

@@ -4,6 +4,7 @@
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { writeBriefing } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
+import { PUBLISHERS } from '../../shared/contract/messages.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
@@ -24,6 +25,7 @@ export const STATUS_INTERVAL_MS = 60_000;
 export const step = defineStep({
   name: AGENT,
   consumes: ['facts.extracted', 'drift.assessed', 'plan.ready', 'finality.decided', 'review.requested', 'status.tick'],
+  emits: PUBLISHERS.status,
   timeoutMs: 60_000,
   handle: (msg, ctx) => run(msg, ctx),
 });

@@ -135,6 +135,26 @@ export const MESSAGES = {
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
+
+/**
+ * Who may publish what: the table above as data. Each step declares `emits` from its
+ * row (the runtime refuses anything else before it commits), and the NATS permissions
+ * of each service's credentials are generated from it (infra/nats/permissions.ts), so
+ * only the API can publish a document or a human answer and only governance an approval.
+ */
+export const PUBLISHERS = {
+  api: ['doc.submitted', 'review.responded'],
+  facts: ['facts.extracted', 'proposal.submitted'],
+  drift: ['drift.assessed', 'proposal.submitted'],
+  planner: ['plan.ready', 'proposal.submitted'],
+  governance: ['action.approved', 'review.requested'],
+  executor: ['state.advanced', 'finality.evaluate'],
+  finality: ['finality.decided', 'review.requested'],
+  status: [],
+  /** The bridge's timer (infra/bridge/ticker.ts). */
+  ticker: ['finality.evaluate', 'status.tick'],
+} as const satisfies Record<string, readonly MessageName[]>;
+export type Publisher = keyof typeof PUBLISHERS;
 export type Payload<T extends MessageName> = z.infer<(typeof MESSAGES)[T]>;
 
 /** Parse a payload at the edge of a step; a bad one is a permanent failure. */

@@ -18,11 +18,17 @@ export function emitId(step: string, parentId: string, type: string, keyOrIndex:
   return `${step}:${h.slice(0, 22)}`;
 }
 
-/** Turn a handler's emits into complete envelopes (a handler bug here is permanent). */
-export function toEnvelopes(step: string, parent: Envelope, emits: readonly z.input<typeof Emit>[] | undefined): Envelope[] {
+/**
+ * Turn a handler's emits into complete envelopes (a handler bug here is permanent).
+ * `allowed`: the types the step declared (its row of the catalogue); anything else is
+ * refused before the step's writes commit.
+ */
+export function toEnvelopes(step: string, parent: Envelope, emits: readonly z.input<typeof Emit>[] | undefined, allowed: readonly string[]): Envelope[] {
   if (!emits?.length) return [];
   const parsed = z.array(Emit).safeParse(emits);
   if (!parsed.success) throw new PermanentError('invalid_emit', `step ${step} emitted an invalid message: ${describeIssues(parsed.error)}`);
+  const foreign = parsed.data.find((e) => !allowed.includes(e.type));
+  if (foreign) throw new PermanentError('emit_not_allowed', `step ${step} may not emit ${foreign.type} (it emits ${allowed.join(', ') || 'nothing'})`);
   const ts = new Date().toISOString();
   const seen = new Set<string>();
   return parsed.data.map((e, i) => {

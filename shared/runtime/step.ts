@@ -69,6 +69,8 @@ export interface StepDefinition {
   name: string;
   /** Envelope types this step consumes. */
   consumes: readonly string[];
+  /** Envelope types this step may emit (its row of PUBLISHERS in contract/messages.ts); any other is refused. */
+  emits: readonly string[];
   /** Longest a run may take (default 30 s). The bridge keeps the message alive meanwhile. */
   timeoutMs?: number;
   idempotency?: Idempotency;
@@ -87,6 +89,7 @@ export interface InvokeOptions {
 export interface Step {
   readonly name: string;
   readonly consumes: readonly string[];
+  readonly emits: readonly string[];
   readonly timeoutMs: number;
   readonly idempotency: Idempotency;
   /** POST /invoke (an envelope in, a StepResponse out: 200 / 422 permanent / 503 transient), GET /healthz. */
@@ -110,7 +113,7 @@ const claimMarginMs = (timeoutMs: number) => Math.min(5_000, timeoutMs);
 
 export function defineStep(def: StepDefinition, deps?: Deps): Step {
   if (!/^[a-z][a-z0-9-]{0,47}$/.test(def.name)) throw new Error(`step name ${JSON.stringify(def.name)}: expected [a-z][a-z0-9-]*`);
-  for (const t of def.consumes) MessageType.parse(t);
+  for (const t of [...def.consumes, ...def.emits]) MessageType.parse(t);
   const timeoutMs = def.timeoutMs ?? 30_000;
   const idempotency = def.idempotency ?? 'claim';
   const getDeps = () => deps ?? processDeps();
@@ -145,7 +148,7 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
   );
   app.get('/healthz', (c) => c.json({ ok: true, step: def.name }));
 
-  return { name: def.name, consumes: def.consumes, timeoutMs, idempotency, app, invoke, withDeps: (d) => defineStep(def, d) };
+  return { name: def.name, consumes: def.consumes, emits: def.emits, timeoutMs, idempotency, app, invoke, withDeps: (d) => defineStep(def, d) };
 }
 
 const success = (stored: StoredResult, replayed: boolean): StepSuccess => ({ ok: true, emit: stored.emit, result: stored.result, replayed });
@@ -186,7 +189,7 @@ async function runOnce(
   const key: InboxKey = { consumer: def.name, messageId: msg.id, scope: msg.scope };
   const ttlMs = deps.env.INBOX_TTL_MS;
   const toStored = (out: StepOutput | void | undefined): StoredResult => ({
-    emit: toEnvelopes(def.name, msg, out?.emit),
+    emit: toEnvelopes(def.name, msg, out?.emit, def.emits),
     ...(out?.result !== undefined ? { result: out.result } : {}),
   });
 

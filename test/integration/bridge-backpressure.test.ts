@@ -16,7 +16,7 @@ let total = 0;
 const busy = (name: string, type: string) =>
   defineStep({
     name,
-    consumes: [type],
+    consumes: [type], emits: [],
     idempotency: 'none',
     async handle() {
       running[name] = (running[name] ?? 0) + 1;

@@ -141,7 +141,7 @@ describe('step runtime on Postgres', () => {
     defineStep(
       {
         name,
-        consumes: ['t.run'],
+        consumes: ['t.run'], emits: ['t.done'],
         idempotency,
         timeoutMs: opts.timeoutMs ?? 5_000,
         async handle(msg, ctx) {

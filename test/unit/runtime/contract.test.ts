@@ -63,14 +63,16 @@ describe('emitted message ids', () => {
 
   it('become complete envelopes that point back at their cause', () => {
     const parent = decodeEnvelope(JSON.stringify(ok));
-    const [a, b] = toEnvelopes('facts', parent, [{ type: 'facts.extracted', payload: {} }, { type: 'facts.extracted', key: 'x', scope: 'other', payload: {} }]);
+    const [a, b] = toEnvelopes('facts', parent, [{ type: 'facts.extracted', payload: {} }, { type: 'facts.extracted', key: 'x', scope: 'other', payload: {} }], ['facts.extracted']);
     expect(a).toMatchObject({ id: emitId('facts', 'm-1', 'facts.extracted', 0), scope: 'acme', causation: 'm-1', source: 'facts', attempt: 1 });
     expect(b).toMatchObject({ id: emitId('facts', 'm-1', 'facts.extracted', 'x'), scope: 'other' });
   });
 
   it('refuses invalid or colliding emits as a permanent error of the step', () => {
     const parent = decodeEnvelope(JSON.stringify(ok));
-    expect(() => toEnvelopes('facts', parent, [{ type: 'Bad Type', payload: {} }])).toThrow(/emitted an invalid message: 0.type/);
-    expect(() => toEnvelopes('facts', parent, [{ type: 'a.b', key: 'k', payload: {} }, { type: 'a.b', key: 'k', payload: {} }])).toThrow(PermanentError);
+    expect(() => toEnvelopes('facts', parent, [{ type: 'Bad Type', payload: {} }], ['facts.extracted'])).toThrow(/emitted an invalid message: 0.type/);
+    expect(() => toEnvelopes('facts', parent, [{ type: 'a.b', key: 'k', payload: {} }, { type: 'a.b', key: 'k', payload: {} }], ['a.b'])).toThrow(PermanentError);
+    // A type outside the step's row of the catalogue: facts cannot approve.
+    expect(() => toEnvelopes('facts', parent, [{ type: 'action.approved', payload: {} }], ['facts.extracted', 'proposal.submitted'])).toThrow(/may not emit action.approved/);
   });
 });

@@ -11,7 +11,7 @@ const body = JSON.stringify({ id: 'm1', scope: 'acme', type: 'a.b', payload: {} 
 function stepWith(token: string) {
   let runs = 0;
   const env = loadEnv({ GSWARM_HOME: '/nonexistent', STEP_INVOKE_TOKEN: token });
-  const step = defineStep({ name: 'guarded', consumes: ['a.b'], handle: async () => void runs++ }, createDeps({ env, inbox: new MemoryIdempotencyStore() as never }));
+  const step = defineStep({ name: 'guarded', consumes: ['a.b'], emits: [], handle: async () => void runs++ }, createDeps({ env, inbox: new MemoryIdempotencyStore() as never }));
   return { step, runs: () => runs };
 }
 

@@ -15,7 +15,7 @@ const msg = (id: string, extra: Record<string, unknown> = {}) => JSON.stringify(
 function harness(handle: StepDefinition['handle'], opts: Partial<StepDefinition> = {}) {
   const inbox = new MemoryIdempotencyStore();
   const deps = createDeps({ env, inbox: inbox as never });
-  const step = defineStep({ name: 'unit', consumes: ['a.b'], handle, ...opts }, deps);
+  const step = defineStep({ name: 'unit', consumes: ['a.b'], emits: ['a.c'], handle, ...opts }, deps);
   return { step, inbox };
 }
 
@@ -62,6 +62,19 @@ describe('step app', () => {
 });
 
 describe('effectively once with the in-memory inbox', () => {
+  it('a message type the step did not declare is refused before its writes commit: nothing stored, a permanent error', async () => {
+    let wrote = false;
+    const { step, inbox } = harness(async (_m, ctx) =>
+      ctx.commit(async () => {
+        wrote = true;
+        return { emit: [{ type: 'action.approved', payload: {} }] };
+      }),
+    );
+    expect(await step.invoke(msg('m1'))).toMatchObject({ ok: false, error: { class: 'permanent', code: 'emit_not_allowed' } });
+    expect(wrote).toBe(true);
+    expect(await inbox.get({ consumer: 'unit', messageId: 'm1', scope: 'acme' })).toBeUndefined();
+  });
+
   it('returns the stored result for a redelivery without running the handler', async () => {
     let runs = 0;
     const { step } = harness(async () => (runs++, { emit: [{ type: 'a.c', payload: {} }], result: runs }));
