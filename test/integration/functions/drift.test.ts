@@ -14,6 +14,7 @@ import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import type { Deps } from '../../../shared/runtime/deps.ts';
 import { DriftDocument } from '../../../shared/store/artifacts.ts';
+import { factsHead } from '../../../shared/store/facts-documents.ts';
 import { readState } from '../../../shared/store/state.ts';
 import { services } from '../../../shared/swarm/services.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
@@ -57,8 +58,8 @@ describe('drift', () => {
     const res = await assess(t.deps, wake);
 
     const stored = await driftDoc(scope);
-    const factsNow = await services(t.deps).artifacts.latest(scope, 'facts');
-    expect(stored!.doc).toMatchObject({ level: 'high', tier: 'fallback', facts_sha256: factsNow!.pointer.sha256, epoch: 1 });
+    const factsNow = await factsHead(t.guarded, scope);
+    expect(stored!.doc).toMatchObject({ level: 'high', tier: 'fallback', facts_sha256: factsNow!.version, epoch: 1 });
     expect(stored!.doc.types).toContain('contradiction');
     expect(stored!.doc.notes).toContain('1 open contradiction(s), 1 new');
     expect(res.result).toMatchObject({ level: 'high', types: stored!.doc.types, tier: 'fallback', activated: true });
