@@ -24,6 +24,8 @@ import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
+/** Compare-and-swap attempts on the drift pointer before giving the message back. */
+const PUBLISH_ATTEMPTS = 5;
 
 export const step = defineStep({
   name: AGENT,
@@ -83,10 +85,15 @@ async function run(msg: Envelope, ctx: StepContext) {
     report = { level: d.level, types: d.types as DriftReport['types'], notes: [...d.notes, `not re-assessed: ${act.reasons.join('; ')}`], references: d.references as DriftReport['references'], tier: 'fallback' };
   }
 
-  const prevDrift = await svc.artifacts.latest(msg.scope, 'drift');
   const doc = { ...report, facts_sha256: head?.version ?? null, epoch: adv.epoch };
-  const published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: prevDrift?.pointer.sha256 ?? null });
-  if (!published.ok) throw new TransientError('drift_artifact_conflict', 'another writer replaced the drift artifact; retrying');
+  // The drift artifact is still one pointer replaced by compare-and-swap. This report does
+  // not depend on the version it replaces, so a lost race is retried here, on the new
+  // version, rather than thrown (a redelivery each, and a dead letter after max_deliver).
+  let published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: (await svc.artifacts.latest(msg.scope, 'drift'))?.pointer.sha256 ?? null });
+  for (let attempt = 2; !published.ok && attempt <= PUBLISH_ATTEMPTS; attempt++) {
+    published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: published.current?.sha256 ?? null });
+  }
+  if (!published.ok) throw new TransientError('drift_artifact_conflict', `the drift artifact was replaced by another writer ${PUBLISH_ATTEMPTS} times in a row; retrying later`);
 
   return ctx.commit(async (tx) => {
     await appendEvent(tx, { scope: msg.scope, kind: 'drift_analyzed', source: AGENT, messageId: msg.id, payload: { level: report.level, types: report.types, notes: report.notes, tier: report.tier, drift_sha256: published.pointer.sha256 } });

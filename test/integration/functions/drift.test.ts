@@ -127,4 +127,29 @@ describe('drift', () => {
     expect(now.references).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'factual', doc: 'acme-2' })]));
     expect(res.result).toMatchObject({ level: 'high', activated: true });
   });
+
+  it('another writer replacing the drift artifact between its read and its write: retried in the step, not thrown', async () => {
+    const scope = await t.scope('d5-');
+    const wake = await factsExtracted(scope, [1]);
+    const real = services(t.deps).artifacts;
+    let raced = 0;
+    const artifacts: typeof real = {
+      ...real,
+      // The first two drift publishes lose the race: someone else publishes just before them.
+      async publish(sc, kind, document, opts) {
+        if (kind === 'drift' && raced < 2) {
+          raced++;
+          await real.publish(sc, kind, { level: 'low', types: [], notes: [`other writer ${raced}`], references: [] }, { writer: 'other' });
+        }
+        return real.publish(sc, kind, document, opts);
+      },
+    };
+    const res = await assess(t.depsWith({ artifacts }), wake);
+    expect(raced).toBe(2);
+    const stored = (await driftDoc(scope))!;
+    // Ours is the latest, on top of the other writer's two versions.
+    expect(stored.pointer.version).toBe(3);
+    expect(emitted(res, 'drift.assessed').payload).toMatchObject({ drift_sha: stored.pointer.sha256 });
+    expect(stored.doc.notes).toContain('initial snapshot');
+  });
 });
