@@ -2,7 +2,7 @@
 // the documents that arrived since its last assessment (deterministic, or the LLM
 // confirming/correcting it), publish the drift artifact governance reads, and
 // propose FactsExtracted → DriftChecked.
-// Activation: the facts artifact changed since the last assessment, or the
+// Activation: the facts version changed since the last assessment, or the
 // contradiction dimension is under pressure; otherwise the previous drift stands.
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
@@ -13,17 +13,19 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { DriftDocument } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
+import { factsHead, loadFactsSnapshot } from '../../shared/store/facts-documents.ts';
 import { queryEdges } from '../../shared/store/graph.ts';
 import { loadHistory } from '../../shared/store/convergence.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
-import { FactsArtifactSchema, type FactsArtifact } from '../../shared/swarm/facts-doc.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
+/** Compare-and-swap attempts on the drift pointer before giving the message back. */
+const PUBLISH_ATTEMPTS = 5;
 
 export const step = defineStep({
   name: AGENT,
@@ -43,23 +45,25 @@ async function run(msg: Envelope, ctx: StepContext) {
   const state = await readState(db, msg.scope);
   if (!state || state.node !== 'FactsExtracted' || state.epoch !== adv.epoch) return { result: { skipped: 'state moved on' } };
 
-  const latest = await svc.artifacts.latest<FactsArtifact>(msg.scope, 'facts');
+  // The facts version (facts_documents); its snapshot is read from S3 only when drift activates.
+  const head = await factsHead(db, msg.scope);
   const memory = await loadMemory(db, msg.scope, AGENT);
   const history = (await loadHistory(db, msg.scope, 1))[0];
   const act = activation(
     [{ kind: 'artifact_changed' }, { kind: 'pressure', dimensions: ['contradiction_resolution'], threshold: 0.15 }],
     memory,
-    { now: Date.now(), hash: latest?.pointer.sha256 ?? null, ...(history ? { pressure: history.pressure } : {}) },
+    { now: Date.now(), hash: head?.version ?? null, ...(history ? { pressure: history.pressure } : {}) },
   );
 
   let report: DriftReport & { tier: 'llm' | 'fallback'; fallback_reason?: string };
   if (act.activate || !memory.lastHash) {
-    const current = latest ? (FactsArtifactSchema.parse(latest.document) as FactsArtifact) : null;
+    const current = head ? await loadFactsSnapshot(db, svc.factsObjects, msg.scope, head.version) : null;
     // The baseline is the facts version this agent last assessed (its memory), not the
     // version before the newest document: every document that arrived since the last
-    // assessment is new to this one (several arrive during one cycle).
+    // assessment is new to this one (several arrive during one cycle). A version not in
+    // the index (the sha of a facts artifact from before migration 009) reads as none.
     const seen = memory.lastHash;
-    const previous = seen ? (seen === latest?.pointer.sha256 ? current : ((await svc.artifacts.bySha<FactsArtifact>(msg.scope, 'facts', seen)) ?? null)) : null;
+    const previous = seen ? (seen === head?.version ? current : await loadFactsSnapshot(db, svc.factsObjects, msg.scope, seen)) : null;
     const contradicts = await queryEdges(db, msg.scope, { kinds: ['contradicts'] });
     const open = contradicts.filter((e) => e.status === 'active');
     const newDocs = new Set(current?.order.filter((d) => !previous?.order.includes(d)) ?? []);
@@ -82,14 +86,19 @@ async function run(msg: Envelope, ctx: StepContext) {
     report = { level: d.level, types: d.types as DriftReport['types'], notes: [...d.notes, `not re-assessed: ${act.reasons.join('; ')}`], references: d.references as DriftReport['references'], tier: 'fallback' };
   }
 
-  const prevDrift = await svc.artifacts.latest(msg.scope, 'drift');
-  const doc = { ...report, facts_sha256: latest?.pointer.sha256 ?? null, epoch: adv.epoch };
-  const published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: prevDrift?.pointer.sha256 ?? null });
-  if (!published.ok) throw new TransientError('drift_artifact_conflict', 'another writer replaced the drift artifact; retrying');
+  const doc = { ...report, facts_sha256: head?.version ?? null, epoch: adv.epoch };
+  // The drift artifact is still one pointer replaced by compare-and-swap. This report does
+  // not depend on the version it replaces, so a lost race is retried here, on the new
+  // version, rather than thrown (a redelivery each, and a dead letter after max_deliver).
+  let published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: (await svc.artifacts.latest(msg.scope, 'drift'))?.pointer.sha256 ?? null });
+  for (let attempt = 2; !published.ok && attempt <= PUBLISH_ATTEMPTS; attempt++) {
+    published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: published.current?.sha256 ?? null });
+  }
+  if (!published.ok) throw new TransientError('drift_artifact_conflict', `the drift artifact was replaced by another writer ${PUBLISH_ATTEMPTS} times in a row; retrying later`);
 
   return ctx.commit(async (tx) => {
     await appendEvent(tx, { scope: msg.scope, kind: 'drift_analyzed', source: AGENT, messageId: msg.id, payload: { level: report.level, types: report.types, notes: report.notes, tier: report.tier, drift_sha256: published.pointer.sha256 } });
-    await saveMemory(tx, msg.scope, AGENT, { lastHash: latest?.pointer.sha256 ?? null, activated: act.activate });
+    await saveMemory(tx, msg.scope, AGENT, { lastHash: head?.version ?? null, activated: act.activate });
     return {
       emit: [
         message('drift.assessed', { level: report.level, types: report.types, drift_sha: published.pointer.sha256, tier: report.tier }),

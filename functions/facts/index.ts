@@ -1,8 +1,9 @@
 // facts: a document (or a human resolution) arrives → record it in the context log,
 // extract claims, goals and risks (LLM, or the offline extractor), embed the claims,
 // merge them into the semantic graph (a restated fact is matched to its node), find
-// contradictions between documents and the revisions that resolve them, publish the
-// facts artifact, and propose ContextIngested → FactsExtracted.
+// contradictions between documents and the revisions that resolve them, store the
+// document's facts (an S3 object of its own, indexed in facts_documents), and propose
+// ContextIngested → FactsExtracted.
 // When the cycle comes back to ContextIngested with documents that arrived meanwhile,
 // it proposes again (activation: new context since its last proposal).
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
@@ -15,12 +16,12 @@ import { extractFacts, type DocumentFacts } from '../../shared/extract/extract.t
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
+import { recordFactsDocument } from '../../shared/store/facts-documents.ts';
 import { loadTerms, saveTerms } from '../../shared/store/figures.ts';
 import { figureFreeClaimsWithText, getNode, nearestClaims, queryNodes, setEmbedding, upsertNode } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
-import { emptyFacts, FactsArtifactSchema, withDocument, type FactsArtifact } from '../../shared/swarm/facts-doc.ts';
 import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
@@ -60,7 +61,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
   if (!(await getScope(db, msg.scope))) throw new PermanentError('scope_not_found', `scope ${msg.scope} does not exist (create it with PUT /v1/scopes/${msg.scope})`);
   await authorize(ctx, msg.scope);
 
-  // Slow work first, outside any transaction: extraction, embeddings, the S3 artifact.
+  // Slow work first, outside any transaction: extraction, embeddings, the S3 object.
   const extracted = await withLlm<DocumentFacts>({
     step: 'facts',
     model: svc.model,
@@ -105,12 +106,8 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
   }
 
-  const prev = await svc.artifacts.latest<FactsArtifact>(msg.scope, 'facts');
-  const base = prev ? (FactsArtifactSchema.parse(prev.document) as FactsArtifact) : emptyFacts(msg.scope);
-  const artifact = withDocument(base, doc.doc_id, { title: doc.title, kind: doc.kind, tier: extracted.tier, facts });
-  const published = await svc.artifacts.publish(msg.scope, 'facts', artifact, { writer: AGENT, expected: prev?.pointer.sha256 ?? null });
-  if (!published.ok) throw new TransientError('facts_artifact_conflict', 'another writer replaced the facts artifact; retrying on the new version');
-  const factsSha = published.pointer.sha256;
+  // This document's facts, an object of its own (immutable, same bytes on a retry); listed in facts_documents below.
+  const stored = await svc.factsObjects.put(msg.scope, doc.doc_id, { title: doc.title, kind: doc.kind, tier: extracted.tier, facts });
 
   return ctx.commit(async (tx) => {
     // One document of a scope at a time: matching reads what the previous one wrote.
@@ -122,6 +119,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
       messageId: msg.id,
       payload: { doc_id: doc.doc_id, title: doc.title, text: doc.text, submitted_by: doc.submitted_by, extraction_tier: extracted.tier, ...(extracted.fallbackReason ? { fallback_reason: extracted.fallbackReason } : {}) },
     });
+    const { version: factsSha } = await recordFactsDocument(tx, { scope: msg.scope, docId: doc.doc_id, seq, ...stored });
     for (let i = 0; i < pending.length && i < pendingVectors.length; i++) await setEmbedding(tx, pending[i]!.nodeId, pendingVectors[i]!);
     await saveTerms(tx, msg.scope, facts.acronyms, doc.doc_id);
 

@@ -35,6 +35,7 @@ export const DocSubmitted = z.object({
 
 export const FactsExtracted = z.object({
   doc_id: z.string(),
+  /** The scope's facts version after this document (facts_documents.version; the artifact's sha256 before migration 009). */
   facts_sha: z.string(),
   tier: Tier,
   claims: z.number().int(),

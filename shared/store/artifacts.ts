@@ -1,4 +1,6 @@
-// Facts, drift and history documents in S3. Key layout (per scope and kind):
+// Drift and history documents in S3 (and, before migration 009, the whole-scope facts
+// artifact; facts are now one object per document, facts-documents.ts). Key layout
+// (per scope and kind):
 //
 //   scopes/<scope>/<kind>/<sha256>.json           the document, content-addressed, written once (If-None-Match: *)
 //   scopes/<scope>/<kind>/latest.json             pointer {version, sha256, previous_sha256, ...}, replaced only

@@ -4,10 +4,10 @@
 // evidence is getting noisier: many new risks, or confidence falling).
 // Unlike the earlier heuristic, figures are compared by unit, period and subject, not
 // by any shared word, so "ARR €50M" and "ARR growth 45%" are not a discrepancy. Drift
-// reads the artifacts only (no vectors): subjects are compared by their words.
+// reads the facts snapshots only (no vectors): subjects are compared by their words.
 import { formatValue, sameFigure, similarity, valuesAgree } from '../extract/compare.ts';
 import type { DocumentFacts, Statement } from '../extract/extract.ts';
-import type { FactsArtifact } from './facts-doc.ts';
+import type { FactsSnapshot } from './facts-doc.ts';
 
 export type DriftLevel = 'none' | 'low' | 'medium' | 'high' | 'critical';
 export type DriftType = 'factual' | 'goal' | 'contradiction' | 'entropy';
@@ -20,14 +20,14 @@ export interface DriftReport {
 }
 
 export interface DriftInput {
-  previous: FactsArtifact | null;
-  current: FactsArtifact;
+  previous: FactsSnapshot | null;
+  current: FactsSnapshot;
   /** Open (unresolved) contradictions in the graph now, and how many appeared since the previous version. */
   openContradictions: number;
   newContradictions: number;
 }
 
-const all = (a: FactsArtifact | null) => (a ? a.order.map((id) => ({ id, facts: a.documents[id]!.facts as DocumentFacts })) : []);
+const all = (a: FactsSnapshot | null) => (a ? a.order.map((id) => ({ id, facts: a.documents[id]!.facts as DocumentFacts })) : []);
 const figures = (docs: { id: string; facts: DocumentFacts }[]) =>
   docs.flatMap((d) => d.facts.claims.filter((c) => c.statement).map((c) => ({ doc: d.id, text: c.text, s: c.statement as Statement })));
 /** New risks in one step that count as the evidence falling apart (a risk register of three is normal). */

@@ -1,4 +1,4 @@
-// What the agent steps use beyond the runtime's Deps: policies, the artifact store,
+// What the agent steps use beyond the runtime's Deps: policies, the artifact stores,
 // the embeddings worker, the language model (none by default) and the certificate
 // signer. Built once per Deps from its configuration; tests provide their own.
 import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
@@ -9,10 +9,13 @@ import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
 import type { Deps } from '../runtime/deps.ts';
 import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
 import { loadSigner, type CertificateSigner } from '../store/certificates.ts';
+import { createFactsObjectStore, type FactsObjectStore } from '../store/facts-documents.ts';
 
 export interface SwarmServices {
   policies: PolicySource;
   artifacts: ArtifactStore;
+  /** One immutable object per document's facts (indexed by facts_documents). */
+  factsObjects: FactsObjectStore;
   embeddings: EmbeddingsClient;
   /** Undefined: no LLM configured, every step takes its deterministic fallback. */
   model: LanguageModel | undefined;
@@ -27,9 +30,11 @@ const cache = new WeakMap<Deps, SwarmServices>();
 function build(deps: Deps): SwarmServices {
   const env = deps.env;
   let signer: Promise<CertificateSigner> | undefined;
+  const s3 = createS3(env);
   return {
     policies: policySourceFromEnv(env),
-    artifacts: createArtifactStore(createS3(env), env.S3_BUCKET),
+    artifacts: createArtifactStore(s3, env.S3_BUCKET),
+    factsObjects: createFactsObjectStore(s3, env.S3_BUCKET),
     embeddings: createEmbeddingsClient({ baseUrl: env.FACTS_WORKER_URL, dim: env.EMBEDDING_DIM }),
     model: modelFromConfig(env),
     authzAdmin: createAuthzAdmin(env),

@@ -7,7 +7,12 @@ import { createPool } from '../../shared/adapters/db.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
 import { MIGRATIONS_DIR, migrate } from '../../infra/migrate.ts';
 
-export const TEMPLATE_DB = 'swarm_template';
+/**
+ * The migrated template of this set of migrations: named by its digest, so that test
+ * runs of branches with different migrations (sharing one Postgres) each keep their own
+ * instead of dropping and rebuilding one another's.
+ */
+export const templateDb = (): string => `swarm_template_${migrationsDigest()}`;
 
 function withDb(url: string, db: string): string {
   const u = new URL(url);
@@ -33,6 +38,7 @@ async function admin<T>(env: Env, fn: (pool: Pool) => Promise<T>): Promise<T> {
 /** (Re)build the template when the migrations changed since it was made. */
 export async function prepareTemplate(env: Env): Promise<void> {
   const digest = migrationsDigest();
+  const TEMPLATE_DB = templateDb();
   await admin(env, async (pool) => {
     const { rows } = await pool.query<{ d: string | null }>(
       `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`,
@@ -58,6 +64,7 @@ export interface TestDatabase {
 export async function freshDatabase(opts: { migrated?: boolean; poolMax?: number } = {}): Promise<TestDatabase> {
   const base = loadEnv();
   const name = `t_${randomBytes(6).toString('hex')}`;
+  const TEMPLATE_DB = templateDb();
   await admin(base, (pool) =>
     pool.query(opts.migrated === false ? `CREATE DATABASE ${name}` : `CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`),
   );

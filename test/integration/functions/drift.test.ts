@@ -14,6 +14,7 @@ import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import type { Deps } from '../../../shared/runtime/deps.ts';
 import { DriftDocument } from '../../../shared/store/artifacts.ts';
+import { factsHead } from '../../../shared/store/facts-documents.ts';
 import { readState } from '../../../shared/store/state.ts';
 import { services } from '../../../shared/swarm/services.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
@@ -57,8 +58,8 @@ describe('drift', () => {
     const res = await assess(t.deps, wake);
 
     const stored = await driftDoc(scope);
-    const factsNow = await services(t.deps).artifacts.latest(scope, 'facts');
-    expect(stored!.doc).toMatchObject({ level: 'high', tier: 'fallback', facts_sha256: factsNow!.pointer.sha256, epoch: 1 });
+    const factsNow = await factsHead(t.guarded, scope);
+    expect(stored!.doc).toMatchObject({ level: 'high', tier: 'fallback', facts_sha256: factsNow!.version, epoch: 1 });
     expect(stored!.doc.types).toContain('contradiction');
     expect(stored!.doc.notes).toContain('1 open contradiction(s), 1 new');
     expect(res.result).toMatchObject({ level: 'high', types: stored!.doc.types, tier: 'fallback', activated: true });
@@ -125,5 +126,30 @@ describe('drift', () => {
     expect(now.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^engineers .*\(count:engineer, .*\): 20 in acme-1, 15\+ in acme-2$/)]));
     expect(now.references).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'factual', doc: 'acme-2' })]));
     expect(res.result).toMatchObject({ level: 'high', activated: true });
+  });
+
+  it('another writer replacing the drift artifact between its read and its write: retried in the step, not thrown', async () => {
+    const scope = await t.scope('d5-');
+    const wake = await factsExtracted(scope, [1]);
+    const real = services(t.deps).artifacts;
+    let raced = 0;
+    const artifacts: typeof real = {
+      ...real,
+      // The first two drift publishes lose the race: someone else publishes just before them.
+      async publish(sc, kind, document, opts) {
+        if (kind === 'drift' && raced < 2) {
+          raced++;
+          await real.publish(sc, kind, { level: 'low', types: [], notes: [`other writer ${raced}`], references: [] }, { writer: 'other' });
+        }
+        return real.publish(sc, kind, document, opts);
+      },
+    };
+    const res = await assess(t.depsWith({ artifacts }), wake);
+    expect(raced).toBe(2);
+    const stored = (await driftDoc(scope))!;
+    // Ours is the latest, on top of the other writer's two versions.
+    expect(stored.pointer.version).toBe(3);
+    expect(emitted(res, 'drift.assessed').payload).toMatchObject({ drift_sha: stored.pointer.sha256 });
+    expect(stored.doc.notes).toContain('initial snapshot');
   });
 });

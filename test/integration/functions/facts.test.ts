@@ -1,5 +1,5 @@
 // The facts step against the real services: the offline extractor and the LLM path
-// (a scripted recordFacts call), the graph it writes, the facts artifact in S3, the
+// (a scripted recordFacts call), the graph it writes, the document's facts in S3, the
 // hiring contradiction of the Acme documents (raised by doc 2, resolved by doc 5),
 // redelivery, bad input, and the proposal it makes only from ContextIngested.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { extractFacts } from '../../../shared/extract/extract.ts';
 import { listContradictions } from '../../../shared/store/contradictions.ts';
 import { queryEdges, queryNodes } from '../../../shared/store/graph.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
-import type { FactsArtifact } from '../../../shared/swarm/facts-doc.ts';
+import { factsHead, loadFactsSnapshot } from '../../../shared/store/facts-documents.ts';
 import { services } from '../../../shared/swarm/services.ts';
 import { uniq } from '../../support/ids.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
@@ -51,14 +51,14 @@ describe('facts, offline extractor', () => {
     expect(figures).toBe(offline.claims.filter((c) => c.statement).length);
     expect(await hiringEdges(scope)).toEqual([]);
 
-    // The facts artifact holds the document; facts.extracted names its version.
-    const artifact = await services(t.deps).artifacts.latest<FactsArtifact>(scope, 'facts');
-    expect(artifact!.document.order).toEqual(['acme-1']);
-    expect(artifact!.document.documents['acme-1']).toMatchObject({ title: acme(1).title, kind: 'document', tier: 'fallback' });
-    expect(artifact!.document.documents['acme-1']!.facts.claims).toHaveLength(offline.claims.length);
+    // The scope's facts hold the document; facts.extracted names their version.
+    const artifact = await loadFactsSnapshot(t.guarded, services(t.deps).factsObjects, scope);
+    expect(artifact!.order).toEqual(['acme-1']);
+    expect(artifact!.documents['acme-1']).toMatchObject({ title: acme(1).title, kind: 'document', tier: 'fallback' });
+    expect(artifact!.documents['acme-1']!.facts.claims).toHaveLength(offline.claims.length);
     expect(types(res)).toEqual(['facts.extracted', 'proposal.submitted']);
     expect(emitted(res, 'facts.extracted').payload).toEqual({
-      doc_id: 'acme-1', facts_sha: artifact!.pointer.sha256, tier: 'fallback', claims: offline.claims.length, goals: offline.goals.length, risks: offline.risks.length,
+      doc_id: 'acme-1', facts_sha: artifact!.version, tier: 'fallback', claims: offline.claims.length, goals: offline.goals.length, risks: offline.risks.length,
       contradictions_found: 0, contradictions_resolved: 0, goals_changed: 0, unembedded: 0,
     });
     expect(emitted(res, 'proposal.submitted').payload).toMatchObject({ proposal_id: `${scope}/e0/facts`, proposer: 'facts', action: 'advance_state', from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 });
@@ -120,7 +120,8 @@ describe('facts, offline extractor', () => {
       nodes: await count(t, 'SELECT count(*) AS n FROM graph_nodes WHERE scope_id = $1', [scope]),
       edges: await count(t, 'SELECT count(*) AS n FROM graph_edges WHERE scope_id = $1', [scope]),
       log: await count(t, 'SELECT count(*) AS n FROM context_log WHERE scope_id = $1', [scope]),
-      facts: (await services(t.deps).artifacts.latest(scope, 'facts'))!.pointer.version,
+      facts: await count(t, 'SELECT count(*) AS n FROM facts_documents WHERE scope_id = $1', [scope]),
+      version: (await factsHead(t.guarded, scope))!.version,
     });
     const before = await snapshot();
     const again = await run(facts, t.deps, { ...msg, attempt: 2 });
@@ -140,14 +141,14 @@ describe('facts, offline extractor', () => {
     }
     expect(await count(t, 'SELECT count(*) AS n FROM context_log WHERE scope_id = $1', [scope])).toBe(0);
     expect(await count(t, 'SELECT count(*) AS n FROM graph_nodes WHERE scope_id = $1', [scope])).toBe(0);
-    expect(await services(t.deps).artifacts.latest(scope, 'facts')).toBeNull();
+    expect(await factsHead(t.guarded, scope)).toBeNull();
   });
 
   it('a document for a scope that does not exist: permanent scope_not_found', async () => {
     const ghost = uniq('ghost-');
     const res = await invoke(facts, t.deps, doc(ghost, 1));
     expect(res).toMatchObject({ ok: false, error: { class: 'permanent', code: 'scope_not_found' } });
-    expect(await services(t.deps).artifacts.latest(ghost, 'facts')).toBeNull();
+    expect(await factsHead(t.guarded, ghost)).toBeNull();
   });
 
   it('mid-cycle: a document does not propose; the cycle coming back to ContextIngested does (new context), once', async () => {
@@ -216,8 +217,8 @@ describe('facts, LLM path (scripted model)', () => {
     expect(nodes.find((n) => n.content === 'Revenue for Q3 was $2.1M')).toMatchObject({ metric: 'USD', value: { value: 2_100_000, period: 'Q3' } });
     expect(nodes.find((n) => n.kind === 'risk')).toMatchObject({ content: 'The talent market is tight', severity: 'high' });
     expect(nodes.find((n) => n.kind === 'assessment')).toMatchObject({ metadata: { risk_delta: 0.08, mitigated: false } });
-    const artifact = await services(t.deps).artifacts.latest<FactsArtifact>(scope, 'facts');
-    expect(artifact!.document.documents['acme-1']).toMatchObject({ tier: 'llm', facts: { assumptions: ['Pipeline converts at Q3 rates'] } });
+    const artifact = await loadFactsSnapshot(t.guarded, services(t.deps).factsObjects, scope);
+    expect(artifact!.documents['acme-1']).toMatchObject({ tier: 'llm', facts: { assumptions: ['Pipeline converts at Q3 rates'] } });
   });
 
   it('the model failing, or too slow: the offline extractor decides and the reason is recorded', async () => {
