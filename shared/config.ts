@@ -43,6 +43,12 @@ export const envSchema = z.object({
       message: 'expected nats://host:port (comma-separated for a cluster)',
     })
     .default('nats://127.0.0.1:4222'),
+  /**
+   * Bus credentials, one file per identity (api, bridge, step-<name>, operator): <identity>.creds
+   * (a NATS JWT credentials file, e.g. from a managed NATS) or <identity>.nk (an nkey seed, as
+   * services.sh generates). Empty: connect without credentials (a server that requires none).
+   */
+  NATS_CREDS_DIR: z.string().default(''),
   NATS_STREAM: streamName.default('SWARM'),
   NATS_DLQ_STREAM: streamName.default('SWARM_DLQ'),
   NATS_SUBJECT_PREFIX: subjectToken.default('swarm'),
@@ -94,6 +100,8 @@ export const envSchema = z.object({
   OPENFGA_API_URL: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:8080'),
   OPENFGA_STORE_ID: z.string().default(''),
   OPENFGA_MODEL_ID: z.string().default(''),
+  /** OpenFGA's preshared key (its --authn-method preshared); sent as a bearer token. Empty: no authentication. */
+  OPENFGA_API_TOKEN: z.string().default(''),
   AUTHZ_DISABLED: bool.default(false),
   OPENFGA_TIMEOUT_MS: int(50, 60_000).default(2_000),
 

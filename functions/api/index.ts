@@ -10,6 +10,7 @@
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
+import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { ConfigError, config } from '../../shared/config.ts';
 import { logger } from '../../shared/log.ts';
@@ -24,7 +25,7 @@ async function build(): Promise<ApiApp> {
   const env = config();
   authSetup(env); // before any connection is opened
   const deps = processDeps();
-  const nc = await connectBus(env, 'api');
+  const nc = await connectBus(env, 'api', BUS_IDENTITY.api);
   const { js } = await jetStream(nc);
   return createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: createAuthzAdmin(env), nc, js });
 }

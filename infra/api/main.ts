@@ -5,6 +5,7 @@
 //     finish, drains NATS, ends the pool; exits 0 (1 if the grace ran out).
 import { serve } from '@hono/node-server';
 import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
+import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { ConfigError, configOrExit } from '../../shared/config.ts';
@@ -31,7 +32,7 @@ const telemetry = initTelemetry(env);
 const deps = processDeps();
 let nc;
 try {
-  nc = await connectBus(env, `api ${process.pid}`);
+  nc = await connectBus(env, `api ${process.pid}`, BUS_IDENTITY.api);
 } catch (err) {
   process.stderr.write(`cannot connect to NATS at ${env.NATS_URL}: ${(err as Error).message}\n`);
   process.exit(1);

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { consumerName, jetStream, provisionConsumers, provisionStreams, type BusConfig, type ConsumerPlan } from '../../shared/adapters/bus.ts';
 import type { Env } from '../../shared/config.ts';
+import { stepIdentity } from '../../shared/contract/bus-identity.ts';
 import { logger, type Logger } from '../../shared/log.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
@@ -31,7 +32,14 @@ export type BridgeEnv = BusConfig &
   >;
 
 export interface BridgeOptions {
+  /** The bridge's own connection: provisioning, advisories. */
   nc: NatsConnection;
+  /**
+   * Open a connection as a step's own bus identity (stepIdentity(name)): its loop pulls,
+   * acks, publishes what the step emits and dead-letters through it, so the server holds
+   * each step to its row of the catalogue. Without it every loop shares `nc`.
+   */
+  connectAs?: (identity: string) => Promise<NatsConnection>;
   steps: readonly Step[];
   /** Function name → base URL: invoke over HTTP instead of in-process. */
   urls?: Readonly<Record<string, string>>;
@@ -53,12 +61,14 @@ export class Bridge {
   #connected = true;
   #draining = false;
   #advisories: Subscription;
+  readonly #stepConnections: NatsConnection[];
 
-  private constructor(o: { instance: string; plan: ConsumerPlan; loops: PullLoop[]; advisories: Subscription; nc: NatsConnection; log: Logger }) {
+  private constructor(o: { instance: string; plan: ConsumerPlan; loops: PullLoop[]; advisories: Subscription; nc: NatsConnection; stepConnections: NatsConnection[]; log: Logger }) {
     this.instance = o.instance;
     this.plan = o.plan;
     this.loops = o.loops;
     this.#advisories = o.advisories;
+    this.#stepConnections = o.stepConnections;
     void (async () => {
       for await (const s of o.nc.status()) {
         if (s.type === 'disconnect') {
@@ -88,23 +98,33 @@ export class Bridge {
     log.info({ plan }, 'consumers provisioned');
 
     const deadLetters = new DeadLetters(js, o.db, { prefix: env.NATS_SUBJECT_PREFIX }, log);
-    const dc: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, log, onSettled: o.onSettled };
+    const shared: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, log, onSettled: o.onSettled };
     const bridgeSlots = new Slots(env.BRIDGE_MAX_IN_FLIGHT);
     const loops: PullLoop[] = [];
+    const stepConnections: NatsConnection[] = [];
     for (const step of o.steps) {
       const url = o.urls?.[step.name];
       const route: Route = {
         name: step.name,
         consumer: consumerName(step.name),
+        emits: step.emits,
         invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
       };
-      const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
+      let dc = shared;
+      let stepJs = js;
+      if (o.connectAs) {
+        const snc = await o.connectAs(stepIdentity(step.name));
+        stepConnections.push(snc);
+        stepJs = (await jetStream(snc, { manager: false })).js;
+        dc = { ...shared, js: stepJs, deadLetters: new DeadLetters(stepJs, o.db, { prefix: env.NATS_SUBJECT_PREFIX }, log) };
+      }
+      const consumer = await stepJs.consumers.get(env.NATS_STREAM, route.consumer);
       loops.push(
         new PullLoop(consumer, route, dc, bridgeSlots, { concurrency: env.BRIDGE_CONCURRENCY, batch: env.BRIDGE_BATCH, expiresMs: env.BRIDGE_FETCH_EXPIRES_MS, ackWaitMs: env.BRIDGE_ACK_WAIT_MS }, log),
       );
     }
     const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);
-    const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc, log });
+    const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc, stepConnections, log });
     for (const l of loops) l.start();
     log.info({ functions: o.steps.map((s) => s.name), http: Object.keys(o.urls ?? {}) }, 'bridge running');
     return bridge;
@@ -131,6 +151,7 @@ export class Bridge {
     this.#draining = true;
     this.#advisories.unsubscribe();
     const done = await Promise.all(this.loops.map((l) => l.stop(graceMs)));
+    await Promise.all(this.#stepConnections.map((c) => c.drain().catch(() => {})));
     return done.every(Boolean);
   }
 }

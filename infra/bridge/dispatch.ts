@@ -23,6 +23,8 @@ export interface Route {
   /** The function's name; its consumer is fn-<name>. */
   name: string;
   consumer: string;
+  /** The types the function may emit (its declaration); a response with any other is refused. */
+  emits: readonly string[];
   invoke: Invoke;
 }
 
@@ -58,6 +60,7 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
   const outcome = await inSpan(`process ${route.consumer}`, span, parent, async (s) => {
     const here = trace.setSpan(parent, s);
     res = await invoke(m, route, here, cancel);
+    if (res.ok) res = declaredOnly(res, route);
     if (res.ok) res = await publishEmitted(res, here, dc);
     const o = await settle(m, res, route, dc);
     s.setAttribute('gswarm.outcome', o);
@@ -89,6 +92,17 @@ async function invoke(m: JsMsg, route: Route, here: Context, cancel: AbortSignal
     const e = classify(err);
     return { ok: false, error: { class: e.errorClass, code: e.code, message: e.message } };
   }
+}
+
+/**
+ * A function over HTTP answers for itself: what it returns is checked against what it
+ * declared (in-process steps already refuse it before committing), so a compromised or
+ * misconfigured function cannot make the bridge publish, say, an approval.
+ */
+function declaredOnly(res: StepResponse & { ok: true }, route: Route): StepResponse {
+  const foreign = res.emit.find((e) => !route.emits.includes(e.type));
+  if (!foreign) return res;
+  return { ok: false, error: { class: 'permanent', code: 'emit_not_allowed', message: `${route.name} may not emit ${foreign.type} (it emits ${route.emits.join(', ') || 'nothing'})` } };
 }
 
 /**

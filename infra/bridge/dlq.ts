@@ -88,7 +88,7 @@ if (process.argv[1] && basename(process.argv[1]) === 'dlq.ts') {
       const { data: _bytes, ...rest } = rows[0] as Record<string, unknown>;
       out(JSON.stringify(rest, null, 2));
     } else if (cmd === 'replay' && id) {
-      const nc = await connectBus(env, 'dlq-replay');
+      const nc = await connectBus(env, 'dlq-replay', 'operator');
       try {
         const { js } = await jetStream(nc);
         const r = await replayDeadLetter(js, db, env.NATS_SUBJECT_PREFIX, id);

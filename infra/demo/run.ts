@@ -14,6 +14,8 @@ import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Env } from '../../shared/config.ts';
 import { createApi } from '../../functions/api/app.ts';
 import { listContradictions, listGoals } from '../../shared/store/contradictions.ts';
+import { connectBus, jetStream, type NatsConnection } from '../../shared/adapters/bus.ts';
+import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { startSwarm, type SwarmRuntime } from '../swarm/runtime.ts';
 
 export interface DemoOptions {
@@ -153,13 +155,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const env: Env = { ...o.env, API_TOKEN: ingestToken, API_TOKENS: `${reviewerToken}=user:operator`, API_DEV_MODE: false };
   const perDoc = o.perDocTimeoutMs ?? 60_000;
   let swarm: SwarmRuntime | undefined;
+  let apiNc: NatsConnection | undefined;
   let server: ReturnType<typeof serve> | undefined;
   let feed: EventFeed | undefined;
   // Ends the API's event streams (and deletes their consumers) before NATS is drained.
   const stopping = new AbortController();
   try {
     swarm = await startSwarm(env);
-    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: swarm.nc, js: swarm.js, shutdown: stopping.signal });
+    // The API publishes as itself: the bridge's credentials cannot submit a document.
+    apiNc = await connectBus(env, 'demo', BUS_IDENTITY.api);
+    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: apiNc, js: (await jetStream(apiNc)).js, shutdown: stopping.signal });
     const base = await new Promise<string>((resolve) => {
       server = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
     });
@@ -302,6 +307,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     stopping.abort();
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
     feed?.close();
+    await apiNc?.drain().catch(() => {});
     await swarm?.stop();
   }
 }

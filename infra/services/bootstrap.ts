@@ -6,14 +6,16 @@ import { join } from 'node:path';
 import { OpenFgaClient, ClientWriteRequestOnDuplicateWrites } from '@openfga/sdk';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { gswarmHome, loadEnv, readServicesEnv } from '../../shared/config.ts';
+import { fgaCredentials } from '../../shared/adapters/authz.ts';
 import { createS3, ensureBucket } from '../../shared/adapters/s3.ts';
 import { loadModel, loadTuples, sameModel, type AuthorizationModel } from '../openfga/model.ts';
 
 const STORE_NAME = 'governed-swarm';
 const changes: string[] = [];
 
-export async function ensureOpenFga(apiUrl: string, storeName = STORE_NAME) {
-  const fga = new OpenFgaClient({ apiUrl });
+export async function ensureOpenFga(apiUrl: string, storeName = STORE_NAME, apiToken = process.env.OPENFGA_API_TOKEN) {
+  const auth = fgaCredentials(apiToken);
+  const fga = new OpenFgaClient({ apiUrl, ...auth });
   let storeId: string | undefined;
   let token: string | undefined;
   do {
@@ -25,7 +27,7 @@ export async function ensureOpenFga(apiUrl: string, storeName = STORE_NAME) {
     storeId = (await fga.createStore({ name: storeName })).id;
     changes.push(`openfga store ${storeName}`);
   }
-  const store = new OpenFgaClient({ apiUrl, storeId });
+  const store = new OpenFgaClient({ apiUrl, storeId, ...auth });
   const want = loadModel();
   let modelId: string | undefined;
   try {
@@ -41,7 +43,7 @@ export async function ensureOpenFga(apiUrl: string, storeName = STORE_NAME) {
     changes.push('openfga model');
   }
   const tuples = loadTuples();
-  await new OpenFgaClient({ apiUrl, storeId, authorizationModelId: modelId }).write(
+  await new OpenFgaClient({ apiUrl, storeId, authorizationModelId: modelId, ...auth }).write(
     { writes: tuples },
     { conflict: { onDuplicateWrites: ClientWriteRequestOnDuplicateWrites.Ignore } },
   );
@@ -65,7 +67,7 @@ async function main() {
   const env = loadEnv({ ...process.env, OPENFGA_STORE_ID: '', OPENFGA_MODEL_ID: '' });
 
   if (await ensureBucket(createS3(env), env.S3_BUCKET)) changes.push(`bucket ${env.S3_BUCKET}`);
-  const { storeId, modelId } = await ensureOpenFga(env.OPENFGA_API_URL);
+  const { storeId, modelId } = await ensureOpenFga(env.OPENFGA_API_URL, undefined, env.OPENFGA_API_TOKEN || process.env.OPENFGA_API_TOKEN);
   const { key, kid } = await signingKey(existing);
 
   const lines = [
@@ -75,6 +77,9 @@ async function main() {
     `FINALITY_KEY_ID=${kid}`,
     `FINALITY_SIGNING_KEY='${key}'`,
     `NATS_SERVER_BIN=${process.env.NATS_SERVER_BIN ?? ''}`,
+    // The local bus requires credentials: each process connects as its identity from here.
+    `NATS_CREDS_DIR=${process.env.NATS_CREDS_DIR ?? ''}`,
+    `OPENFGA_API_TOKEN=${process.env.OPENFGA_API_TOKEN ?? ''}`,
     `PG_BIN=${process.env.PG_BIN ?? ''}`,
     '',
   ].join('\n');

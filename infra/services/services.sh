@@ -17,6 +17,7 @@ if [[ -n "${GSWARM_HOME:-}" ]]; then HOME_DIR=$GSWARM_HOME
 elif [[ $(id -u) == 0 ]]; then HOME_DIR=/var/lib/governed-swarm
 else HOME_DIR=${HOME}/.local/share/governed-swarm; fi
 BIN=$HOME_DIR/bin DATA=$HOME_DIR/data LOGS=$HOME_DIR/logs RUN=$HOME_DIR/run BUILD=$HOME_DIR/build
+NATS_CREDS=$HOME_DIR/nats-creds
 
 PG_MAJOR=15
 PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
@@ -174,20 +175,38 @@ status_wsproxy() { pid_alive wsproxy && port_open "$WSPROXY_PORT"; }
 # ---------------------------------------------------------------- NATS
 up_nats() {
   go_install nats-server "$NATS_MODULE"
-  pid_alive nats && port_open "$NATS_PORT" && return 0
   mkdir -p "$DATA/nats"
-  cat >"$DATA/nats/nats.conf" <<EOF
-listen: 127.0.0.1:$NATS_PORT
+  chmod 700 "$DATA/nats"
+  # Credentials (one nkey per identity) and the authorization generated from the message
+  # catalogue: a connection without credentials is refused, and each identity may publish
+  # only what infra/nats/permissions.ts allows it.
+  local auth_changed conf
+  auth_changed=$(node --import tsx "$ROOT/infra/nats/credentials.ts" "$NATS_CREDS" "$DATA/nats/auth.conf") ||
+    die "generating the NATS credentials failed"
+  conf="listen: 127.0.0.1:$NATS_PORT
 http: 127.0.0.1:$NATS_HTTP_PORT
 # Envelopes are capped well below this by the bridge; oversize ones must still
 # reach it to be rejected with a reason instead of failing at publish.
 max_payload: 8MB
 jetstream {
-  store_dir: "$DATA/nats"
+  store_dir: \"$DATA/nats\"
   max_memory_store: 512MB
   max_file_store: 8GB
 }
-EOF
+include auth.conf"
+  if [[ ! -f $DATA/nats/nats.conf || $(cat "$DATA/nats/nats.conf") != "$conf" ]]; then
+    printf '%s\n' "$conf" >"$DATA/nats/nats.conf"
+    auth_changed=changed
+  fi
+  if pid_alive nats && port_open "$NATS_PORT"; then
+    if [[ $auth_changed == changed ]]; then
+      # nats-server reloads its configuration, authorization included, on SIGHUP.
+      log "nats-server: configuration changed, reloading"
+      kill -HUP "$(cat "$RUN/nats.pid")"
+      sleep 0.5
+    fi
+    return 0
+  fi
   log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT"
   start_bg nats "$BIN/nats-server" -c "$DATA/nats/nats.conf"
   wait_port nats "$NATS_PORT" 20
@@ -207,15 +226,25 @@ up_minio() {
 status_minio() { pid_alive minio && port_open "$MINIO_PORT"; }
 
 # ---------------------------------------------------------------- OpenFGA
+openfga_key() { # the preshared key clients send as a bearer token; made once
+  [[ -s $HOME_DIR/openfga.key ]] || (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$HOME_DIR/openfga.key")
+  cat "$HOME_DIR/openfga.key"
+}
 up_openfga() {
   go_install openfga "$OPENFGA_MODULE"
-  pid_alive openfga && port_open "$OPENFGA_HTTP_PORT" && return 0
+  if pid_alive openfga && port_open "$OPENFGA_HTTP_PORT"; then
+    # Started before it required its key: restart it with the key.
+    grep -qa -- '--authn-method' "/proc/$(cat "$RUN/openfga.pid")/cmdline" && return 0
+    log "OpenFGA runs without its preshared key: restarting it"
+    stop_pid openfga
+  fi
   local uri="postgres://openfga:$OPENFGA_DB_PASSWORD@127.0.0.1:$PG_PORT/openfga?sslmode=disable"
   "$BIN/openfga" migrate --datastore-engine postgres --datastore-uri "$uri" >>"$LOGS/openfga.log" 2>&1 ||
     die "openfga migrate failed; see $LOGS/openfga.log"
-  log "starting OpenFGA on 127.0.0.1:$OPENFGA_HTTP_PORT (Postgres datastore)"
+  log "starting OpenFGA on 127.0.0.1:$OPENFGA_HTTP_PORT (Postgres datastore, preshared key)"
   start_bg openfga "$BIN/openfga" run --datastore-engine postgres --datastore-uri "$uri" \
     --http-addr "127.0.0.1:$OPENFGA_HTTP_PORT" --grpc-addr "127.0.0.1:$OPENFGA_GRPC_PORT" \
+    --authn-method preshared --authn-preshared-keys "$(openfga_key)" \
     --playground-enabled=false --metrics-enabled=false --log-level warn
   wait_port openfga "$OPENFGA_HTTP_PORT" 30
 }
@@ -241,7 +270,7 @@ ensure_tools() {
 # ---------------------------------------------------------------- bootstrap
 bootstrap() {
   # Bucket, OpenFGA store/model/tuples, signing key -> services.env. Idempotent.
-  GSWARM_HOME=$HOME_DIR NATS_SERVER_BIN=$BIN/nats-server PG_BIN=$PG_BIN \
+  GSWARM_HOME=$HOME_DIR NATS_SERVER_BIN=$BIN/nats-server PG_BIN=$PG_BIN NATS_CREDS_DIR=$NATS_CREDS OPENFGA_API_TOKEN=$(openfga_key) \
     node --import tsx "$ROOT/infra/services/bootstrap.ts"
 }
 

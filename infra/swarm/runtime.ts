@@ -2,6 +2,7 @@
 // against the configured services. Used by the demo and the end-to-end tests;
 // `npm run bridge` is the same bridge as a long-running service.
 import type { Env } from '../../shared/config.ts';
+import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream, type JetStreamClient, type NatsConnection } from '../../shared/adapters/bus.ts';
 import { logger, type Logger } from '../../shared/log.ts';
 import { createDeps, type Deps } from '../../shared/runtime/deps.ts';
@@ -23,9 +24,9 @@ export async function startSwarm(env: Env, opts: { deps?: Deps; log?: Logger; st
   const deps = opts.deps ?? createDeps({ env });
   const log = opts.log ?? logger('swarm');
   const steps = (opts.steps ?? SWARM_STEPS).map((s) => s.withDeps(deps));
-  const nc = await connectBus(env, 'swarm');
+  const nc = await connectBus(env, 'swarm', BUS_IDENTITY.bridge);
   const { js } = await jetStream(nc);
-  const bridge = await Bridge.start({ nc, steps, env, db: deps.db, log });
+  const bridge = await Bridge.start({ nc, connectAs: (identity) => connectBus(env, 'swarm', identity), steps, env, db: deps.db, log });
   return {
     env,
     deps,

@@ -3,7 +3,7 @@
 // way around it is AUTHZ_DISABLED=true, refused in production and logged loudly.
 // Calls go through a named circuit breaker with one retry (resilientPolicy): while
 // OpenFGA is down, checks fail fast as "unavailable" instead of each waiting out a timeout.
-import { OpenFgaClient, ClientWriteRequestOnDuplicateWrites, ClientWriteRequestOnMissingDeletes } from '@openfga/sdk';
+import { OpenFgaClient, ClientWriteRequestOnDuplicateWrites, ClientWriteRequestOnMissingDeletes, CredentialsMethod } from '@openfga/sdk';
 import { TimeoutStrategy, timeout, wrap, type IPolicy } from 'cockatiel';
 import type { Env } from '../config.ts';
 import { PermanentError, TransientError } from '../contract/errors.ts';
@@ -38,7 +38,7 @@ export interface Authorizer {
   checkAll(reqs: readonly CheckRequest[]): Promise<{ allowed: boolean; results: (CheckRequest & CheckResult)[] }>;
 }
 
-export type AuthzConfig = Pick<Env, 'OPENFGA_API_URL' | 'OPENFGA_STORE_ID' | 'OPENFGA_MODEL_ID' | 'AUTHZ_DISABLED'> &
+export type AuthzConfig = Pick<Env, 'OPENFGA_API_URL' | 'OPENFGA_STORE_ID' | 'OPENFGA_MODEL_ID' | 'AUTHZ_DISABLED'> & Partial<Pick<Env, 'OPENFGA_API_TOKEN'>> &
   Partial<Pick<Env, 'OPENFGA_TIMEOUT_MS'>>;
 
 export interface AuthzOptions {
@@ -87,9 +87,14 @@ function withCheckAll(check: Authorizer['check']): Authorizer {
   };
 }
 
+/** OpenFGA's preshared key as the SDK takes it (nothing when unset). */
+export const fgaCredentials = (token: string | undefined): { credentials?: { method: CredentialsMethod.ApiToken; config: { token: string } } } =>
+  token ? { credentials: { method: CredentialsMethod.ApiToken as const, config: { token } } } : {};
+
 function fgaClient(cfg: AuthzConfig): OpenFgaClient {
   return new OpenFgaClient({
     apiUrl: cfg.OPENFGA_API_URL,
+    ...fgaCredentials(cfg.OPENFGA_API_TOKEN),
     storeId: cfg.OPENFGA_STORE_ID,
     ...(cfg.OPENFGA_MODEL_ID ? { authorizationModelId: cfg.OPENFGA_MODEL_ID } : {}),
     // Our own breaker and retry policy decide; the SDK must not wait out its own retries.

@@ -17,7 +17,10 @@ import {
   type JetStreamManager,
   type PubAck,
 } from '@nats-io/jetstream';
-import { connect, headers as natsHeaders, nanos, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, credsAuthenticator, headers as natsHeaders, nanos, nkeyAuthenticator, type Authenticator, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { inboxPrefix } from '../contract/bus-identity.ts';
 import type { Env } from '../config.ts';
 import type { Envelope } from '../contract/envelope.ts';
 import { injectContext, type Context } from './telemetry.ts';
@@ -58,10 +61,17 @@ export const META = { managed: 'gswarm.managed', deployment: 'gswarm.deployment'
 
 // ------------------------------------------------------------------ connection
 
-export async function connectBus(cfg: Pick<Env, 'NATS_URL'>, name = 'governed-swarm'): Promise<NatsConnection> {
+/**
+ * Connect as one identity of infra/nats/permissions.ts: its credentials from
+ * NATS_CREDS_DIR, replies on its own inbox prefix. The server refuses a connection
+ * without valid credentials and any publish outside the identity's permissions.
+ */
+export async function connectBus(cfg: Pick<Env, 'NATS_URL' | 'NATS_CREDS_DIR'>, name: string, identity: string): Promise<NatsConnection> {
   return connect({
     servers: cfg.NATS_URL.split(',').map((s) => s.trim()),
-    name,
+    name: `${name} (${identity})`,
+    inboxPrefix: inboxPrefix(identity),
+    ...busAuthenticator(cfg.NATS_CREDS_DIR, identity),
     // A bridge outlives NATS restarts: reconnect forever, quickly, and keep
     // buffering what is published meanwhile.
     maxReconnectAttempts: -1,
@@ -73,8 +83,21 @@ export async function connectBus(cfg: Pick<Env, 'NATS_URL'>, name = 'governed-sw
   });
 }
 
-export async function jetStream(nc: NatsConnection): Promise<{ js: JetStreamClient; jsm: JetStreamManager }> {
-  return { js: jetstream(nc, { timeout: 5_000 }), jsm: await jetstreamManager(nc, { timeout: 5_000 }) };
+function busAuthenticator(dir: string, identity: string): { authenticator?: Authenticator } {
+  if (!dir) return {};
+  const creds = join(dir, `${identity}.creds`);
+  if (existsSync(creds)) return { authenticator: credsAuthenticator(readFileSync(creds)) };
+  const seed = join(dir, `${identity}.nk`);
+  if (existsSync(seed)) return { authenticator: nkeyAuthenticator(new TextEncoder().encode(readFileSync(seed, 'utf8').trim())) };
+  throw new Error(`no bus credentials for ${identity} in NATS_CREDS_DIR=${dir} (expected ${identity}.creds or ${identity}.nk)`);
+}
+
+export async function jetStream(nc: NatsConnection): Promise<{ js: JetStreamClient; jsm: JetStreamManager }>;
+export async function jetStream(nc: NatsConnection, opts: { manager: false }): Promise<{ js: JetStreamClient }>;
+/** The JetStream client, and the manager unless asked not to (a step's identity may not manage). */
+export async function jetStream(nc: NatsConnection, opts: { manager?: boolean } = {}): Promise<{ js: JetStreamClient; jsm?: JetStreamManager }> {
+  const js = jetstream(nc, { timeout: 5_000 });
+  return opts.manager === false ? { js } : { js, jsm: await jetstreamManager(nc, { timeout: 5_000 }) };
 }
 
 // ------------------------------------------------------------------ subjects

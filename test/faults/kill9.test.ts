@@ -32,7 +32,7 @@ describe('kill -9 of the bridge while 5,000 messages flow', () => {
       BRIDGE_CONCURRENCY: 32,
       BRIDGE_MAX_IN_FLIGHT: 64,
     });
-    nc = await connectBus(env, 'kill9-test');
+    nc = await connectBus(env, 'kill9-test', 'operator');
   });
   afterAll(async () => {
     await nc?.close();

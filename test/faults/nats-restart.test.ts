@@ -40,7 +40,7 @@ describe('NATS restarted mid-run', () => {
   it('the bridge reconnects and finishes the backlog: each message applied once, none lost', async () => {
     const effects = async () => Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM fixture_effects`)).rows[0]!.n);
     const child = await spawnBridge(env, ['test/fixtures/functions/counter/index.ts']);
-    nc = await connectBus(env, 'nats-restart-test');
+    nc = await connectBus(env, 'nats-restart-test', 'operator');
     const { js } = await jetStream(nc);
     await publishAll(js, env.NATS_SUBJECT_PREFIX, Array.from({ length: N }, (_, i) => envelope('count.requested', `n-${i}`, { emit: true })));
 

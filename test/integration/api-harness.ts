@@ -36,7 +36,7 @@ export interface ApiHarness {
 export async function startApi(): Promise<ApiHarness> {
   const base = loadEnv();
   const db = await freshDatabase();
-  const { storeId, modelId } = await ensureOpenFga(base.OPENFGA_API_URL, uniq('api-test-'));
+  const { storeId, modelId } = await ensureOpenFga(base.OPENFGA_API_URL, uniq('api-test-'), base.OPENFGA_API_TOKEN);
   const id = uniq('');
   const tokens = { api: token(), operator: token(), intruder: token() };
   const env: Env = {
@@ -55,7 +55,7 @@ export async function startApi(): Promise<ApiHarness> {
     API_DEV_MODE: false,
     API_SSE_KEEPALIVE_MS: 1_000,
   };
-  const nc = await connectBus(env, 'api-test');
+  const nc = await connectBus(env, 'api-test', 'operator');
   const { js, jsm } = await jetStream(nc);
   await provisionStreams(jsm, env);
   const guarded = guardPool(db.pool, undefined, uniq('pg-'));

@@ -29,7 +29,7 @@ describe('bridge process', () => {
     db = await freshDatabase();
     await createFixtureTables(db.pool);
     env = bridgeEnv(loadEnv(), { DATABASE_URL: db.url, BRIDGE_CONCURRENCY: 4, BRIDGE_BATCH: 2, BRIDGE_ACK_WAIT_MS: 3_000 });
-    nc = await connectBus(env, 'bridge-process-test');
+    nc = await connectBus(env, 'bridge-process-test', 'operator');
     ({ js, jsm } = await jetStream(nc));
   });
   afterAll(async () => {

@@ -34,7 +34,7 @@ describe('stream and consumer provisioning', () => {
 
   beforeAll(async () => {
     env = bridgeEnv(loadEnv(), { BRIDGE_ACK_WAIT_MS: 30_000, BRIDGE_MAX_DELIVER: 5, BRIDGE_NAK_BASE_MS: 1_000, BRIDGE_NAK_MAX_MS: 60_000 });
-    nc = await connectBus(env, 'provision-test');
+    nc = await connectBus(env, 'provision-test', 'operator');
     ({ jsm } = await jetStream(nc));
   });
   afterAll(async () => {

@@ -13,7 +13,7 @@ const prefix = `tick${id}`;
 
 beforeAll(async () => {
   db = await freshDatabase();
-  nc = await connectBus(db.env, 'ticker-test');
+  nc = await connectBus(db.env, 'ticker-test', 'operator');
   const { jsm } = await jetStream(nc);
   await provisionStreams(jsm, { ...db.env, NATS_STREAM: `TICK_${id}`, NATS_DLQ_STREAM: `TICK_${id}_DLQ`, NATS_SUBJECT_PREFIX: prefix });
   await db.pool.query(`INSERT INTO scopes (scope_id, status) VALUES ('open-a', 'open'), ('blocked-b', 'blocked'), ('done-c', 'resolved')`);

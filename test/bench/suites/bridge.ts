@@ -71,7 +71,7 @@ export const suite: BenchSuite = {
     await prepareTemplate(base);
     const db = await freshDatabase();
     await createFixtureTables(db.pool);
-    const nc = await connectBus(base, 'bench-bridge');
+    const nc = await connectBus(base, 'bench-bridge', 'operator');
     const { js, jsm } = await jetStream(nc);
     const rows: BenchRow[] = [{ case: 'machine', metric: 'loadavg_1m_start', value: loadavg()[0]!, unit: '' }];
     const results: Record<string, { rate: number; p50: number; p99: number; paced: number }> = {};
@@ -283,7 +283,7 @@ async function runChild(c: CaseSpec): Promise<void> {
     }
   };
 
-  const nc = await connectBus(env, `bench-${c.name}`);
+  const nc = await connectBus(env, `bench-${c.name}`, 'operator');
   if (c.kind === 'raw') {
     const { js } = await jetStream(nc);
     const consumer = await js.consumers.get(env.NATS_STREAM, 'raw');

@@ -28,7 +28,7 @@ export async function startBridge(
 ): Promise<RunningBridge> {
   if (!opts.deps && !db) throw new Error('startBridge needs a database or deps');
   const deps = opts.deps ?? createDeps({ env, db: guardPool(db!.pool) });
-  const nc = await connectBus(env, 'test-bridge');
+  const nc = await connectBus(env, 'test-bridge', 'operator');
   const { js, jsm } = await jetStream(nc);
   const settled: Settled[] = [];
   const bridge = await Bridge.start({
@@ -62,7 +62,7 @@ export async function startBridge(
 
 /** Remove a test's streams (best effort). */
 export async function dropStreams(env: Env): Promise<void> {
-  const nc = await connectBus(env, 'test-cleanup');
+  const nc = await connectBus(env, 'test-cleanup', 'operator');
   try {
     const { jsm } = await jetStream(nc);
     for (const s of [env.NATS_STREAM, env.NATS_DLQ_STREAM]) await jsm.streams.delete(s).catch(() => {});

@@ -40,23 +40,25 @@ export class PrivateNats {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    private readonly extraConf: string,
   ) {}
 
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateNats> {
+  /** extraConf: more of nats-server's configuration (e.g. an authorization block). */
+  static async start(opts: { extraConf?: string } = {}): Promise<PrivateNats> {
     const server = bin('NATS_SERVER_BIN');
     if (!server) throw new Error('NATS_SERVER_BIN is not set (npm run services:up writes it to services.env)');
-    const n = new PrivateNats(await freePort(), mkdtempSync(join(tmpdir(), 'gswarm-nats-')));
+    const n = new PrivateNats(await freePort(), mkdtempSync(join(tmpdir(), 'gswarm-nats-')), opts.extraConf ?? '');
     await n.up();
     return n;
   }
 
   async up(): Promise<void> {
     const conf = join(this.dir, 'nats.conf');
-    writeFileSync(conf, `listen: 127.0.0.1:${this.port}\nmax_payload: 8MB\njetstream { store_dir: "${this.dir}/js" }\n`);
+    writeFileSync(conf, `listen: 127.0.0.1:${this.port}\nmax_payload: 8MB\njetstream { store_dir: "${this.dir}/js" }\n${this.extraConf}`);
     this.#proc = spawn(bin('NATS_SERVER_BIN')!, ['-c', conf], { stdio: 'ignore' });
     await waitFor(`private nats on ${this.port}`, () => portOpen(this.port), { timeoutMs: 15_000 });
   }

@@ -21,7 +21,7 @@ const cfg = (over: Partial<AuthzConfig>): AuthzConfig => ({
 describe('OpenFGA model (infra/openfga/model.fga + tuples.yaml)', () => {
   let store: { storeId: string; modelId: string };
   beforeAll(async () => {
-    store = await ensureOpenFga(env.OPENFGA_API_URL, uniq('model-test-'));
+    store = await ensureOpenFga(env.OPENFGA_API_URL, uniq('model-test-'), env.OPENFGA_API_TOKEN);
     await createAuthzAdmin(cfg({ OPENFGA_STORE_ID: store.storeId, OPENFGA_MODEL_ID: store.modelId })).write(loadModelTests().tuples);
   });
 

@@ -25,7 +25,7 @@ const policies = filePolicySource(DEFAULT_POLICY_PATHS);
 
 beforeAll(async () => {
   db = await freshDatabase();
-  const { storeId, modelId } = await ensureOpenFga(env.OPENFGA_API_URL, uniq('gov-test-'));
+  const { storeId, modelId } = await ensureOpenFga(env.OPENFGA_API_URL, uniq('gov-test-'), env.OPENFGA_API_TOKEN);
   const c = { ...env, OPENFGA_STORE_ID: storeId, OPENFGA_MODEL_ID: modelId };
   authz = createAuthorizer(c, { breaker: uniq('fga-') });
   admin = createAuthzAdmin(c);
