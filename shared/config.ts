@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { MAX_DOCUMENT_CHARS } from './contract/messages.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -113,6 +114,25 @@ export const envSchema = z.object({
   LLM_API_KEY: z.string().default(''),
   LLM_MODEL: z.string().default(''),
   LLM_TIMEOUT_MS: int(100).default(30_000),
+
+  /**
+   * The offline extractor's caps (shared/extract/limits.ts). A document longer than
+   * EXTRACT_MAX_DOCUMENT_CHARS is a permanent `document_too_large` (at most what the API
+   * and the doc.submitted schema accept, which is the default); longer sentences are
+   * read in chunks; figures per sentence and claims per document beyond the caps are
+   * ignored and counted (the step result's `extraction_limits`).
+   */
+  EXTRACT_MAX_DOCUMENT_CHARS: int(1_000, MAX_DOCUMENT_CHARS).default(MAX_DOCUMENT_CHARS),
+  EXTRACT_MAX_SENTENCE_TOKENS: int(20, 5_000).default(200),
+  EXTRACT_MAX_TOKEN_CHARS: int(16, 10_000).default(100),
+  EXTRACT_MAX_SENTENCE_FIGURES: int(1, 1_000).default(24),
+  EXTRACT_MAX_CLAIMS: int(1, 100_000).default(2_000),
+  /** Worker threads for the offline extractor; 0 = run it on the calling thread (no deadline). */
+  EXTRACT_WORKERS: int(0, 64).default(1),
+  /** A worker extracting one document longer than this is stopped: a permanent `extraction_timeout`. */
+  EXTRACT_TIMEOUT_MS: int(100, 600_000).default(20_000),
+  /** The bundled worker (Lambda); empty = shared/extract/worker.ts through tsx. */
+  EXTRACT_WORKER_FILE: z.string().default(''),
 
   GOVERNANCE_PATH: z.string().min(1).optional(),
   FINALITY_PATH: z.string().min(1).optional(),

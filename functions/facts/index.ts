@@ -12,7 +12,9 @@ import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { subjectText } from '../../shared/extract/compare.ts';
-import { extractFacts, type DocumentFacts } from '../../shared/extract/extract.ts';
+import type { DocumentFacts } from '../../shared/extract/extract.ts';
+import { assertDocumentSize, limitsFromEnv } from '../../shared/extract/limits.ts';
+import { extractOffline } from '../../shared/extract/pool.ts';
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
@@ -62,13 +64,35 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
   await authorize(ctx, msg.scope);
 
   // Slow work first, outside any transaction: extraction, embeddings, the S3 object.
-  const extracted = await withLlm<DocumentFacts>({
-    step: 'facts',
-    model: svc.model,
-    timeoutMs: svc.llmTimeoutMs,
-    run: (model, signal) => extractFactsWithLlm(model, { title: doc.title, text: doc.text }, signal),
-    fallback: () => extractFacts(doc.text),
-  });
+  // The offline extractor runs in a worker thread with a deadline (EXTRACT_*), so a
+  // pathological document cannot block this process's event loop.
+  const env = ctx.deps.env;
+  const limits = limitsFromEnv(env);
+  let extracted: Awaited<ReturnType<typeof withLlm<DocumentFacts>>>;
+  try {
+    assertDocumentSize(doc.text, limits);
+    extracted = await withLlm<DocumentFacts>({
+      step: 'facts',
+      model: svc.model,
+      timeoutMs: svc.llmTimeoutMs,
+      run: (model, signal) => extractFactsWithLlm(model, { title: doc.title, text: doc.text }, signal),
+      fallback: () => extractOffline(doc.text, limits, { workers: env.EXTRACT_WORKERS, timeoutMs: env.EXTRACT_TIMEOUT_MS, workerFile: env.EXTRACT_WORKER_FILE || undefined, signal: ctx.signal }),
+    });
+  } catch (err) {
+    // A document that cannot be read (too large, extraction deadline) is still recorded in
+    // the context log — accepted evidence is never lost — before the message is dead-lettered
+    // with the reason. The append is idempotent per message: a replay records it once.
+    if (err instanceof PermanentError) {
+      await appendEvent(db, {
+        scope: msg.scope,
+        kind: doc.kind === 'resolution' ? 'resolution' : 'context_doc',
+        source: AGENT,
+        messageId: msg.id,
+        payload: { doc_id: doc.doc_id, title: doc.title, text: doc.text, submitted_by: doc.submitted_by, extraction_error: { code: err.code, message: err.message } },
+      });
+    }
+    throw err;
+  }
   const facts = { ...extracted.value, title: doc.title };
   const terms = { ...(await loadTerms(db, msg.scope)), ...facts.acronyms };
 
@@ -188,7 +212,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
     return {
       emit,
-      result: { doc_id: doc.doc_id, tier: extracted.tier, ...counts, figures_revised: r.figuresRevised, ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
+      result: { doc_id: doc.doc_id, tier: extracted.tier, ...counts, figures_revised: r.figuresRevised, ...(facts.limits ? { extraction_limits: facts.limits } : {}), ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     };
   });
 }

@@ -2,15 +2,18 @@
 // subject, unit, period and span), goals (with deadlines), goal updates ("cannot be
 // met", "now target ..."), risks, assumptions, revisions (a later document restating,
 // replacing, accepting or withdrawing a figure) and the acronyms it defines.
-// Deterministic, no network, linear in the document: the fallback for the LLM
-// extraction step, and the default.
+// Deterministic, no network, linear in the document (the caps of ./limits.ts bound
+// the work per sentence): the fallback for the LLM extraction step, and the default.
+// The facts step runs it off the event loop, with a deadline (./pool.ts).
 import { findDates, referenceYear, yearValue, type DateMention, type DateValue } from './dates.ts';
 import { readSentence, type Figure, type SentenceReading } from './figures.ts';
+import { DEFAULT_LIMITS, type ExtractLimits, type LimitsReport } from './limits.ts';
 import { sentences } from './nlp.ts';
 import { documentDate, segment, type Segment } from './segment.ts';
 import type { Statement, Value } from './types.ts';
 
 export type { Statement, Value } from './types.ts';
+export type { ExtractLimits, LimitsReport } from './limits.ts';
 
 export interface ClaimFact {
   text: string;
@@ -93,6 +96,8 @@ export interface DocumentFacts {
   acronyms: Record<string, string>;
   /** LLM path: figures and claims dropped because the document does not say them. */
   dropped?: number;
+  /** Offline path: what the extraction caps left out (present only when they did). */
+  limits?: LimitsReport;
 }
 
 const METADATA_LABELS = /^(to|from|re|date|dated|attendees|contact|owner|cc|bcc|subject|prepared by|prepared for|reviewer|reviewed by|author|authors|page|ref|reference|classification|version|distribution|circulation|status|approved by|signed)$/i;
@@ -125,10 +130,30 @@ const deadlineOf = (d: DateMention | DateValue | Value): Deadline =>
 /** "annual recurring revenue (ARR)" → { ARR: "annual recurring revenue" }: the initials must spell the acronym. */
 export function definedAcronyms(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  const re = /((?:[A-Za-z][\w-]*\s+){1,6})\(([A-Z][A-Za-z]{1,6})\)/g;
+  // Find each "(ACR)", then look back at most six words: one regex spanning the words
+  // backtracks through every long word of the text (quadratic on a 100 KB "word").
+  const re = /\(([A-Z][A-Za-z]{1,6})\)/g;
+  let consumed = 0;
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    const acr = m[2]!;
-    const words = m[1]!.trim().split(/\s+/);
+    const acr = m[1]!;
+    const before = text.slice(Math.max(consumed, m.index - 300), m.index);
+    consumed = m.index + m[0].length;
+    if (!/\s$/.test(before)) continue;
+    const parts = before.split(/\s+/);
+    parts.pop();
+    const words: string[] = [];
+    while (words.length < 6 && parts.length) {
+      const p = parts.pop()!;
+      if (/^[A-Za-z][\w-]*$/.test(p)) {
+        words.unshift(p);
+        continue;
+      }
+      // "x,annual": the word starts at its first letter after the last character no word has.
+      const tail = /[A-Za-z][\w-]*$/.exec(p);
+      if (tail) words.unshift(tail[0]);
+      break;
+    }
+    if (!words.length) continue;
     const letters = acr.toLowerCase().replace(/s$/, '');
     // The shortest run of words before the parenthesis whose initials spell it (inner "of", "and" may be skipped).
     for (let n = 2; n <= Math.min(words.length, letters.length + 2); n++) {
@@ -153,7 +178,20 @@ function runInHeading(seg: Segment): { heading: string; end: number } | undefine
   return { heading: m[1]!, end: m[0].length };
 }
 
-export function extractFacts(text: string): DocumentFacts {
+/** The caps of one extraction and what they left out. */
+interface Run {
+  limits: ExtractLimits;
+  report: LimitsReport;
+}
+
+/**
+ * Read a document. Pure and synchronous; its work is linear in the text within
+ * `limits` (a sentence is read in chunks, figures per sentence and claims per document
+ * are capped, and what the caps leave out is counted in `limits` of the result). The
+ * document size cap is the caller's to check (assertDocumentSize): this never throws.
+ */
+export function extractFacts(text: string, limits: ExtractLimits = DEFAULT_LIMITS): DocumentFacts {
+  const run: Run = { limits, report: { sentences_split: 0, figures_ignored: 0, claims_dropped: 0 } };
   const segs = segment(text);
   const facts: DocumentFacts = {
     title: segs.find((s) => s.kind === 'title')?.text ?? '',
@@ -172,8 +210,14 @@ export function extractFacts(text: string): DocumentFacts {
   for (const seg of segs) {
     if (seg.kind === 'title' || seg.kind === 'heading') continue;
     if (seg.label && METADATA_LABELS.test(seg.label)) continue;
-    readSegment(seg, facts, refYear);
+    readSegment(seg, facts, refYear, run);
   }
+  if (facts.claims.length > limits.maxClaims) {
+    run.report.claims_dropped = facts.claims.length - limits.maxClaims;
+    facts.claims.length = limits.maxClaims;
+  }
+  const r = run.report;
+  if (r.sentences_split || r.figures_ignored || r.claims_dropped) facts.limits = r;
   return facts;
 }
 
@@ -183,7 +227,7 @@ interface Read {
   r: SentenceReading;
 }
 
-function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undefined): void {
+function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undefined, run: Run): void {
   const label = seg.label?.toLowerCase() ?? '';
   const heading = seg.heading?.toLowerCase() ?? '';
   const section = seg.heading ?? seg.label;
@@ -203,11 +247,12 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
   // A heading (or a table's header row) that names one period dates the figures under it.
   const headingDates = seg.heading ? findDates(seg.heading, refYear).filter((d) => !Number.isNaN(d.start) || d.fiscal) : [];
   const period = headingDates.length === 1 ? headingDates[0]!.label : undefined;
-  const read: Read[] = sentences(body).map((s) => ({
+  const read: Read[] = sentences(body, run.limits, run.report).map((s) => ({
     text: clean(s.text),
     span: [bodyStart + s.start, bodyStart + s.end],
-    r: readSentence(s, { offset: bodyStart, ...(refYear ? { refYear } : {}), ...(context ? { context } : {}), ...(period ? { period } : {}) }),
+    r: readSentence(s, { offset: bodyStart, maxFigures: run.limits.maxSentenceFigures, report: run.report, ...(refYear ? { refYear } : {}), ...(context ? { context } : {}), ...(period ? { period } : {}) }),
   }));
+  const listItem = itemReader(seg, refYear, run);
 
   const isRiskLine = label === 'risk' || label === 'risks' || (heading.includes('risk') && seg.kind === 'bullet');
   if (isRiskLine) {
@@ -226,8 +271,8 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
   if (goalLine) {
     for (const x of read) {
       // "Goals for the cycle: close two logos, achieve SOC 2, and onboard 15+ engineers" is three goals.
-      const items = seg.kind === 'bullet' ? [] : splitList(x.text);
-      if (items.length >= 2) for (const item of items) addGoal(listItem(seg, item.text, refYear), facts, section);
+      const list = seg.kind === 'bullet' ? [] : splitList(x.text);
+      if (list.length >= 2) for (const item of list) addGoal(listItem(item.text), facts, section);
       else addGoal(x, facts, section);
     }
     return;
@@ -238,7 +283,7 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
     if (!text || text.endsWith('?')) continue;
     if (/\bpriorities\b/i.test(text) && /\(\d\)/.test(text)) {
       const colon = text.indexOf(':');
-      for (const item of splitList(text.slice(colon + 1))) addGoal(listItem(seg, item.text, refYear), facts, section);
+      for (const item of splitList(text.slice(colon + 1))) addGoal(listItem(item.text), facts, section);
       continue;
     }
     if (UNREACHABLE.test(text) && (GOAL_WORDS.test(text) || goalDates(r, text).length)) {
@@ -267,17 +312,26 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
   }
 }
 
-/** One item of an inline list, read on its own, with its offsets in the document. */
-function listItem(seg: Segment, item: string, refYear: number | undefined): Read {
-  const at = Math.max(0, seg.text.replace(/\s+/g, ' ').indexOf(item));
-  const start = seg.start + at;
-  return { text: item, span: [start, start + item.length], r: readOne(item, start, refYear) };
+/** Items of a segment's inline lists, each read on its own, with its offsets in the document. */
+function itemReader(seg: Segment, refYear: number | undefined, run: Run): (item: string) => Read {
+  // The segment's text with its spaces collapsed, made once (not once per item); items
+  // come in order, so each is looked for after the previous one (not from the start).
+  let flat: string | undefined;
+  let from = 0;
+  return (item) => {
+    flat ??= seg.text.replace(/\s+/g, ' ');
+    let at = flat.indexOf(item, from);
+    if (at < 0) at = Math.max(0, flat.indexOf(item));
+    else from = at;
+    const start = seg.start + at;
+    return { text: item, span: [start, start + item.length], r: readOne(item, start, refYear, run) };
+  };
 }
 
-function readOne(text: string, offset: number, refYear: number | undefined): SentenceReading {
-  const s = sentences(text)[0];
+function readOne(text: string, offset: number, refYear: number | undefined, run: Run): SentenceReading {
+  const s = sentences(text, run.limits, run.report)[0];
   if (!s) return { figures: [], dates: [], accepted: [], withdrawn: [], disputes: false, negated: false, modal: false, done: false, hasAction: false };
-  return readSentence(s, { offset, ...(refYear ? { refYear } : {}) });
+  return readSentence(s, { offset, maxFigures: run.limits.maxSentenceFigures, report: run.report, ...(refYear ? { refYear } : {}) });
 }
 
 /** Dates a goal sentence names, as deadlines: its plain dates and any date figures. */

@@ -6,6 +6,7 @@
 // to $41.3M", "March 2028 in place of September 2027"). Pure.
 import { findDates, type DateMention } from './dates.ts';
 import type { Sentence, Token } from './nlp.ts';
+import { DEFAULT_LIMITS, type LimitsReport } from './limits.ts';
 import { findNumbers, type NumberMention } from './numbers.ts';
 import type { Statement, Value } from './types.ts';
 
@@ -184,6 +185,10 @@ interface Ctx {
   period?: string;
   /** Offset of the sentence's text in the document. */
   offset: number;
+  /** Dates and numbers read in this sentence at most (the reading of each one walks the sentence); default DEFAULT_LIMITS. */
+  maxFigures?: number;
+  /** Where mentions beyond maxFigures are counted. */
+  report?: LimitsReport;
 }
 
 interface Mention {
@@ -196,7 +201,15 @@ interface Mention {
 }
 
 function tokenRange(ts: Token[], at: number, to: number): [number, number] {
-  let t0 = ts.findIndex((t) => t.end > at);
+  // The first token ending after `at` (token ends increase): a binary search, not a scan per mention.
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ts[mid]!.end > at) hi = mid;
+    else lo = mid + 1;
+  }
+  let t0 = lo < ts.length ? lo : -1;
   if (t0 < 0) t0 = ts.length - 1;
   let t1 = t0;
   while (t1 + 1 < ts.length && ts[t1 + 1]!.start < to) t1++;
@@ -207,7 +220,8 @@ function clauseStart(ts: Token[], i: number, skip: ReadonlySet<number>): number 
   for (let k = i - 1; k >= 0; k--) {
     // A parenthesis before the figure ("revenue (ARR) of") is skipped whole.
     if (ts[k]!.text === ')') {
-      const open = ts.slice(0, k).map((t) => t.text).lastIndexOf('(');
+      let open = k - 1;
+      while (open >= 0 && ts[open]!.text !== '(') open--;
       if (open >= 0) {
         k = open;
         continue;
@@ -223,8 +237,15 @@ function clauseStart(ts: Token[], i: number, skip: ReadonlySet<number>): number 
 function clauseEnd(ts: Token[], i: number, skip: ReadonlySet<number>): number {
   for (let k = i + 1; k < ts.length; k++) {
     if (ts[k]!.text === '(' && ts[k - 1] && isNoun(ts[k - 1])) {
-      const close = ts.findIndex((t, x) => x > k && t.text === ')');
-      if (close > 0 && close - k <= 4) {
+      // Only a short parenthesis is skipped: look no further than 4 tokens.
+      let close = -1;
+      for (let x = k + 1; x <= k + 4 && x < ts.length; x++) {
+        if (ts[x]!.text === ')') {
+          close = x;
+          break;
+        }
+      }
+      if (close > 0) {
         k = close;
         continue;
       }
@@ -385,6 +406,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     mentions.push({ at: n.at, to: n.to, t0, t1, num: n });
   }
   mentions.sort((a, b) => a.at - b.at);
+  // Each mention's reading walks the sentence: a bounded number of them keeps a sentence's work bounded.
+  const maxFigures = ctx.maxFigures ?? DEFAULT_LIMITS.maxSentenceFigures;
+  if (mentions.length > maxFigures) {
+    if (ctx.report) ctx.report.figures_ignored += mentions.length - maxFigures;
+    mentions.length = maxFigures;
+  }
   // Tokens of dates and figures are opaque to the phrase finder (identifiers like "Phase 2" are not).
   const skip = new Set<number>();
   for (const m of mentions) if (m.date) for (let i = m.t0; i <= m.t1; i++) skip.add(i);
