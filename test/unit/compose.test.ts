@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { envSchema } from '../../shared/config.ts';
 
-type Service = { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[] };
+type Service = { image?: string; build?: unknown; ports?: string[]; environment?: Record<string, string>; command?: string[]; depends_on?: Record<string, unknown> };
 type Compose = { services: Record<string, Service> };
 
 function compose(...files: string[]): Compose {
@@ -22,7 +22,7 @@ describe('docker-compose.yml', () => {
 
   it('has every service the swarm needs', () => {
     expect(Object.keys(base.services).sort()).toEqual(
-      ['api', 'facts-worker', 'nats', 'openfga', 'openfga-migrate', 'otel-collector', 'postgres', 's3', 'swarm', 'swarm-init', 'wsproxy'].sort(),
+      ['api', 'facts-worker', 'nats', 'nats-init', 'openfga', 'openfga-migrate', 'otel-collector', 'postgres', 's3', 'swarm', 'swarm-init', 'wsproxy'].sort(),
     );
     expect(base.services.postgres!.image).toMatch(/^pgvector\/pgvector:.*pg15$/);
     expect(base.services.s3!.image).toMatch(/^minio\/minio:/);
@@ -61,6 +61,14 @@ describe('docker-compose.yml', () => {
     expect(ports('openfga')).toContain('8080');
     expect(ports('facts-worker')).toContain('8010');
     expect(ports('api')).toContain('3002');
+    // Only the API is published beyond the host's loopback.
+    for (const [name, svc] of Object.entries(base.services)) {
+      for (const p of svc.ports ?? []) if (name !== 'api') expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
+    }
+    // The bus requires credentials, and OpenFGA its key.
+    expect(base.services.nats!.depends_on).toHaveProperty('nats-init');
+    expect(base.services.openfga!.environment).toMatchObject({ OPENFGA_AUTHN_METHOD: 'preshared' });
+    for (const name of ['swarm', 'api']) expect(base.services[name]!.environment).toMatchObject({ NATS_CREDS_DIR: '/nats-creds', OPENFGA_API_TOKEN: expect.any(String) });
   });
 });
 
