@@ -26,7 +26,10 @@ export interface CertificateSigner {
 const PrivateJwk = z.looseObject({ kty: z.literal('OKP'), crv: z.literal('Ed25519'), x: z.string().min(1), d: z.string().min(1) });
 
 /** The signer from FINALITY_SIGNING_KEY / FINALITY_KEY_ID; a clear error when they are missing or wrong. */
-export async function loadSigner(env: Pick<Env, 'FINALITY_SIGNING_KEY' | 'FINALITY_KEY_ID'>, issuer = 'governed-swarm'): Promise<CertificateSigner> {
+/** The issuer this swarm signs as (iss), and the one verification expects unless told otherwise. */
+export const DEFAULT_ISSUER = 'governed-swarm';
+
+export async function loadSigner(env: Pick<Env, 'FINALITY_SIGNING_KEY' | 'FINALITY_KEY_ID'>, issuer = DEFAULT_ISSUER): Promise<CertificateSigner> {
   if (!env.FINALITY_SIGNING_KEY || !env.FINALITY_KEY_ID) {
     throw new PermanentError('signing_key_missing', 'FINALITY_SIGNING_KEY and FINALITY_KEY_ID must be set to issue finality certificates (npm run services:up writes them)');
   }
@@ -59,13 +62,21 @@ export async function loadSigner(env: Pick<Env, 'FINALITY_SIGNING_KEY' | 'FINALI
 export async function publishSigningKey(q: Queryable, signer: CertificateSigner): Promise<void> {
   const jwk = { kty: signer.publicJwk.kty, crv: signer.publicJwk.crv, x: signer.publicJwk.x };
   await q.query('INSERT INTO signing_keys (key_id, public_jwk) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [signer.kid, JSON.stringify(jwk)]);
-  const { rows } = await q.query<{ public_jwk: JWK }>('SELECT public_jwk FROM signing_keys WHERE key_id = $1', [signer.kid]);
-  if (rows[0]?.public_jwk.x !== jwk.x) throw new PermanentError('signing_key_conflict', `key id ${signer.kid} is stored with a different public key`);
+  const { rows } = await q.query<{ public_jwk: JWK; revoked_at: Date | null }>('SELECT public_jwk, revoked_at FROM signing_keys WHERE key_id = $1', [signer.kid]);
+  const stored = rows[0];
+  if (stored?.public_jwk.x !== jwk.x) throw new PermanentError('signing_key_conflict', `key id ${signer.kid} is stored with a different public key`);
+  if (stored.revoked_at) throw new PermanentError('signing_key_revoked', `key ${signer.kid} was revoked at ${stored.revoked_at.toISOString()}; configure a new FINALITY_SIGNING_KEY`);
 }
 
-/** JWKS of every key that ever signed (retired keys stay, so old certificates still verify). */
+/** Revoke a key: it leaves the JWKS (what it signed no longer verifies) and signs nothing more. True if it was published and not yet revoked. */
+export async function revokeSigningKey(q: Queryable, kid: string, reason: string): Promise<boolean> {
+  const { rowCount } = await q.query('UPDATE signing_keys SET revoked_at = now(), revoked_reason = $2 WHERE key_id = $1 AND revoked_at IS NULL', [kid, reason.slice(0, 500)]);
+  return rowCount === 1;
+}
+
+/** JWKS of every key that ever signed and is not revoked (retired keys stay, so old certificates still verify). */
 export async function jwks(q: Queryable): Promise<JSONWebKeySet> {
-  const { rows } = await q.query<{ key_id: string; public_jwk: JWK }>('SELECT key_id, public_jwk FROM signing_keys ORDER BY created_at, key_id');
+  const { rows } = await q.query<{ key_id: string; public_jwk: JWK }>('SELECT key_id, public_jwk FROM signing_keys WHERE revoked_at IS NULL ORDER BY created_at, key_id');
   return { keys: rows.map((r) => ({ ...r.public_jwk, kid: r.key_id, alg: 'EdDSA', use: 'sig' })) };
 }
 
@@ -186,7 +197,11 @@ export class CertificateError extends PermanentError {
  * Verify a certificate with nothing but a JWKS document: signature (EdDSA only), key id,
  * type, and payload shape. Returns the payload; throws CertificateError otherwise.
  */
-export async function verifyCertificate(jws: string, keySet: JSONWebKeySet): Promise<CertificatePayload> {
+/**
+ * Verify a certificate: signature (EdDSA, a key of the set), type, schema, issuer
+ * (default: this swarm's) and, when given, the subject (the scope it must be about).
+ */
+export async function verifyCertificate(jws: string, keySet: JSONWebKeySet, expect: { issuer?: string; subject?: string } = {}): Promise<CertificatePayload> {
   let verified;
   try {
     verified = await compactVerify(jws, createLocalJWKSet(keySet), { algorithms: ['EdDSA'] });
@@ -202,13 +217,16 @@ export async function verifyCertificate(jws: string, keySet: JSONWebKeySet): Pro
   }
   const parsed = CertificatePayloadSchema.safeParse(body);
   if (!parsed.success) throw new CertificateError(`payload does not match the certificate schema: ${parsed.error.message}`);
+  const issuer = expect.issuer ?? DEFAULT_ISSUER;
+  if (parsed.data.iss !== issuer) throw new CertificateError(`issued by ${parsed.data.iss}, not ${issuer}`);
+  if (expect.subject !== undefined && parsed.data.sub !== expect.subject) throw new CertificateError(`about ${parsed.data.sub}, not ${expect.subject}`);
   return parsed.data;
 }
 
 /** Verify every certificate of a chain and that they link up (seq 1..n, prev, subject, time). */
-export async function verifyChain(jwsList: readonly string[], keySet: JSONWebKeySet): Promise<CertificatePayload[]> {
+export async function verifyChain(jwsList: readonly string[], keySet: JSONWebKeySet, expect: { issuer?: string; subject?: string } = {}): Promise<CertificatePayload[]> {
   const payloads: CertificatePayload[] = [];
-  for (const j of jwsList) payloads.push(await verifyCertificate(j, keySet));
+  for (const j of jwsList) payloads.push(await verifyCertificate(j, keySet, expect));
   const check = checkChain(payloads);
   if (!check.ok) throw new CertificateError(`chain broken at certificate ${check.index + 1}: ${check.problem}`);
   return payloads;
