@@ -14,6 +14,7 @@ import { DeadLetters, watchMaxDeliveries } from './dead-letter.ts';
 import type { DispatchContext, Route, Settled } from './dispatch.ts';
 import { direct, overHttp, viaAppFetch } from './invoker.ts';
 import { PullLoop } from './pull.ts';
+import { RetryBudgets } from './retry-budget.ts';
 
 /** The bus settings (streams, redelivery) plus the bridge's own. */
 export type BridgeEnv = BusConfig &
@@ -28,6 +29,8 @@ export type BridgeEnv = BusConfig &
     | 'BRIDGE_MAX_IN_FLIGHT'
     | 'BRIDGE_SHUTDOWN_GRACE_MS'
     | 'BRIDGE_IN_PROCESS'
+    | 'BRIDGE_RETRY_BUDGET_MS'
+    | 'BRIDGE_OUTAGE_BUDGET_MS'
   >;
 
 export interface BridgeOptions {
@@ -88,7 +91,8 @@ export class Bridge {
     log.info({ plan }, 'consumers provisioned');
 
     const deadLetters = new DeadLetters(js, o.db, { prefix: env.NATS_SUBJECT_PREFIX }, log);
-    const dc: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, log, onSettled: o.onSettled };
+    const budgets = new RetryBudgets(env);
+    const dc: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, budgets, log, onSettled: o.onSettled };
     const bridgeSlots = new Slots(env.BRIDGE_MAX_IN_FLIGHT);
     const loops: PullLoop[] = [];
     for (const step of o.steps) {
