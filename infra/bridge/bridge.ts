@@ -10,7 +10,7 @@ import { logger, type Logger } from '../../shared/log.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { Slots } from './capacity.ts';
-import { DeadLetters, watchMaxDeliveries } from './dead-letter.ts';
+import { DeadLetters, syncDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
 import type { DispatchContext, Route, Settled } from './dispatch.ts';
 import { direct, overHttp, viaAppFetch } from './invoker.ts';
 import { PullLoop } from './pull.ts';
@@ -108,6 +108,10 @@ export class Bridge {
       );
     }
     const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);
+    // Rows a bridge could not write while Postgres was down, from the dead-letter stream.
+    void syncDeadLetters(o.db, { jsm, stream: env.NATS_DLQ_STREAM, prefix: env.NATS_SUBJECT_PREFIX })
+      .then((n) => n > 0 && log.info({ written: n }, 'dead_letters rows written from the dead-letter stream'))
+      .catch((err: unknown) => log.warn({ err }, 'could not sync dead_letters with the dead-letter stream'));
     const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc, log });
     for (const l of loops) l.start();
     log.info({ functions: o.steps.map((s) => s.name), http: Object.keys(o.urls ?? {}) }, 'bridge running');
