@@ -68,13 +68,14 @@ const OUTAGE_CODES = new Set([
 const CONTENTION_CODES = new Set(['cancelled', 'in_progress', 'claim_lost', 'inbox_contention', '40001', '40P01', '55P03']);
 
 /**
- * The retry kind a transient error code stands for: `*_conflict` and the codes
- * above are contention; `*_unavailable`, `publish_*` (NATS would not take the
- * emitted messages) and connection failures are outages; the rest are failures.
+ * The retry kind a transient error code stands for: `*_conflict`, `*_race` and
+ * the codes above are contention; `*_unavailable`, `publish_*` (NATS would not take
+ * the emitted messages), `http_5xx`/`http_429` and connection failures are
+ * outages; the rest are failures.
  */
 export function retryKindOf(code: string): RetryKind {
-  if (CONTENTION_CODES.has(code) || code.endsWith('_conflict')) return 'contention';
-  if (OUTAGE_CODES.has(code) || code.endsWith('_unavailable') || code.startsWith('publish_')) return 'outage';
+  if (CONTENTION_CODES.has(code) || code.endsWith('_conflict') || code.endsWith('_race')) return 'contention';
+  if (OUTAGE_CODES.has(code) || code.endsWith('_unavailable') || code.startsWith('publish_') || /^http_(5\d\d|429)$/.test(code)) return 'outage';
   return 'failure';
 }
 
@@ -97,6 +98,8 @@ export function classify(err: unknown): StepError {
   if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return new PermanentError(`http_${status}`, message, { cause: err });
   }
+  // A service answering 5xx or 429 (S3's SlowDown, InternalError) is down or overloaded.
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return new TransientError(`http_${status}`, message, { cause: err });
   // Postgres data/constraint errors (class 22, 23, 42) will fail the same way again.
   if (code && /^(22|23|42)/.test(code)) return new PermanentError(`pg_${code}`, message, { cause: err });
   if (/connection terminated|timeout|socket hang up|fetch failed|websocket/i.test(message)) {

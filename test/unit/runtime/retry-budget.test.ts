@@ -7,8 +7,8 @@ import { RetryBudgets, charge, exhausted } from '../../../infra/bridge/retry-bud
 
 describe('retry kinds', () => {
   it('tell a lost race and a dependency outage from a failure of the message', () => {
-    for (const c of ['facts_artifact_conflict', 'drift_artifact_conflict', 'in_progress', 'claim_lost', '40001', 'cancelled']) expect(retryKindOf(c)).toBe('contention');
-    for (const c of ['breaker_open', 'authz_unavailable', 'ECONNREFUSED', '57P01', 'connection', 'publish_timeout']) expect(retryKindOf(c)).toBe('outage');
+    for (const c of ['facts_artifact_conflict', 'drift_artifact_conflict', 'in_progress', 'claim_lost', '40001', 'cancelled', 'node_race']) expect(retryKindOf(c)).toBe('contention');
+    for (const c of ['breaker_open', 'authz_unavailable', 'ECONNREFUSED', '57P01', 'connection', 'publish_timeout', 'http_503', 'http_429']) expect(retryKindOf(c)).toBe('outage');
     for (const c of ['timeout', 'unclassified', 'poisoned']) expect(retryKindOf(c)).toBe('failure');
   });
   it('travel with the error: from the code by default, or as stated; and through the wire format', () => {
@@ -16,6 +16,7 @@ describe('retry kinds', () => {
     expect(new TransientError('weird', 'down', { kind: 'outage' }).retryKind).toBe('outage');
     expect(classify(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' })).retryKind).toBe('outage');
     expect(classify({ isBrokenCircuitError: true, message: 'open' }).retryKind).toBe('outage');
+    expect(classify({ name: 'SlowDown', message: 'reduce your request rate', $metadata: { httpStatusCode: 503 } })).toMatchObject({ code: 'http_503', retryKind: 'outage' });
     expect(StepFailure.parse({ ok: false, error: { class: 'transient', code: 'x', message: 'y', kind: 'contention' } }).error.kind).toBe('contention');
     expect(new TransientError('weird', 'down', { kind: 'outage' }).toJSON()).toMatchObject({ kind: 'outage' });
   });
