@@ -53,7 +53,7 @@ export const envSchema = z.object({
   NATS_STREAM: streamName.default('SWARM'),
   NATS_DLQ_STREAM: streamName.default('SWARM_DLQ'),
   NATS_SUBJECT_PREFIX: subjectToken.default('swarm'),
-  /** 0 = computed from the redelivery budget (max_deliver × max(ack_wait, step timeout) + total backoff). */
+  /** 0 = computed from the redelivery span (min(max_deliver, 5) × max(ack_wait, step timeout) + total backoff). */
   NATS_DUPLICATE_WINDOW_MS: int(0).default(0),
   NATS_STREAM_MAX_AGE_MS: int(60_000).default(7 * 24 * 3600_000),
   NATS_DLQ_MAX_AGE_MS: int(60_000).default(30 * 24 * 3600_000),
@@ -76,7 +76,12 @@ export const envSchema = z.object({
   BRIDGE_CONCURRENCY: int(1, 10_000).default(16),
   BRIDGE_MAX_IN_FLIGHT: int(1, 100_000).default(64),
   BRIDGE_ACK_WAIT_MS: int(1_000).default(30_000),
-  BRIDGE_MAX_DELIVER: int(1, 1_000).default(5),
+  /** A safety net only: transient failures are dead-lettered by the time budgets below, long before. */
+  BRIDGE_MAX_DELIVER: int(1, 100_000).default(1_000),
+  /** How long a message keeps being retried after transient failures of kind `failure` (shared/contract/errors.ts). */
+  BRIDGE_RETRY_BUDGET_MS: int(0).default(15 * 60_000),
+  /** The same for outages (a dependency down, a breaker open); contention is retried without limit. */
+  BRIDGE_OUTAGE_BUDGET_MS: int(0).default(2 * 3600_000),
   BRIDGE_MAX_ACK_PENDING: int(1).default(1_000),
   BRIDGE_NAK_BASE_MS: int(0).default(1_000),
   BRIDGE_NAK_MAX_MS: int(0).default(60_000),
@@ -86,6 +91,8 @@ export const envSchema = z.object({
   /** Finality evaluation and status tick of every open scope this often; 0 = never. */
   BRIDGE_TICK_MS: int(0).default(15 * 60_000),
   INBOX_TTL_MS: int(60_000).default(7 * 24 * 3600_000),
+  /** A claim's lease, renewed every third of it while the step runs: a crashed run's claim is free this long after the crash. */
+  INBOX_LEASE_MS: int(100).default(15_000),
   FUNCTION_PORT: int(1, 65535).default(3100),
 
   STORAGE_BACKEND: z.enum(['minio', 'rustfs', 's3']).default('minio'),

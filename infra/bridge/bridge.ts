@@ -11,10 +11,11 @@ import { logger, type Logger } from '../../shared/log.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { Slots } from './capacity.ts';
-import { DeadLetters, watchMaxDeliveries } from './dead-letter.ts';
+import { DeadLetters, syncDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
 import type { DispatchContext, Route, Settled } from './dispatch.ts';
 import { direct, overHttp, viaAppFetch } from './invoker.ts';
 import { PullLoop } from './pull.ts';
+import { RetryBudgets } from './retry-budget.ts';
 
 /** The bus settings (streams, redelivery) plus the bridge's own. */
 export type BridgeEnv = BusConfig &
@@ -29,6 +30,8 @@ export type BridgeEnv = BusConfig &
     | 'BRIDGE_MAX_IN_FLIGHT'
     | 'BRIDGE_SHUTDOWN_GRACE_MS'
     | 'BRIDGE_IN_PROCESS'
+    | 'BRIDGE_RETRY_BUDGET_MS'
+    | 'BRIDGE_OUTAGE_BUDGET_MS'
   >;
 
 export interface BridgeOptions {
@@ -98,7 +101,8 @@ export class Bridge {
     log.info({ plan }, 'consumers provisioned');
 
     const deadLetters = new DeadLetters(js, o.db, { prefix: env.NATS_SUBJECT_PREFIX }, log);
-    const shared: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, log, onSettled: o.onSettled };
+    const budgets = new RetryBudgets(env);
+    const shared: DispatchContext = { js, prefix: env.NATS_SUBJECT_PREFIX, redelivery: env, deadLetters, budgets, log, onSettled: o.onSettled };
     const bridgeSlots = new Slots(env.BRIDGE_MAX_IN_FLIGHT);
     const loops: PullLoop[] = [];
     const stepConnections: NatsConnection[] = [];
@@ -124,6 +128,10 @@ export class Bridge {
       );
     }
     const advisories = watchMaxDeliveries(o.nc, jsm, env.NATS_STREAM, deadLetters, log);
+    // Rows a bridge could not write while Postgres was down, from the dead-letter stream.
+    void syncDeadLetters(o.db, { jsm, stream: env.NATS_DLQ_STREAM, prefix: env.NATS_SUBJECT_PREFIX })
+      .then((n) => n > 0 && log.info({ written: n }, 'dead_letters rows written from the dead-letter stream'))
+      .catch((err: unknown) => log.warn({ err }, 'could not sync dead_letters with the dead-letter stream'));
     const bridge = new Bridge({ instance, plan, loops, advisories, nc: o.nc, stepConnections, log });
     for (const l of loops) l.start();
     log.info({ functions: o.steps.map((s) => s.name), http: Object.keys(o.urls ?? {}) }, 'bridge running');

@@ -1,8 +1,11 @@
-// Dead letters (V5): a message that failed permanently, or on its last allowed
-// delivery, is published to the dead-letter stream with its original data and
+// Dead letters (V5): a message that failed permanently, or ran out of its retry
+// budget, is published to the dead-letter stream with its original data and
 // headers plus why it failed, indexed in the `dead_letters` table, and only then
-// terminated. The stream is the record; the row makes it easy to list and replay.
-import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+// terminated. The stream is the record and the source of truth; the row makes it
+// easy to list and replay. A row that could not be written (Postgres down) is
+// written later from the stream by syncDeadLetters, which `npm run dlq` runs
+// before every command and the bridge at start.
+import { JetStreamApiError, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { HDR, dlqSubject, natsHeaders, parseSubject } from '../../shared/adapters/bus.ts';
 import type { StepFailure } from '../../shared/contract/result.ts';
@@ -49,7 +52,7 @@ export class DeadLetters {
     const h = natsHeaders();
     // Keep the publisher's headers (trace context included) but not JetStream's own.
     for (const [k, v] of msg.headers ?? []) if (!k.startsWith('Nats-')) for (const x of v) h.append(k, x);
-    if (messageId) h.set('Gswarm-Dlq-Msg-Id', messageId);
+    if (messageId) h.set(DLQ_MSG_ID, messageId);
     h.set(HDR.dlqConsumer, consumer);
     h.set(HDR.dlqSubject, msg.subject);
     h.set(HDR.dlqStreamSeq, String(msg.streamSeq));
@@ -65,14 +68,20 @@ export class DeadLetters {
     const headers: Record<string, string[]> = {};
     for (const [k, v] of msg.headers ?? []) headers[k] = v;
     try {
-      await this.db.query(
-        `INSERT INTO dead_letters (consumer, subject, message_id, scope_id, error_class, error_code, reason, deliveries, stream_seq, dlq_seq, data, headers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (consumer, stream_seq) DO NOTHING`,
-        [consumer, msg.subject, messageId, scope, error.class, error.code, error.message, msg.deliveries, msg.streamSeq, ack.seq, Buffer.from(msg.data), JSON.stringify(headers)],
-      );
+      await insertDeadLetter(this.db, {
+        consumer,
+        subject: msg.subject,
+        messageId,
+        scope,
+        error,
+        deliveries: msg.deliveries,
+        streamSeq: msg.streamSeq,
+        dlqSeq: ack.seq,
+        data: msg.data,
+        headers,
+      });
     } catch (err) {
-      this.log.error({ err, consumer, streamSeq: msg.streamSeq, dlqSeq: ack.seq }, 'dead letter published but its row was not written');
+      this.log.error({ err, consumer, streamSeq: msg.streamSeq, dlqSeq: ack.seq }, 'dead letter published but its row was not written (npm run dlq writes it from the stream)');
     }
     this.log.warn({ consumer, subject: msg.subject, streamSeq: msg.streamSeq, deliveries: msg.deliveries, error }, 'dead-lettered');
   }
@@ -110,5 +119,88 @@ export function watchMaxDeliveries(
     },
   });
 }
+
+interface DeadLetterRecord {
+  consumer: string;
+  subject: string;
+  messageId: string | null;
+  scope: string;
+  error: Pick<FailureInfo, 'class' | 'code' | 'message'>;
+  deliveries: number;
+  streamSeq: number;
+  dlqSeq: number;
+  data: Uint8Array;
+  headers: Record<string, string[]>;
+  createdAt?: Date;
+}
+
+/** One row per (consumer, stream message): writing it again, from the bridge or from the stream, changes nothing. */
+async function insertDeadLetter(db: Db, r: DeadLetterRecord): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO dead_letters (consumer, subject, message_id, scope_id, error_class, error_code, reason, deliveries, stream_seq, dlq_seq, data, headers, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()))
+     ON CONFLICT (consumer, stream_seq) DO NOTHING`,
+    [r.consumer, r.subject, r.messageId, r.scope, r.error.class, r.error.code, r.error.message, r.deliveries, r.streamSeq, r.dlqSeq, Buffer.from(r.data), JSON.stringify(r.headers), r.createdAt ?? null],
+  );
+  return rowCount === 1;
+}
+
+export interface DeadLetterStream {
+  jsm: JetStreamManager;
+  /** NATS_DLQ_STREAM */
+  stream: string;
+  /** NATS_SUBJECT_PREFIX */
+  prefix: string;
+}
+
+/**
+ * Write the `dead_letters` rows the dead-letter stream has and the table lacks
+ * (the bridge could not write them: Postgres was down). Idempotent, keyed like
+ * the rows themselves by consumer and original stream sequence. Reads only the
+ * stream messages whose sequence no row names. Returns how many rows it wrote.
+ */
+export async function syncDeadLetters(db: Db, bus: DeadLetterStream): Promise<number> {
+  const info = await bus.jsm.streams.info(bus.stream).catch((err: unknown) => {
+    if (err instanceof JetStreamApiError && err.status === 404) return undefined; // no bridge has run yet
+    throw err;
+  });
+  if (!info) return 0;
+  const { first_seq: first, last_seq: last, messages } = info.state;
+  if (messages === 0) return 0;
+  const { rows } = await db.query<{ dlq_seq: string }>(`SELECT dlq_seq FROM dead_letters WHERE dlq_seq BETWEEN $1 AND $2`, [first, last]);
+  const have = new Set(rows.map((r) => Number(r.dlq_seq)));
+  let written = 0;
+  for (let seq = first; seq <= last; seq++) {
+    if (have.has(seq)) continue;
+    const m = await bus.jsm.streams.getMessage(bus.stream, { seq });
+    const h = m?.header;
+    const consumer = h?.get(HDR.dlqConsumer);
+    const subject = h?.get(HDR.dlqSubject);
+    const errorClass = h?.get(HDR.dlqErrorClass);
+    // Not one of ours (or deleted from the stream): nothing to index.
+    if (!m || !h || !consumer || !subject || (errorClass !== 'permanent' && errorClass !== 'transient')) continue;
+    const messageId = h.get(DLQ_MSG_ID) || null;
+    const headers: Record<string, string[]> = {};
+    for (const [k, v] of h) if (!k.startsWith('Gswarm-Dlq-')) headers[k] = v;
+    if (messageId) headers[HDR.msgId] = [messageId];
+    const ok = await insertDeadLetter(db, {
+      consumer,
+      subject,
+      messageId,
+      scope: parseSubject(bus.prefix, subject)?.scope ?? '_',
+      error: { class: errorClass, code: h.get(HDR.dlqErrorCode) || 'unknown', message: h.get(HDR.dlqReason) },
+      deliveries: Number(h.get(HDR.dlqDeliveries)) || 0,
+      streamSeq: Number(h.get(HDR.dlqStreamSeq)),
+      dlqSeq: seq,
+      data: m.data,
+      headers,
+      createdAt: m.time,
+    });
+    if (ok) written++;
+  }
+  return written;
+}
+
+const DLQ_MSG_ID = 'Gswarm-Dlq-Msg-Id';
 
 const oneLine = (s: string) => s.replace(/[\r\n]+/g, ' ').slice(0, 1024);

@@ -2,8 +2,10 @@
 //
 //   invoke the function (the pull loop keeps the message alive meanwhile)
 //   ├─ success   → publish what it emitted (deterministic Nats-Msg-Id), then ack
-//   ├─ transient → nak with exponential backoff, unless it was the last delivery
-//   └─ permanent, or transient on the last delivery
+//   ├─ transient → nak with exponential backoff, while its kind's time budget
+//   │              lasts (retry-budget.ts: contention never runs out)
+//   └─ permanent, a transient failure past its budget (`retry_budget_exhausted`),
+//      or any failure on delivery BRIDGE_MAX_DELIVER (the safety net)
 //                → dead-letter stream + dead_letters row, then term
 //
 // A crash anywhere before the ack means a redelivery; the function's inbox then
@@ -11,11 +13,12 @@
 import type { JsMsg, JetStreamClient } from '@nats-io/jetstream';
 import { nakDelayMs, publishEnvelope, type RedeliveryConfig } from '../../shared/adapters/bus.ts';
 import { ROOT_CONTEXT, SpanKind, extractContext, inSpan, trace, type Context } from '../../shared/adapters/telemetry.ts';
-import { classify } from '../../shared/contract/errors.ts';
-import type { StepResponse } from '../../shared/contract/result.ts';
+import { classify, retryKindOf } from '../../shared/contract/errors.ts';
+import type { StepFailure, StepResponse } from '../../shared/contract/result.ts';
 import type { Logger } from '../../shared/log.ts';
 import { fromDelivery, type DeadLetters } from './dead-letter.ts';
 import type { Invoke } from './invoker.ts';
+import type { RetryBudgets } from './retry-budget.ts';
 
 export type Outcome = 'acked' | 'replayed' | 'nakked' | 'dead-lettered' | 'abandoned';
 
@@ -44,6 +47,7 @@ export interface DispatchContext {
   prefix: string;
   redelivery: RedeliveryConfig;
   deadLetters: DeadLetters;
+  budgets: RetryBudgets;
   log: Logger;
   onSettled?: (s: Settled) => void;
 }
@@ -121,24 +125,49 @@ async function publishEmitted(res: StepResponse & { ok: true }, here: Context, d
     return res;
   } catch (err) {
     const e = classify(err);
-    return { ok: false, error: { class: 'transient', code: `publish_${e.code}`, message: `publishing emitted messages failed: ${e.message}` } };
+    // NATS would not take them: an outage, whatever the underlying code.
+    return { ok: false, error: { class: 'transient', kind: 'outage', code: `publish_${e.code}`, message: `publishing emitted messages failed: ${e.message}` } };
   }
 }
 
 async function settle(m: JsMsg, res: StepResponse, route: Route, dc: DispatchContext): Promise<Outcome> {
+  const key = `${route.consumer}:${m.seq}`;
   if (res.ok) {
+    dc.budgets.forget(key);
     ackSoon(m);
     return res.replayed ? 'replayed' : 'acked';
   }
-  const lastDelivery = m.info.deliveryCount >= dc.redelivery.BRIDGE_MAX_DELIVER;
-  if (res.error.class === 'permanent' || lastDelivery) {
-    await dc.deadLetters.record(fromDelivery(m), route.consumer, res.error);
-    m.term(`${res.error.code}: ${res.error.message}`.slice(0, 256));
-    return 'dead-lettered';
+  const err = res.error;
+  let deadLetter: StepFailure['error'] | undefined;
+  if (err.class === 'permanent' || m.info.deliveryCount >= dc.redelivery.BRIDGE_MAX_DELIVER) {
+    deadLetter = err;
+  } else {
+    const kind = err.kind ?? retryKindOf(err.code);
+    const { account, exhausted } = dc.budgets.charge(key, kind);
+    if (exhausted) {
+      deadLetter = {
+        class: 'transient',
+        code: 'retry_budget_exhausted',
+        message:
+          `${exhausted.kind === 'outage' ? 'outage' : 'retry'} budget spent: ${Math.round(exhausted.spentMs / 1000)} s of ${exhausted.kind} ` +
+          `(${exhausted.variable}=${exhausted.budgetMs}) over ${account.failures} failed deliveries; last error ${err.code}: ${err.message}`,
+      };
+    } else {
+      // Contention resolves as soon as the other run is done: short, jittered delays
+      // rather than ones that keep doubling with the delivery count.
+      const n = kind === 'contention' ? Math.min(m.info.deliveryCount, CONTENTION_BACKOFF_STEPS) : m.info.deliveryCount;
+      m.nak(Math.max(nakDelayMs(dc.redelivery, n), err.retryAfterMs ?? 0));
+      return 'nakked';
+    }
   }
-  m.nak(Math.max(nakDelayMs(dc.redelivery, m.info.deliveryCount), res.error.retryAfterMs ?? 0));
-  return 'nakked';
+  await dc.deadLetters.record(fromDelivery(m), route.consumer, deadLetter);
+  dc.budgets.forget(key);
+  m.term(`${deadLetter.code}: ${deadLetter.message}`.slice(0, 256));
+  return 'dead-lettered';
 }
+
+/** Contention naks wait at most BRIDGE_NAK_BASE_MS × 2^(this − 1). */
+const CONTENTION_BACKOFF_STEPS = 3;
 
 /**
  * Acks wait for the end of the current turn of the event loop and go out together:

@@ -2,6 +2,9 @@
 //   npm run dlq -- list [--consumer fn-x] [--limit 50] [--json]
 //   npm run dlq -- show <id>
 //   npm run dlq -- replay <id>
+// The dead-letter stream is the record: every command first writes the
+// `dead_letters` rows it lacks from the stream (a bridge that dead-lettered while
+// Postgres was down could not), so the list shows every dead letter.
 // A replay republishes the original message, unchanged, on
 // <prefix>-replay.<consumer>.<scope>.<type>, which only that consumer receives:
 // other functions that handled the message already are not disturbed. Its
@@ -12,6 +15,7 @@ import { parseArgs } from 'node:util';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { HDR, natsHeaders, replaySubject } from '../../shared/adapters/bus.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
+import { syncDeadLetters, type DeadLetterStream } from './dead-letter.ts';
 
 export interface DeadLetterRow {
   id: string;
@@ -30,7 +34,9 @@ export interface DeadLetterRow {
   replayed_at: Date | null;
 }
 
-export async function listDeadLetters(db: Db, opts: { consumer?: string; limit?: number } = {}): Promise<DeadLetterRow[]> {
+/** The newest dead letters; with `stream`, after writing the rows missing from the dead-letter stream. */
+export async function listDeadLetters(db: Db, opts: { consumer?: string; limit?: number; stream?: DeadLetterStream } = {}): Promise<DeadLetterRow[]> {
+  if (opts.stream) await syncDeadLetters(db, opts.stream);
   const { rows } = await db.query<DeadLetterRow & Record<string, unknown>>(
     `SELECT id, created_at, consumer, subject, message_id, scope_id, error_class, error_code, reason, deliveries,
             stream_seq, dlq_seq, replay_count, replayed_at
@@ -71,7 +77,16 @@ if (process.argv[1] && basename(process.argv[1]) === 'dlq.ts') {
   const [cmd, id] = positionals;
   const db = guardPool(createPool({ ...env, PG_POOL_MAX: 2 }));
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  const nc = await connectBus(env, 'dlq', 'operator').catch((err: unknown) => {
+    process.stderr.write(`dlq: NATS unreachable (${(err as Error).message}); dead letters whose row is missing are not shown\n`);
+    return undefined;
+  });
   try {
+    if (nc) {
+      const { jsm } = await jetStream(nc);
+      const n = await syncDeadLetters(db, { jsm, stream: env.NATS_DLQ_STREAM, prefix: env.NATS_SUBJECT_PREFIX });
+      if (n > 0) process.stderr.write(`dlq: wrote ${n} missing dead_letters row${n === 1 ? '' : 's'} from the dead-letter stream\n`);
+    }
     if (cmd === 'list') {
       const rows = await listDeadLetters(db, { consumer: values.consumer, limit: values.limit ? Number(values.limit) : 50 });
       if (values.json) out(JSON.stringify(rows, null, 2));
@@ -88,14 +103,10 @@ if (process.argv[1] && basename(process.argv[1]) === 'dlq.ts') {
       const { data: _bytes, ...rest } = rows[0] as Record<string, unknown>;
       out(JSON.stringify(rest, null, 2));
     } else if (cmd === 'replay' && id) {
-      const nc = await connectBus(env, 'dlq-replay', 'operator');
-      try {
-        const { js } = await jetStream(nc);
-        const r = await replayDeadLetter(js, db, env.NATS_SUBJECT_PREFIX, id);
-        out(`replayed dead letter ${id} on ${r.subject} (stream seq ${r.seq})`);
-      } finally {
-        await nc.drain();
-      }
+      if (!nc) throw new Error('a replay publishes to NATS, which is unreachable');
+      const { js } = await jetStream(nc);
+      const r = await replayDeadLetter(js, db, env.NATS_SUBJECT_PREFIX, id);
+      out(`replayed dead letter ${id} on ${r.subject} (stream seq ${r.seq})`);
     } else {
       process.stderr.write('usage: npm run dlq -- list [--consumer fn-x] [--limit N] [--json] | show <id> | replay <id>\n');
       process.exitCode = 2;
@@ -104,6 +115,7 @@ if (process.argv[1] && basename(process.argv[1]) === 'dlq.ts') {
     process.stderr.write(`dlq: ${(err as Error).message}\n`);
     process.exitCode = 1;
   } finally {
+    await nc?.drain().catch(() => {});
     await db.pool.end();
   }
 }

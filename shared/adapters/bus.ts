@@ -134,16 +134,26 @@ export function nakDelayMs(cfg: RedeliveryConfig, deliveryCount: number, random:
 }
 
 /**
- * The longest a message can keep being redelivered: every delivery may run until
- * its ack wait (or, with in-progress acks, the step timeout) expires, followed by
- * the largest nak delay. The stream's duplicate window must cover it, so that a
- * re-run after a lost ack republishes emitted messages that JetStream still drops.
+ * Deliveries the duplicate window covers. Emitted messages are published only
+ * after the step completed, and the delivery that follows a completed run (after a
+ * lost ack or a failed publish) replays and acks it: republishes come from the next
+ * few deliveries, not from the whole retry budget (BRIDGE_MAX_DELIVER is a safety
+ * net in the thousands, and a window that long would cost JetStream memory).
+ */
+export const REPUBLISH_DELIVERIES = 5;
+
+/**
+ * The time over which a completed message's emitted messages may be republished:
+ * each of up to REPUBLISH_DELIVERIES deliveries may run until its ack wait (or,
+ * with in-progress acks, the step timeout) expires, followed by the nak delay. The
+ * stream's duplicate window must cover it, so that JetStream still drops them.
  */
 export function redeliverySpanMs(cfg: RedeliveryConfig, longestStepMs = 0): number {
   const perDelivery = Math.max(cfg.BRIDGE_ACK_WAIT_MS, longestStepMs);
+  const deliveries = Math.min(cfg.BRIDGE_MAX_DELIVER, REPUBLISH_DELIVERIES);
   let backoff = 0;
-  for (let n = 1; n < cfg.BRIDGE_MAX_DELIVER; n++) backoff += nakDelayMs(cfg, n, () => 1);
-  return cfg.BRIDGE_MAX_DELIVER * perDelivery + backoff;
+  for (let n = 1; n < deliveries; n++) backoff += nakDelayMs(cfg, n, () => 1);
+  return deliveries * perDelivery + backoff;
 }
 
 export class ProvisioningError extends Error {
@@ -157,7 +167,7 @@ export function duplicateWindowMs(cfg: BusConfig, longestStepMs = 0): number {
     if (cfg.NATS_DUPLICATE_WINDOW_MS < required) {
       throw new ProvisioningError(
         `NATS_DUPLICATE_WINDOW_MS=${cfg.NATS_DUPLICATE_WINDOW_MS} is shorter than one message's redelivery span ` +
-          `(${required} ms = BRIDGE_MAX_DELIVER × max(BRIDGE_ACK_WAIT_MS, longest step timeout) + total nak backoff)`,
+          `(${required} ms = min(BRIDGE_MAX_DELIVER, ${REPUBLISH_DELIVERIES}) × max(BRIDGE_ACK_WAIT_MS, longest step timeout) + total nak backoff)`,
       );
     }
     return cfg.NATS_DUPLICATE_WINDOW_MS;

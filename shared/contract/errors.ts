@@ -1,7 +1,16 @@
 // Error classification (V9). Permanent: retrying cannot help (bad input, policy
-// denial) — dead-letter at once with the reason. Transient: timeouts, lost
-// connections, an open breaker — retry with backoff until the delivery budget runs out.
+// denial) — dead-letter at once with the reason. Transient: worth retrying, and
+// of one of three kinds, which decide how long the bridge keeps trying:
+//   contention  another run got there first (a lost compare-and-swap `*_conflict`,
+//               a claim held by another run `in_progress`, a serialization failure):
+//               the message is fine and will go through; retried without limit;
+//   outage      a dependency is down (connection refused, an open breaker,
+//               `*_unavailable`): retried for BRIDGE_OUTAGE_BUDGET_MS (hours);
+//   failure     anything else (a timeout, an unclassified error): retried for
+//               BRIDGE_RETRY_BUDGET_MS (minutes), then dead-lettered.
 export type ErrorClass = 'permanent' | 'transient';
+export type RetryKind = 'contention' | 'outage' | 'failure';
+export const RETRY_KINDS = ['contention', 'outage', 'failure'] as const;
 
 export class StepError extends Error {
   constructor(
@@ -13,8 +22,12 @@ export class StepError extends Error {
     super(message, options);
     this.name = errorClass === 'permanent' ? 'PermanentError' : 'TransientError';
   }
+  /** For a transient error: which retry budget it spends (see the top of this file). */
+  get retryKind(): RetryKind | undefined {
+    return undefined;
+  }
   toJSON() {
-    return { class: this.errorClass, code: this.code, message: this.message };
+    return { class: this.errorClass, code: this.code, message: this.message, ...(this.retryKind ? { kind: this.retryKind } : {}) };
   }
 }
 
@@ -25,8 +38,14 @@ export class PermanentError extends StepError {
 }
 
 export class TransientError extends StepError {
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  readonly #kind: RetryKind;
+  /** `kind` defaults to what the code says (retryKindOf). */
+  constructor(code: string, message: string, options?: { cause?: unknown; kind?: RetryKind }) {
     super('transient', code, message, options);
+    this.#kind = options?.kind ?? retryKindOf(code);
+  }
+  override get retryKind(): RetryKind {
+    return this.#kind;
   }
 }
 
@@ -36,6 +55,29 @@ const TRANSIENT_CODES = new Set([
   // Postgres SQLSTATEs worth retrying: connection failures, shutdown, serialization, deadlock, lock/statement timeout.
   '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '40001', '40P01', '55P03', '57014', '53300',
 ]);
+
+/** Codes that mean a dependency could not be reached or refused to work: an outage. */
+const OUTAGE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH',
+  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT',
+  '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
+  'breaker_open', 'connection', 'unauthorized',
+]);
+/** Codes that mean another run won a race on the same data. */
+// `cancelled`: the bridge stopped waiting (a shutdown), which says nothing about the message.
+const CONTENTION_CODES = new Set(['cancelled', 'in_progress', 'claim_lost', 'inbox_contention', '40001', '40P01', '55P03']);
+
+/**
+ * The retry kind a transient error code stands for: `*_conflict`, `*_race` and
+ * the codes above are contention; `*_unavailable`, `publish_*` (NATS would not take
+ * the emitted messages), `http_5xx`/`http_429` and connection failures are
+ * outages; the rest are failures.
+ */
+export function retryKindOf(code: string): RetryKind {
+  if (CONTENTION_CODES.has(code) || code.endsWith('_conflict') || code.endsWith('_race')) return 'contention';
+  if (OUTAGE_CODES.has(code) || code.endsWith('_unavailable') || code.startsWith('publish_') || /^http_(5\d\d|429)$/.test(code)) return 'outage';
+  return 'failure';
+}
 
 /** Classify anything thrown into a StepError. Unknown errors count as transient. */
 export function classify(err: unknown): StepError {
@@ -56,6 +98,8 @@ export function classify(err: unknown): StepError {
   if (typeof status === 'number' && status >= 400 && status < 500 && status !== 408 && status !== 429) {
     return new PermanentError(`http_${status}`, message, { cause: err });
   }
+  // A service answering 5xx or 429 (S3's SlowDown, InternalError) is down or overloaded.
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return new TransientError(`http_${status}`, message, { cause: err });
   // Postgres data/constraint errors (class 22, 23, 42) will fail the same way again.
   if (code && /^(22|23|42)/.test(code)) return new PermanentError(`pg_${code}`, message, { cause: err });
   if (/connection terminated|timeout|socket hang up|fetch failed|websocket/i.test(message)) {

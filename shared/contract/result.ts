@@ -2,6 +2,7 @@
 // publishes `emit` (with deterministic ids) and acks, or acts on `error.class`.
 import { z } from 'zod';
 import { Envelope } from './envelope.ts';
+import { RETRY_KINDS } from './errors.ts';
 
 export const StepSuccess = z.object({
   ok: z.literal(true),
@@ -23,6 +24,8 @@ export const StepFailure = z.object({
     class: z.enum(['permanent', 'transient']),
     code: z.string(),
     message: z.string(),
+    /** For a transient failure: which retry budget it spends (shared/contract/errors.ts); if absent, the code decides. */
+    kind: z.enum(RETRY_KINDS).optional(),
     /** For a transient failure: do not try again before this (e.g. another run's claim expires). */
     retryAfterMs: z.number().int().min(0).optional(),
   }),

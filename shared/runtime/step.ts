@@ -10,6 +10,9 @@
 //      then ctx.commit(tx => writes), which marks the inbox record completed and
 //      runs the writes in ONE Postgres transaction;
 //   3. on failure, give the claim back so the retry can run at once.
+// A claim is a short lease (INBOX_LEASE_MS) that a heartbeat renews while the
+// handler runs: a run that dies (kill -9) holds the message up for one lease, not
+// for the step's whole timeout.
 // Fast steps may skip the claim (`idempotency: 'optimistic'`): the record is then
 // inserted with the writes, and a duplicate run rolls back at commit.
 import type { PoolClient } from '@neondatabase/serverless';
@@ -24,7 +27,7 @@ import { STATUS, type StepFailure, type StepResponse, type StepSuccess } from '.
 import { logger, type Logger } from '../log.ts';
 import { processDeps, type Deps } from './deps.ts';
 import { toEnvelopes } from './emit.ts';
-import { ClaimLostError, type InboxKey, type Statement, type StoredResult } from './inbox/store.ts';
+import { ClaimLostError, type IdempotencyStore, type InboxKey, type Statement, type StoredResult } from './inbox/store.ts';
 
 export type Idempotency =
   /** Take an in-progress claim before running: a slow or costly step never runs twice at once. The default. */
@@ -110,6 +113,8 @@ function sameSecret(a: string, b: string): boolean {
 }
 /** A claim outlives the step's timeout by this much, so it never expires under a run that is still allowed. */
 const claimMarginMs = (timeoutMs: number) => Math.min(5_000, timeoutMs);
+/** The claim's lease: INBOX_LEASE_MS, or less for a step that cannot run that long anyway. */
+const leaseMs = (timeoutMs: number, configured: number) => Math.min(configured, timeoutMs + claimMarginMs(timeoutMs));
 
 export function defineStep(def: StepDefinition, deps?: Deps): Step {
   if (!/^[a-z][a-z0-9-]{0,47}$/.test(def.name)) throw new Error(`step name ${JSON.stringify(def.name)}: expected [a-z][a-z0-9-]*`);
@@ -152,7 +157,10 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
 }
 
 const success = (stored: StoredResult, replayed: boolean): StepSuccess => ({ ok: true, emit: stored.emit, result: stored.result, replayed });
-const failure = (e: StepError): StepFailure => ({ ok: false, error: { class: e.errorClass, code: e.code, message: e.message } });
+const failure = (e: StepError): StepFailure => ({
+  ok: false,
+  error: { class: e.errorClass, code: e.code, message: e.message, ...(e.retryKind ? { kind: e.retryKind } : {}) },
+});
 
 async function run(
   def: StepDefinition,
@@ -197,9 +205,10 @@ async function runOnce(
   //    looks only for redeliveries (a first delivery that duplicates an earlier
   //    publish is caught by the commit, which then rolls back).
   let token: string | undefined;
+  const lease = leaseMs(timeoutMs, deps.env.INBOX_LEASE_MS);
   try {
     if (inbox && idempotency === 'claim') {
-      const c = await inbox.claim(key, timeoutMs + claimMarginMs(timeoutMs));
+      const c = await inbox.claim(key, lease);
       if (c.kind === 'completed') return success(c.stored, true);
       if (c.kind === 'in_progress') {
         // Come back when that run's claim expires, not before: retrying sooner only spends deliveries.
@@ -216,8 +225,15 @@ async function runOnce(
     return failure(classify(err));
   }
 
-  // 2. Run, within the time allowed.
+  // 2. Run, within the time allowed, renewing the claim's lease meanwhile.
   const deadline = new Deadline(timeoutMs, def.name, cancel);
+  const heartbeat =
+    inbox && token !== undefined
+      ? new Heartbeat(inbox, key, token, lease, () =>
+          // Someone else holds the message now: stop, their run stands (contention).
+          deadline.end(new TransientError('claim_lost', `the claim on ${msg.id} lapsed and another run took it over`)),
+        )
+      : undefined;
   let committed: StoredResult | undefined;
   let log: Logger | undefined;
   const ctx: StepContext = {
@@ -233,6 +249,8 @@ async function runOnce(
     async commit<T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T> {
       if (committed) throw new Error(`step ${def.name} called commit twice`);
       if (deadline.ended) throw new TransientError('timeout', `step ${def.name} ran out of time before committing`);
+      // The commit completes the record (or finds it lost) itself; a renewal racing it would read as a lost claim.
+      heartbeat?.stop();
       if (!inbox) {
         const value = await deps.db.transaction<T>(writes);
         committed = toStored(value);
@@ -249,6 +267,7 @@ async function runOnce(
       }
       if (committed) throw new Error(`step ${def.name} called commit twice`);
       if (deadline.ended) throw new TransientError('timeout', `step ${def.name} ran out of time before committing`);
+      heartbeat?.stop();
       const out = await inbox.commitStatement({ key, statement, stored: toStored(output), ttlMs });
       if (!out.committed) throw new ClaimLostError(out.stored);
       committed = out.stored;
@@ -257,6 +276,7 @@ async function runOnce(
   };
   try {
     const output = await deadline.race(def.handle(msg, ctx));
+    heartbeat?.stop();
     if (committed) return success(committed, false);
     // The handler wrote nothing through commit: complete the record on its behalf.
     if (!inbox) return success(toStored(output), false);
@@ -273,7 +293,51 @@ async function runOnce(
     if (inbox && token) await inbox.release(key, token).catch(() => {});
     return failure(classify(err));
   } finally {
+    heartbeat?.stop();
     deadline.dispose();
+  }
+}
+
+/**
+ * Renews a claim's lease every third of it while the step runs. A renewal that
+ * fails (Postgres unreachable) is tried again at the next beat; one that finds the
+ * claim gone (it lapsed and another run took it over) calls onLost once.
+ */
+class Heartbeat {
+  readonly #timer: NodeJS.Timeout;
+  #stopped = false;
+  #busy = false;
+
+  constructor(
+    private readonly inbox: Pick<IdempotencyStore, 'renew'>,
+    private readonly key: InboxKey,
+    private readonly token: string,
+    private readonly leaseMs: number,
+    private readonly onLost: () => void,
+  ) {
+    this.#timer = setInterval(() => void this.#beat(), Math.max(20, Math.floor(leaseMs / 3)));
+    this.#timer.unref();
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#busy || this.#stopped) return;
+    this.#busy = true;
+    try {
+      const held = await this.inbox.renew(this.key, this.token, this.leaseMs);
+      if (!held && !this.#stopped) {
+        this.stop();
+        this.onLost();
+      }
+    } catch {
+      // Unreachable store: the lease may lapse; the commit checks the token anyway.
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#timer);
   }
 }
 
@@ -322,6 +386,11 @@ class Deadline {
   dispose(): void {
     clearTimeout(this.#timer);
     this.cancel?.removeEventListener('abort', this.#onCancel);
+  }
+
+  /** End the run early (the claim was lost). */
+  end(reason: StepError): void {
+    this.#end(reason);
   }
 
   #end(reason: StepError): void {

@@ -64,7 +64,7 @@ export async function publishSigningKey(q: Queryable, signer: CertificateSigner)
   await q.query('INSERT INTO signing_keys (key_id, public_jwk) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING', [signer.kid, JSON.stringify(jwk)]);
   const { rows } = await q.query<{ public_jwk: JWK; revoked_at: Date | null }>('SELECT public_jwk, revoked_at FROM signing_keys WHERE key_id = $1', [signer.kid]);
   const stored = rows[0];
-  if (stored?.public_jwk.x !== jwk.x) throw new PermanentError('signing_key_conflict', `key id ${signer.kid} is stored with a different public key`);
+  if (!stored || stored.public_jwk.x !== jwk.x) throw new PermanentError('signing_key_conflict', `key id ${signer.kid} is stored with a different public key`);
   if (stored.revoked_at) throw new PermanentError('signing_key_revoked', `key ${signer.kid} was revoked at ${stored.revoked_at.toISOString()}; configure a new FINALITY_SIGNING_KEY`);
 }
 

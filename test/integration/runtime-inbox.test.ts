@@ -1,6 +1,7 @@
 // The Postgres inbox and the step runtime on a real database (V2, V6): claims,
 // take-over of expired claims, commits conditioned on the claim token, release on
 // failure, replay of stored results, optimistic commits racing, expiry cleanup.
+import { randomUUID } from 'node:crypto';
 import type { PoolClient } from '@neondatabase/serverless';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../shared/config.ts';
@@ -68,6 +69,18 @@ describe('Postgres inbox', () => {
       store.commit({ key: key('c'), token: old.kind === 'claimed' ? old.token : '', writes: write('c'), toStored: () => stored('x'), ttlMs: 60_000 }),
     ).rejects.toThrow(TransientError);
     expect(await effects('c')).toBe(0);
+  });
+
+  it("renews a held claim's lease; a renewal under a lost claim or after completion reports false", async () => {
+    const c = await store.claim(key('r'), 50);
+    const token = c.kind === 'claimed' ? c.token : '';
+    const until = async () => Number((await tdb.pool.query<{ ms: string }>(`SELECT extract(epoch FROM in_progress_until - now()) * 1000 AS ms FROM inbox WHERE message_id = 'r'`)).rows[0]!.ms);
+    expect(await store.renew(key('r'), token, 60_000)).toBe(true);
+    expect(await until()).toBeGreaterThan(50_000);
+    expect((await store.claim(key('r'), 60_000)).kind).toBe('in_progress');
+    expect(await store.renew(key('r'), randomUUID(), 60_000)).toBe(false);
+    await store.commit({ key: key('r'), token, writes: undefined, toStored: () => stored('r'), ttlMs: 60_000 });
+    expect(await store.renew(key('r'), token, 60_000)).toBe(false);
   });
 
   it('release gives the claim back at once', async () => {

@@ -36,6 +36,13 @@ export class MemoryIdempotencyStore implements IdempotencyStore<typeof NO_DATABA
     return { kind: 'claimed', token };
   }
 
+  async renew(key: InboxKey, token: string, leaseMs: number) {
+    const r = this.records.get(this.#k(key));
+    if (r?.status !== 'in_progress' || r.token !== token) return false;
+    r.until = this.now() + leaseMs;
+    return true;
+  }
+
   async release(key: InboxKey, token: string) {
     const r = this.records.get(this.#k(key));
     if (r?.status === 'in_progress' && r.token === token) this.records.delete(this.#k(key));

@@ -45,6 +45,15 @@ export class PostgresIdempotencyStore implements IdempotencyStore<PoolClient> {
     throw new TransientError('inbox_contention', `could not claim ${key.messageId}: the record keeps changing`);
   }
 
+  async renew(key: InboxKey, token: string, leaseMs: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE inbox SET in_progress_until = now() + $4 * interval '1 millisecond'
+        WHERE consumer = $1 AND message_id = $2 AND claim_token = $3 AND status = 'in_progress'`,
+      [key.consumer, key.messageId, token, leaseMs],
+    );
+    return rowCount === 1;
+  }
+
   async release(key: InboxKey, token: string): Promise<void> {
     await this.db.query(
       `DELETE FROM inbox WHERE consumer = $1 AND message_id = $2 AND claim_token = $3 AND status = 'in_progress'`,

@@ -56,8 +56,10 @@ export interface StatementCommitRequest {
 export interface IdempotencyStore<Tx = unknown> {
   /** The stored result of a completed message, if there is one. */
   get(key: InboxKey): Promise<StoredResult | undefined>;
-  /** Take a new claim, or take over one whose holder's time ran out. */
+  /** Take a new claim (a lease of `inProgressMs`), or take over one whose lease ran out. */
   claim(key: InboxKey, inProgressMs: number): Promise<ClaimOutcome>;
+  /** Extend a claim's lease to `leaseMs` from now; false if the claim is no longer held under `token`. */
+  renew(key: InboxKey, token: string, leaseMs: number): Promise<boolean>;
   /** Give a claim back after a failure, so the retry can run at once. */
   release(key: InboxKey, token: string): Promise<void>;
   /** Writes and completion in one transaction; see CommitOutcome. */

@@ -1,6 +1,6 @@
 // The step runtime with the in-memory inbox: the Hono app's answers, the Lambda
 // adapter, replays, released claims, claims held by another run.
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadEnv } from '../../../shared/config.ts';
 import { TransientError } from '../../../shared/contract/errors.ts';
 import { StepResponse } from '../../../shared/contract/result.ts';
@@ -134,5 +134,45 @@ describe('effectively once with the in-memory inbox', () => {
     ac.abort();
     expect(await running).toMatchObject({ ok: false, error: { class: 'transient', code: 'cancelled' } });
     expect(inbox.records.size).toBe(0);
+  });
+});
+
+describe('claim lease', () => {
+  // Fake timers: the heartbeat and the memory store's clock move only when the test says so.
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }));
+  afterEach(() => vi.useRealTimers());
+
+  it('is renewed while the step runs, so the claim outlives its lease; a crashed run frees it after one lease', async () => {
+    const inbox = new MemoryIdempotencyStore();
+    const deps = createDeps({ env: { ...env, INBOX_LEASE_MS: 120 }, inbox: inbox as never });
+    let release!: () => void;
+    const running = new Promise<void>((r) => (release = r));
+    const step = defineStep({ name: 'unit', consumes: ['a.b'], emits: [], timeoutMs: 60_000, handle: () => running }, deps);
+    const t0 = Date.now();
+    const first = step.invoke(msg('lease-1'));
+    await vi.advanceTimersByTimeAsync(0);
+    // The claim holds a 120 ms lease, not the 60 s timeout: a dead run would free it soon.
+    const rec = () => [...inbox.records.values()][0] as { status: string; until: number };
+    expect(rec()).toMatchObject({ status: 'in_progress', until: t0 + 120 });
+    // Ten leases later the heartbeat (every 40 ms) has kept renewing it.
+    await vi.advanceTimersByTimeAsync(1_200);
+    expect(rec().status).toBe('in_progress');
+    expect(rec().until).toBeGreaterThan(Date.now());
+    expect(await step.invoke(msg('lease-1'))).toMatchObject({ ok: false, error: { code: 'in_progress', kind: 'contention' } });
+    release();
+    expect(await first).toMatchObject({ ok: true, replayed: false });
+  });
+
+  it('stops a run whose lease lapsed and was taken over', async () => {
+    const inbox = new MemoryIdempotencyStore();
+    const deps = createDeps({ env: { ...env, INBOX_LEASE_MS: 90 }, inbox: inbox as never });
+    const step = defineStep({ name: 'unit', consumes: ['a.b'], emits: [], timeoutMs: 60_000, handle: () => new Promise(() => {}) }, deps);
+    const first = step.invoke(msg('lease-2'));
+    await vi.advanceTimersByTimeAsync(0);
+    // The clock jumps past the lease before a beat (a stalled process): another run takes over.
+    vi.setSystemTime(Date.now() + 10_000);
+    expect(await inbox.claim({ consumer: 'unit', messageId: 'lease-2' }, 90)).toMatchObject({ kind: 'claimed' });
+    await vi.advanceTimersByTimeAsync(30);
+    expect(await first).toMatchObject({ ok: false, error: { class: 'transient', code: 'claim_lost', kind: 'contention' } });
   });
 });
