@@ -1,11 +1,11 @@
 // Finality against the real Postgres: snapshots from a real graph, rounds appended only by
 // evaluations, human decisions, re-opening, and the signed certificate chain verified with
 // nothing but the published JWKS.
-import { createLocalJWKSet, compactVerify } from 'jose';
+import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../shared/config.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource } from '../../../shared/policy/load.ts';
-import { jwks, listCertificates, loadSigner, verifyCertificate, verifyChain, type CertificateSigner } from '../../../shared/store/certificates.ts';
+import { jwks, listCertificates, loadSigner, revokeSigningKey, verifyCertificate, verifyChain, type CertificateSigner } from '../../../shared/store/certificates.ts';
 import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
 import { countRounds } from '../../../shared/store/convergence.ts';
 import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../../../shared/store/finality.ts';
@@ -215,6 +215,33 @@ describe('certificates', () => {
     // Signed into the certificate: anyone verifying it sees what it was approved with.
     const payload = await verifyCertificate(approved.certificate!.jws, await jwks(db.pool));
     expect(payload.open_contradictions).toEqual([{ subject: 'launch date', values: ['2026-11', '2026-12'], docs: [[], []] }]);
+  });
+
+  it('verification checks issuer and subject; a revoked key leaves the JWKS, so what it signed no longer verifies, and it signs nothing more', async () => {
+    const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const jwk = await exportJWK(privateKey);
+    const kid = await calculateJwkThumbprint(jwk);
+    const other = await loadSigner({ FINALITY_SIGNING_KEY: JSON.stringify({ ...jwk, kid, alg: 'EdDSA', use: 'sig' }), FINALITY_KEY_ID: kid });
+    await seedResolvable('revoked');
+    for (let i = 0; i < 3; i++) await evaluate('revoked', { ...deps, signer: other });
+    const [cert] = await listCertificates(db.pool, 'revoked');
+    const before = await jwks(db.pool);
+    expect(before.keys.map((k) => k.kid)).toContain(kid);
+    expect(await verifyCertificate(cert!.jws, before, { subject: 'revoked' })).toMatchObject({ iss: 'governed-swarm', sub: 'revoked' });
+    // A genuine certificate presented as another scope's, or from another issuer, is refused.
+    await expect(verifyCertificate(cert!.jws, before, { subject: 'cert' })).rejects.toThrow(/about revoked, not cert/);
+    await expect(verifyCertificate(cert!.jws, before, { issuer: 'another-swarm' })).rejects.toThrow(/issued by governed-swarm, not another-swarm/);
+
+    expect(await revokeSigningKey(db.pool, kid, 'key leaked')).toBe(true);
+    expect(await revokeSigningKey(db.pool, kid, 'again')).toBe(false);
+    const after = await jwks(db.pool);
+    expect(after.keys.map((k) => k.kid)).not.toContain(kid);
+    expect(after.keys.map((k) => k.kid)).toContain(signer.kid);
+    await expect(verifyCertificate(cert!.jws, after)).rejects.toThrow(/signature/);
+    await seedResolvable('after-revoke');
+    await evaluate('after-revoke', { ...deps, signer: other });
+    await evaluate('after-revoke', { ...deps, signer: other });
+    await expect(evaluate('after-revoke', { ...deps, signer: other })).rejects.toThrow(/was revoked/);
   });
 
   it('refuses to certify without a signing key, clearly', async () => {
