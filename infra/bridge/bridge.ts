@@ -17,6 +17,8 @@ import { PullLoop } from './pull.ts';
 
 /** The bus settings (streams, redelivery) plus the bridge's own. */
 export type BridgeEnv = BusConfig &
+  /** Production: functions over HTTP need STEP_INVOKE_TOKEN. */
+  Partial<Pick<Env, 'SWARM_ENV'>> &
   Pick<
     Env,
     | 'BRIDGE_DEPLOYMENT_ID'
@@ -96,7 +98,7 @@ export class Bridge {
       const route: Route = {
         name: step.name,
         consumer: consumerName(step.name),
-        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
+        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN, env) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step, env.STEP_INVOKE_TOKEN) : direct(step),
       };
       const consumer = await js.consumers.get(env.NATS_STREAM, route.consumer);
       loops.push(
