@@ -9,7 +9,7 @@ import { PermanentError, TransientError } from '../../shared/contract/errors.ts'
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
-import { respondToGovernanceReview } from '../../shared/store/reviews.ts';
+import { isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
 
 const AGENT = 'executor';
@@ -53,7 +53,14 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
   await authorize(ctx, msg.scope);
   return ctx.commit(async (tx) => {
-    const review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', by: r.responder, ...(r.note ? { note: r.note } : {}) });
+    let review;
+    try {
+      review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', by: r.responder, ...(r.note ? { note: r.note } : {}) });
+    } catch (err) {
+      // A second answer: the first one stands and was acted on; this one changes nothing.
+      if (isReviewClosed(err)) return { result: { review: r.review_id, skipped: 'already answered' } };
+      throw err;
+    }
     if (r.option === 'reject') return { result: { review: review.reviewId, approved: false } };
     const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);

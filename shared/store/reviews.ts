@@ -119,6 +119,13 @@ export async function supersedeFinalityReview(tx: PoolClient, scope: string, rea
   return rows[0]?.review_id ?? null;
 }
 
+/**
+ * The error a response to a review that is no longer pending raises. A step receiving
+ * a second answer (a retry past the duplicate window, or a race the API lost) treats
+ * it as done: the first answer stands, nothing to dead-letter.
+ */
+export const isReviewClosed = (err: unknown): boolean => err instanceof PermanentError && err.code === 'review_closed';
+
 async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind): Promise<Review> {
   const { rows } = await tx.query<Row>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = rows[0];
