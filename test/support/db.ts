@@ -7,7 +7,6 @@ import { createPool } from '../../shared/adapters/db.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
 import { MIGRATIONS_DIR, migrate } from '../../infra/migrate.ts';
 
-export const TEMPLATE_DB = 'swarm_template';
 
 function withDb(url: string, db: string): string {
   const u = new URL(url);
@@ -20,6 +19,13 @@ function migrationsDigest(): string {
   for (const f of readdirSync(MIGRATIONS_DIR).sort()) h.update(f).update(readFileSync(join(MIGRATIONS_DIR, f)));
   return h.digest('hex').slice(0, 16);
 }
+
+/**
+ * One template per set of migrations: checkouts with different migrations (branches
+ * tested side by side on one Postgres) each keep their own, instead of dropping and
+ * rebuilding a shared one under each other's feet.
+ */
+export const TEMPLATE_DB = `swarm_template_${migrationsDigest()}`;
 
 async function admin<T>(env: Env, fn: (pool: Pool) => Promise<T>): Promise<T> {
   const pool = createPool({ ...env, PG_POOL_MAX: 1 });
