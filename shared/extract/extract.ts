@@ -156,7 +156,8 @@ function runInHeading(seg: Segment): { heading: string; end: number } | undefine
 export function extractFacts(text: string): DocumentFacts {
   const segs = segment(text);
   const facts: DocumentFacts = {
-    title: segs.find((s) => s.kind === 'title')?.text ?? '',
+    // A one-line document has no title segment: its title is derived from the line, which stays body.
+    title: segs.find((s) => s.kind === 'title')?.text ?? text.trim().split('\n')[0]?.trim() ?? '',
     claims: [],
     goals: [],
     risks: [],
