@@ -87,6 +87,8 @@ export const envSchema = z.object({
   BRIDGE_NAK_MAX_MS: int(0).default(60_000),
   BRIDGE_SHUTDOWN_GRACE_MS: int(0).default(25_000),
   BRIDGE_HEALTH_PORT: int(0, 65535).default(3010),
+  /** Address the bridge's /healthz and /readyz bind; 0.0.0.0 for a probe from another host (a container orchestrator). */
+  BRIDGE_HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   BRIDGE_INBOX_CLEANUP_MS: int(0).default(10 * 60_000),
   /** Finality evaluation and status tick of every open scope this often; 0 = never. */
   BRIDGE_TICK_MS: int(0).default(15 * 60_000),
@@ -94,6 +96,8 @@ export const envSchema = z.object({
   /** A claim's lease, renewed every third of it while the step runs: a crashed run's claim is free this long after the crash. */
   INBOX_LEASE_MS: int(100).default(15_000),
   FUNCTION_PORT: int(1, 65535).default(3100),
+  /** Address `npm run function:serve` binds. */
+  FUNCTION_HOST: z.string().min(1).default('127.0.0.1'),
 
   STORAGE_BACKEND: z.enum(['minio', 'rustfs', 's3']).default('minio'),
   S3_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default('http://127.0.0.1:9000'),

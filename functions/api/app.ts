@@ -5,11 +5,11 @@
 // publishes messages; the step functions do the writes. Its own writes are the scope
 // row (PUT /v1/scopes/{scope}) and the access log.
 //
-// Every request: request id → trace span and log line → (under /v1) bearer token →
+// Every request: request id (generated here) → trace span and log line → (under /v1) bearer token →
 // body limit → validation of path, query, headers and body → permission → handler.
 // Every error: { error: { code, message, details?, request_id } } (errors.ts).
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { requestId } from 'hono/request-id';
+import { randomUUID } from 'node:crypto';
 import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
@@ -25,6 +25,9 @@ export type { ApiApp, ApiDeps };
 
 export const API_VERSION = '1.0.0';
 
+/** A client's X-Request-Id kept for correlation (logs only): short, and nothing a log reader could misread. */
+export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
 /**
  * The API bound to its dependencies. Throws ConfigError when no token is configured
  * outside dev mode (or a token entry is malformed): it refuses to run, not to check.
@@ -38,7 +41,17 @@ export function createApi(deps: ApiDeps): ApiApp {
   const policies = deps.policies ?? policySourceFromEnv(deps.env);
   const app: ApiApp = new OpenAPIHono<{ Variables: Vars }>({ defaultHook: validationHook });
 
-  app.use('*', requestId());
+  // The request id that goes into the access log is always ours: a client could
+  // otherwise choose, repeat or forge the ids audit rows are found by. The client's own
+  // X-Request-Id, if well-formed, is only logged beside it as client_request_id.
+  app.use('*', async (c, next) => {
+    const id = randomUUID();
+    c.set('requestId', id);
+    const theirs = c.req.header('x-request-id');
+    if (theirs !== undefined && CLIENT_REQUEST_ID.test(theirs)) c.set('clientRequestId', theirs);
+    c.header('X-Request-Id', id);
+    await next();
+  });
   app.use('*', secureHeaders());
   app.use('*', async (c, next) => {
     const t0 = performance.now();
@@ -50,7 +63,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       span.setAttributes({ 'http.request.method': c.req.method, 'http.route': route, 'http.response.status_code': c.res.status });
     });
     log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0), principal: c.get('principal'), request_id: c.get('requestId') },
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0), principal: c.get('principal'), request_id: c.get('requestId'), client_request_id: c.get('clientRequestId') },
       'request',
     );
   });

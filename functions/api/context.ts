@@ -9,7 +9,7 @@ import type { Env } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { PolicySource } from '../../shared/policy/load.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
-import { ApiError } from './errors.ts';
+import { ApiError, scopeNotFound } from './errors.ts';
 import { recordAccess } from './queries.ts';
 
 export interface ApiDeps {
@@ -29,7 +29,7 @@ export interface ApiDeps {
   shutdown?: AbortSignal;
 }
 
-export type Vars = { principal: string; requestId: string };
+export type Vars = { principal: string; requestId: string; clientRequestId?: string };
 export type ApiApp = OpenAPIHono<{ Variables: Vars }>;
 export type ApiContext = Context<{ Variables: Vars }>;
 
@@ -44,10 +44,17 @@ export interface Permission {
   write: boolean;
   /** What the write acts on (a review id), recorded with it. */
   target?: string;
+  /**
+   * What a denied principal that cannot even read the scope is told: the not-found
+   * answer of what it asked for, so that it cannot tell an existing id from a missing
+   * one. Default, for a scope object: 404 scope_not_found.
+   */
+  hidden?: ApiError;
 }
 
 /**
- * Check the principal's relation in OpenFGA. Denied: recorded in access_log, 403.
+ * Check the principal's relation in OpenFGA. Denied: recorded in access_log, 403, or
+ * 404 (p.hidden) when the principal cannot read the scope either.
  * OpenFGA unreachable or unconfigured: recorded, 503 (fails closed, never allows).
  * An allowed write is recorded before it happens; if the record cannot be written
  * the write does not happen (503): no unaudited writes.
@@ -81,6 +88,13 @@ export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'l
     throw new ApiError(503, 'authz_unavailable', `permission check failed closed (${res.reason}): ${res.detail ?? 'OpenFGA did not answer'}`, {
       headers: { 'Retry-After': '2' },
     });
+  }
+  const hidden = p.hidden ?? (p.scope !== null && p.object === `scope:${p.scope}` ? scopeNotFound(p.scope) : undefined);
+  if (hidden && res.reason === 'denied') {
+    // 403 only tells a reader of the scope what it knows already; anyone else gets 404.
+    const reads = p.relation === 'reader' ? res : await deps.authz.check({ user: principal, relation: 'reader', object: p.object });
+    if (!reads.allowed && reads.reason === 'denied') throw hidden;
+    if (!reads.allowed) throw new ApiError(503, 'authz_unavailable', `permission check failed closed (${reads.reason})`, { headers: { 'Retry-After': '2' } });
   }
   throw new ApiError(403, 'forbidden', `${principal} has no ${p.relation} relation on ${p.object} (${p.action} denied${res.reason === 'invalid' ? `: ${res.detail}` : ''})`);
 }

@@ -34,6 +34,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A missing scope, and one the caller may not read: the same answer, so scope ids cannot be probed. */
+export const scopeNotFound = (scope: string) => new ApiError(404, 'scope_not_found', `scope "${scope}" does not exist (create it with PUT /v1/scopes/${scope})`);
+
 export function errorBody(c: Context, code: string, message: string, details?: z.infer<typeof ErrorDetail>[]): ErrorBody {
   const request_id = c.get('requestId') as string | undefined;
   return { error: { code, message, ...(details?.length ? { details } : {}), ...(request_id ? { request_id } : {}) } };

@@ -32,12 +32,12 @@ async function build(): Promise<ApiApp> {
 
 export const app = new Hono();
 app.onError((err, c) => {
+  // The caller may be anyone, authenticated or not: the detail (which variable, which
+  // host could not be reached) goes to the log, the answer says only that we are not up.
   const misconfigured = err instanceof ConfigError;
-  if (!misconfigured) logger('api').error({ err }, 'API could not be built');
-  return c.json(
-    { error: { code: misconfigured ? 'misconfigured' : 'unavailable', message: misconfigured ? err.message : `the API cannot start: ${err.message}` } },
-    misconfigured ? 500 : 503,
-  );
+  logger('api').error({ err }, misconfigured ? 'API misconfigured: refusing requests' : 'API could not be built');
+  c.header('Cache-Control', 'no-store');
+  return c.json({ error: { code: 'unavailable', message: 'the service is unavailable' } }, 503);
 });
 app.all('*', async (c) => {
   // A failed connect is retried by the next request instead of being cached.

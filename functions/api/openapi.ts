@@ -8,11 +8,12 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({ 
 const ERRORS = {
   400: 'The request is malformed; the message names the field',
   401: 'Missing or unknown bearer token',
-  403: 'The principal lacks the OpenFGA relation (recorded in access_log)',
-  404: 'No such scope, review, certificate or route',
-  409: 'The review is no longer pending, or the scope exists with another mode',
+  403: 'The principal lacks the OpenFGA relation on a scope it can read (recorded in access_log)',
+  404: 'No such scope, review, certificate or route, or one in a scope the principal cannot read (the same answer)',
+  409: 'The review already has an answer (review_already_answered) or is closed, the doc_id was used for another text (doc_id_conflict), or the scope exists with another mode',
   413: 'Body or document too large',
   415: 'Body is not application/json',
+  422: 'The Idempotency-Key was already used with a different body (idempotency_key_reused)',
   503: 'A dependency (Postgres, NATS, OpenFGA) is unavailable; retry',
 } as const;
 

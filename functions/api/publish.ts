@@ -1,7 +1,7 @@
 // What the API publishes: `doc.submitted` and `review.responded` envelopes with
 // deterministic ids, so a retried request is dropped by JetStream's duplicate window
-// (Nats-Msg-Id) and, past the window, by the receiving step's inbox. The API stores
-// nothing for either: if publishing fails, nothing happened, and the client may retry.
+// (Nats-Msg-Id) and, past the window, by the receiving step's inbox. What the API must
+// remember to refuse a conflicting request is kept by submissions.ts.
 import { createHash } from 'node:crypto';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishEnvelope } from '../../shared/adapters/bus.ts';
@@ -24,11 +24,12 @@ export interface DocumentInput {
 
 /**
  * The doc.submitted envelope for a submission. doc_id defaults to a hash of title and
- * text; the message id is a hash of the scope and either the principal's
- * Idempotency-Key or the document (doc_id, kind, text), so the same submission is the
- * same message.
+ * text; the message id is a hash of the scope and the document (doc_id, kind, text),
+ * so the same document is the same message whoever sends it and under whatever
+ * Idempotency-Key (the key is checked against the request it was first used for, in
+ * submissions.ts, not made the message's identity).
  */
-export function documentEnvelope(scope: string, input: DocumentInput, principal: string, idempotencyKey?: string): Envelope {
+export function documentEnvelope(scope: string, input: DocumentInput, principal: string): Envelope {
   const parsed = DocSubmitted.safeParse({
     doc_id: input.doc_id ?? `d-${h(input.title.trim(), input.text.trim()).slice(0, 16)}`,
     title: input.title,
@@ -39,15 +40,20 @@ export function documentEnvelope(scope: string, input: DocumentInput, principal:
   // The body schema is stricter than the catalogue's; this only guards against the two drifting apart.
   if (!parsed.success) throw new ApiError(400, 'invalid_request', describeIssues(parsed.error).replace(/(^|; )/g, '$1body.'));
   const payload: Payload<'doc.submitted'> = parsed.data;
-  const key = idempotencyKey ? h('key', principal, scope, idempotencyKey) : h('doc', scope, payload.doc_id, payload.kind, payload.text);
-  return envelope(`api:doc:${key}`, scope, 'doc.submitted', payload);
+  return envelope(`api:doc:${h('doc', scope, payload.doc_id, payload.kind, payload.text)}`, scope, 'doc.submitted', payload);
 }
+
+/** What an Idempotency-Key is bound to: the request body as validated. */
+export const requestHash = (input: DocumentInput): string => h('request', input.title, input.text, input.doc_id ?? '', input.kind);
 
 /**
  * The review.responded envelope. Its id covers the whole response, so the same
  * response sent twice is one message, while a different response is another (the
  * receiving step records the first and refuses the rest: a review is answered once).
  */
+/** What a review answer is, for telling a retry from a second, different answer. */
+export const answerHash = (env: Envelope, resolutionText: string | undefined): string => h('answer', env.id, resolutionText ?? '');
+
 export function responseEnvelope(scope: string, payload: Payload<'review.responded'>): Envelope {
   const p = ReviewResponded.parse(payload);
   const id = h(p.review_id, p.option, String(p.days ?? ''), p.note ?? '', p.responder);

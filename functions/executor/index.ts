@@ -10,7 +10,7 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
-import { respondToGovernanceReview } from '../../shared/store/reviews.ts';
+import { isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 
@@ -64,7 +64,14 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   await authorize(ctx, msg.scope);
   await authorizeResponder(ctx.deps.authz, msg.scope, r.responder);
   return ctx.commit(async (tx) => {
-    const review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.note ? { note: r.note } : {}) });
+    let review;
+    try {
+      review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.note ? { note: r.note } : {}) });
+    } catch (err) {
+      // A second answer: the first one stands and was acted on; this one changes nothing.
+      if (isReviewClosed(err)) return { result: { review: r.review_id, skipped: 'already answered' } };
+      throw err;
+    }
     if (r.option === 'reject') return { result: { review: review.reviewId, approved: false } };
     const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);

@@ -14,7 +14,7 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
-import { respondToFinalityReview } from '../../shared/store/reviews.ts';
+import { isReviewClosed, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { services } from '../../shared/swarm/services.ts';
@@ -72,7 +72,13 @@ async function run(msg: Envelope, ctx: StepContext) {
 
   return ctx.commit(async (tx: PoolClient) => {
     if (response) {
-      await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', scope: msg.scope, by: response.responder, accessId: response.access_id, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
+      try {
+        await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', scope: msg.scope, by: response.responder, accessId: response.access_id, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
+      } catch (err) {
+        // A second answer: the first one stands and was acted on; this one changes nothing.
+        if (isReviewClosed(err)) return { emit: [] as OutMessage[], result: { review: response.review_id, skipped: 'already answered' } };
+        throw err;
+      }
     }
     const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
     if (r.review) {

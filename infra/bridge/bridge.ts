@@ -19,6 +19,8 @@ import { RetryBudgets } from './retry-budget.ts';
 
 /** The bus settings (streams, redelivery) plus the bridge's own. */
 export type BridgeEnv = BusConfig &
+  /** Production: functions over HTTP need STEP_INVOKE_TOKEN. */
+  Partial<Pick<Env, 'SWARM_ENV'>> &
   Pick<
     Env,
     | 'BRIDGE_DEPLOYMENT_ID'
@@ -112,7 +114,7 @@ export class Bridge {
         name: step.name,
         consumer: consumerName(step.name),
         emits: step.emits,
-        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step) : direct(step),
+        invoke: url ? overHttp(url, step.timeoutMs + HTTP_MARGIN_MS, env.STEP_INVOKE_TOKEN, env) : env.BRIDGE_IN_PROCESS === 'fetch' ? viaAppFetch(step, env.STEP_INVOKE_TOKEN) : direct(step),
       };
       let dc = shared;
       let stepJs = js;

@@ -5,7 +5,8 @@
 // Lambda. Either way the answer is a StepResponse.
 import { injectContext, type Context } from '../../shared/adapters/telemetry.ts';
 import { StepResponse } from '../../shared/contract/result.ts';
-import { ATTEMPT_HEADER, type Step } from '../../shared/runtime/step.ts';
+import { ConfigError, type Env } from '../../shared/config.ts';
+import { ATTEMPT_HEADER, exposedRuntime, type Step } from '../../shared/runtime/step.ts';
 
 export interface InvokeMeta {
   /** JetStream's delivery count. */
@@ -21,11 +22,12 @@ export function direct(step: Step): Invoke {
   return (data, meta, cancel) => step.invoke(data, { attempt: meta.attempt, parent: meta.trace, signal: cancel });
 }
 
-export function viaAppFetch(step: Step): Invoke {
+export function viaAppFetch(step: Step, token = ''): Invoke {
   return async (data, meta, cancel) => {
     const own = follow(cancel);
     try {
-      const headers = headersFor(meta, '');
+      // The app's /invoke checks STEP_INVOKE_TOKEN when it is set, in-process too.
+      const headers = headersFor(meta, token);
       // Known length: the app's body limit checks it instead of metering a stream.
       headers.set('content-length', String(data.byteLength));
       const req = new Request('http://in-process/invoke', { method: 'POST', headers, body: data as Uint8Array<ArrayBuffer>, signal: own.signal });
@@ -36,7 +38,14 @@ export function viaAppFetch(step: Step): Invoke {
   };
 }
 
-export function overHttp(baseUrl: string, timeoutMs: number, token = ''): Invoke {
+/**
+ * Throws ConfigError without a token in production: the function it calls must require
+ * one (assertInvokeToken), so calling without is either refused or, worse, accepted.
+ */
+export function overHttp(baseUrl: string, timeoutMs: number, token = '', env: Partial<Pick<Env, 'SWARM_ENV'>> = {}): Invoke {
+  if (!token && exposedRuntime(env)) {
+    throw new ConfigError([{ variable: 'STEP_INVOKE_TOKEN', message: `must be set in production to invoke functions over HTTP (${baseUrl})` }]);
+  }
   const url = new URL('invoke', baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
   return async (data, meta, cancel) => {
     const own = follow(cancel);

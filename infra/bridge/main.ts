@@ -1,7 +1,7 @@
 // npm run bridge: the JetStream bridge as a process.
 //   - loads the functions (BRIDGE_FUNCTIONS, or every functions/<name>/index.ts);
 //   - runs them in-process, or over HTTP for those named in BRIDGE_FUNCTION_URLS;
-//   - serves /healthz and /readyz on BRIDGE_HEALTH_PORT;
+//   - serves /healthz and /readyz on BRIDGE_HEALTH_HOST:BRIDGE_HEALTH_PORT (loopback by default);
 //   - on SIGTERM/SIGINT (V3): stops fetching, finishes and acks what is in flight
 //     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
 //     (1 if the grace ran out first; those messages are redelivered).
@@ -42,11 +42,12 @@ let bridge: Bridge | undefined;
 const health = serve({
   fetch: healthApp({ bridge: () => bridge, pool: deps.db.pool, s3, bucket: env.S3_BUCKET }).fetch,
   port: env.BRIDGE_HEALTH_PORT,
-  hostname: '0.0.0.0',
+  // Loopback unless asked: readiness names what is down, nothing for other hosts to read.
+  hostname: env.BRIDGE_HEALTH_HOST,
 });
 health.once('listening', () => {
   const a = health.address();
-  log.info({ port: typeof a === 'object' && a ? a.port : a }, 'health endpoints listening');
+  log.info(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: a }, 'health endpoints listening');
 });
 
 const name = `bridge ${env.BRIDGE_INSTANCE_ID || process.pid}`;

@@ -173,10 +173,14 @@ up_wsproxy() {
 status_wsproxy() { pid_alive wsproxy && port_open "$WSPROXY_PORT"; }
 
 # ---------------------------------------------------------------- NATS
+# A service's data directory: owner only (the JetStream store holds every message,
+# MinIO every artifact). Made so, and existing ones fixed, on every `up`; chmod needs
+# no restart of a running service.
+private_dir() { (umask 077 && mkdir -p "$1") && chmod 700 "$1"; }
+
 up_nats() {
   go_install nats-server "$NATS_MODULE"
-  mkdir -p "$DATA/nats"
-  chmod 700 "$DATA/nats"
+  private_dir "$DATA/nats"
   # Credentials (one nkey per identity) and the authorization generated from the message
   # catalogue: a connection without credentials is refused, and each identity may publish
   # only what infra/nats/permissions.ts allows it.
@@ -208,7 +212,7 @@ include auth.conf"
     return 0
   fi
   log "starting nats-server (JetStream) on 127.0.0.1:$NATS_PORT"
-  start_bg nats "$BIN/nats-server" -c "$DATA/nats/nats.conf"
+  (umask 077 && start_bg nats "$BIN/nats-server" -c "$DATA/nats/nats.conf")
   wait_port nats "$NATS_PORT" 20
 }
 status_nats() { pid_alive nats && port_open "$NATS_PORT"; }
@@ -216,11 +220,11 @@ status_nats() { pid_alive nats && port_open "$NATS_PORT"; }
 # ---------------------------------------------------------------- MinIO
 up_minio() {
   go_install minio "$MINIO_MODULE"
+  private_dir "$DATA/minio"
   pid_alive minio && port_open "$MINIO_PORT" && return 0
-  mkdir -p "$DATA/minio"
   log "starting MinIO on 127.0.0.1:$MINIO_PORT"
-  MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY MINIO_BROWSER=off MINIO_UPDATE=off \
-    start_bg minio "$BIN/minio" server "$DATA/minio" --quiet --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT"
+  (umask 077 && MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY MINIO_BROWSER=off MINIO_UPDATE=off \
+    start_bg minio "$BIN/minio" server "$DATA/minio" --quiet --address "127.0.0.1:$MINIO_PORT" --console-address "127.0.0.1:$MINIO_CONSOLE_PORT")
   wait_port minio "$MINIO_PORT" 60
 }
 status_minio() { pid_alive minio && port_open "$MINIO_PORT"; }

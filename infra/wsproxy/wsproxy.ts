@@ -1,7 +1,10 @@
 // WebSocket-to-TCP proxy so that @neondatabase/serverless reaches a plain Postgres,
 // as Neon's own proxy does in the cloud. Each WebSocket carries one Postgres
 // connection; frames are copied both ways unchanged. Only allow-listed targets are
-// dialled: an open proxy would let anyone reach any host from here.
+// dialled: an open proxy would let anyone reach any host from here. An upgrade that
+// carries an Origin header is refused unless that origin is allow-listed: browsers
+// always send one (so any web page could otherwise reach the database through a
+// developer's machine), the Neon driver in Node never does.
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -11,6 +14,8 @@ export interface WsProxyOptions {
   host?: string;
   /** host:port pairs that may be dialled, e.g. ["127.0.0.1:5433"]. */
   allow: string[];
+  /** Origins (scheme://host[:port]) a browser may connect from; default none. */
+  allowOrigins?: string[];
   log?: (msg: string) => void;
 }
 
@@ -21,7 +26,18 @@ export function startWsProxy(opts: WsProxyOptions): Promise<Server> {
     // Plain HTTP GET answers health checks.
     res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
   });
-  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  const origins = new Set(opts.allowOrigins ?? []);
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: false,
+    // Refused before the upgrade: the browser gets HTTP 403 and no socket.
+    verifyClient: ({ req }, done) => {
+      const origin = req.headers.origin;
+      if (origin === undefined || origins.has(origin)) return done(true);
+      log(`refused origin ${JSON.stringify(origin)}`);
+      done(false, 403, 'origin not allowed');
+    },
+  });
 
   wss.on('connection', (sock: WebSocket, req) => {
     const address = new URL(req.url ?? '/', 'http://x').searchParams.get('address') ?? '';

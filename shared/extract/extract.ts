@@ -194,7 +194,8 @@ export function extractFacts(text: string, limits: ExtractLimits = DEFAULT_LIMIT
   const run: Run = { limits, report: { sentences_split: 0, figures_ignored: 0, claims_dropped: 0 } };
   const segs = segment(text);
   const facts: DocumentFacts = {
-    title: segs.find((s) => s.kind === 'title')?.text ?? '',
+    // A one-line document has no title segment: its title is derived from the line, which stays body.
+    title: segs.find((s) => s.kind === 'title')?.text ?? text.trim().split('\n')[0]?.trim() ?? '',
     claims: [],
     goals: [],
     risks: [],

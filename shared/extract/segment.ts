@@ -62,7 +62,9 @@ export function segment(text: string): Segment[] {
       tableHeader = undefined;
       continue;
     }
-    if (!titleSeen) {
+    // The first line is a title only when something follows it: a one-line document
+    // ("We will hire 20 engineers in Q4.") is all body, or its facts would be lost.
+    if (!titleSeen && lines.slice(i + 1).some((l) => l.text.trim() !== '')) {
       titleSeen = true;
       const md = MD_HEADING.exec(raw);
       const skip = md ? md[1]!.length : lead;

@@ -1,9 +1,9 @@
 // Serve a step's Hono app over HTTP with @hono/node-server: what the bridge calls
 // when BRIDGE_FUNCTION_URLS names the function, locally or in a container.
-//   tsx shared/runtime/serve.ts <module> [port]      (default FUNCTION_PORT)
+//   tsx shared/runtime/serve.ts <module> [port]      (default FUNCTION_PORT, on FUNCTION_HOST)
 import { basename } from 'node:path';
 import { serve } from '@hono/node-server';
-import type { Step } from './step.ts';
+import { assertInvokeToken, type Step } from './step.ts';
 
 export interface Served {
   url: string;
@@ -29,6 +29,12 @@ if (process.argv[1] && basename(process.argv[1]) === 'serve.ts') {
   const { closeProcessDeps } = await import('./deps.ts');
   const { logger } = await import('../log.ts');
   const env = configOrExit();
+  try {
+    assertInvokeToken(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
   const [modulePath, portArg] = process.argv.slice(2);
   if (!modulePath) {
     process.stderr.write('usage: tsx shared/runtime/serve.ts <function module> [port]\n');
@@ -36,7 +42,7 @@ if (process.argv[1] && basename(process.argv[1]) === 'serve.ts') {
   }
   const telemetry = initTelemetry(env);
   const step = await loadStep(modulePath);
-  const served = await serveStep(step, portArg ? Number(portArg) : env.FUNCTION_PORT);
+  const served = await serveStep(step, portArg ? Number(portArg) : env.FUNCTION_PORT, env.FUNCTION_HOST);
   const log = logger('serve', { step: step.name });
   log.info({ url: served.url }, 'serving');
   process.stdout.write(`${served.url}\n`);

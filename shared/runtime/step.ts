@@ -16,7 +16,7 @@
 // Fast steps may skip the claim (`idempotency: 'optimistic'`): the record is then
 // inserted with the writes, and a duplicate run rolls back at commit.
 import type { PoolClient } from '@neondatabase/serverless';
-import { timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
@@ -24,6 +24,7 @@ import { SpanKind, context as otelContext, extractContext, inSpan, type Context 
 import { MAX_ENVELOPE_BYTES, MessageType, decodeEnvelope, type Emit, type Envelope } from '../contract/envelope.ts';
 import { PermanentError, TransientError, classify, type StepError } from '../contract/errors.ts';
 import { STATUS, type StepFailure, type StepResponse, type StepSuccess } from '../contract/result.ts';
+import { ConfigError, type Env } from '../config.ts';
 import { logger, type Logger } from '../log.ts';
 import { processDeps, type Deps } from './deps.ts';
 import { toEnvelopes } from './emit.ts';
@@ -106,10 +107,32 @@ export interface Step {
 /** Header through which the bridge passes JetStream's delivery count. */
 export const ATTEMPT_HEADER = 'x-gswarm-attempt';
 
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+/** Per-process key: both sides are reduced to 32-byte MACs, so neither the token's length nor where a guess differs shows in timing. */
+const MAC_KEY = randomBytes(32);
+const mac = (s: string) => createHmac('sha256', MAC_KEY).update(s, 'utf8').digest();
+
+export function sameSecret(a: string, b: string): boolean {
+  return timingSafeEqual(mac(a), mac(b));
+}
+
+/**
+ * Where a step's /invoke can be reached by strangers: production (SWARM_ENV or
+ * NODE_ENV), or AWS Lambda (a function URL is public).
+ */
+export function exposedRuntime(env: Partial<Pick<Env, 'SWARM_ENV'>>, proc: NodeJS.ProcessEnv = process.env): boolean {
+  return env.SWARM_ENV === 'production' || proc.NODE_ENV === 'production' || Boolean(proc.AWS_LAMBDA_FUNCTION_NAME);
+}
+
+/**
+ * Throws ConfigError where /invoke would be served without its token: an open
+ * /invoke lets anyone run any step on any scope. Called when a step is served
+ * (serveStep, the Lambda handler at cold start) and by the bridge before it calls a
+ * function over HTTP.
+ */
+export function assertInvokeToken(env: Pick<Env, 'SWARM_ENV' | 'STEP_INVOKE_TOKEN'>, proc: NodeJS.ProcessEnv = process.env): void {
+  if (!env.STEP_INVOKE_TOKEN && exposedRuntime(env, proc)) {
+    throw new ConfigError([{ variable: 'STEP_INVOKE_TOKEN', message: 'must be set in production and on Lambda: POST /invoke would run steps for anyone' }]);
+  }
 }
 /** A claim outlives the step's timeout by this much, so it never expires under a run that is still allowed. */
 const claimMarginMs = (timeoutMs: number) => Math.min(5_000, timeoutMs);
@@ -130,7 +153,8 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
   app.post(
     '/invoke',
     // Deployed steps sit behind public function URLs: only a caller holding the
-    // bridge's token may invoke them. Unset locally (in-process calls never get here).
+    // bridge's token may invoke them. Unset locally; where it must be set, serving
+    // refuses to start without it (assertInvokeToken).
     async (c, next) => {
       const token = getDeps().env.STEP_INVOKE_TOKEN;
       if (token && !sameSecret(c.req.header('authorization') ?? '', `Bearer ${token}`)) {

@@ -119,6 +119,13 @@ export async function supersedeFinalityReview(tx: PoolClient, scope: string, rea
   return rows[0]?.review_id ?? null;
 }
 
+/**
+ * The error a response to a review that is no longer pending raises. A step receiving
+ * a second answer (a retry past the duplicate window, or a race the API lost) treats
+ * it as done: the first answer stands, nothing to dead-letter.
+ */
+export const isReviewClosed = (err: unknown): boolean => err instanceof PermanentError && err.code === 'review_closed';
+
 /** Who answered, from where: the answer's scope (the message's) and the API's access-log row for it. */
 const Answer = { scope: z.string().min(1), by: z.string().min(1).max(100), accessId: z.number().int().positive() };
 

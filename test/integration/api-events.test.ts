@@ -108,7 +108,7 @@ describe('event stream', () => {
     expect(((await late.json()) as { error: { code: string } }).error.code).toBe('shutting_down');
   });
 
-  it('is refused past API_SSE_MAX_STREAMS, for bad resume points, without the reader relation (recorded), and for unknown scopes', async () => {
+  it('is refused past API_SSE_MAX_STREAMS, for bad resume points, without the reader relation (404, recorded), and for unknown scopes', async () => {
     const app = h.appWith({ API_SSE_MAX_STREAMS: 1 });
     const auth = { authorization: `Bearer ${h.tokens.operator}` };
     const one = new SseReader(await app.request(`/v1/scopes/${a}/events`, { headers: auth }));
@@ -128,7 +128,7 @@ describe('event stream', () => {
       expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(re);
     }
     const denied = await h.app.request(`/v1/scopes/${a}/events`, { headers: { authorization: `Bearer ${h.tokens.intruder}` } });
-    expect(denied.status).toBe(403);
+    expect(denied.status).toBe(404); // as for a missing scope: the intruder cannot read this one
     const { rows } = await h.db.pool.query('SELECT action, allowed FROM access_log WHERE request_id = $1', [denied.headers.get('x-request-id')]);
     expect(rows).toEqual([{ action: 'events.read', allowed: false }]);
     await waitFor('no consumer left', async () => (await consumers()).length === 0, { timeoutMs: 5_000 });

@@ -239,16 +239,18 @@ describe('ingest', () => {
     expect(await h.streamMessages()).toBe(before + 1);
   });
 
-  it('an Idempotency-Key makes the retry a duplicate even when the body changed; keys are per principal', async () => {
+  it('an Idempotency-Key makes the retry with the same body a duplicate, and is refused with another body (422)', async () => {
     const scope = await newScope();
     const key = uniq('key-');
     const a = DocumentAccepted.parse(await (await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc(), headers: { 'idempotency-key': key } })).json());
-    const b = DocumentAccepted.parse(
-      await (await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc({ text: 'edited text' }), headers: { 'Idempotency-Key': key } })).json(),
-    );
+    const b = DocumentAccepted.parse(await (await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc(), headers: { 'Idempotency-Key': key } })).json());
     expect(b).toMatchObject({ message_id: a.message_id, stream_seq: a.stream_seq, duplicate: true });
+    const edited = await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc({ text: 'edited text' }), headers: { 'Idempotency-Key': key } });
+    expect(edited.status).toBe(422);
+    expect((await errorOf(edited)).code).toBe('idempotency_key_reused');
+    // The message is the document's, key or no key.
     const noKey = DocumentAccepted.parse(await (await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc() })).json());
-    expect(noKey.message_id).not.toBe(a.message_id);
+    expect(noKey).toMatchObject({ message_id: a.message_id, duplicate: true });
     const bad = await h.call('POST', `/v1/scopes/${scope}/documents`, { json: doc(), headers: { 'idempotency-key': 'has space' } });
     expect(bad.status).toBe(400);
     expect((await errorOf(bad)).message).toMatch(/^header\.Idempotency-Key: /);
@@ -264,11 +266,11 @@ describe('ingest', () => {
     expect(m!.data.payload).toMatchObject({ kind: 'resolution', doc_id: 'legal-opinion.v2' });
   });
 
-  it('a scope the principal has no ingester relation on: 403 and recorded (intruder; a scope not linked to the swarm)', async () => {
+  it('a scope the principal has no ingester (nor reader) relation on: 404 as for a missing scope, and recorded (intruder; a scope not linked to the swarm)', async () => {
     const scope = await newScope();
     const intr = await h.call('POST', `/v1/scopes/${scope}/documents`, { token: h.tokens.intruder, json: doc() });
-    expect(intr.status).toBe(403);
-    expect((await errorOf(intr)).message).toBe(`agent:intruder has no ingester relation on scope:${scope} (document.submit denied)`);
+    expect(intr.status).toBe(404);
+    expect(await errorOf(intr)).toMatchObject({ code: 'scope_not_found', message: `scope "${scope}" does not exist (create it with PUT /v1/scopes/${scope})` });
     expect(await accessRows(intr.headers.get('x-request-id'))).toEqual([
       { principal: 'agent:intruder', action: 'document.submit', scope_id: scope, object: `scope:${scope}`, relation: 'ingester', allowed: false, reason: 'denied' },
     ]);
@@ -276,11 +278,11 @@ describe('ingest', () => {
     const unlinked = uniq('s-');
     await ensureScope(h.db.pool, null, { scope: unlinked }); // the row, without the OpenFGA link
     const res = await h.call('POST', `/v1/scopes/${unlinked}/documents`, { json: doc() });
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(404);
     expect(await accessRows(res.headers.get('x-request-id'))).toEqual([expect.objectContaining({ principal: 'agent:api', scope_id: unlinked, allowed: false, reason: 'denied' })]);
     // A scope that does not exist has no link either.
     const ghost = await h.call('POST', `/v1/scopes/${uniq('none-')}/documents`, { json: doc() });
-    expect(ghost.status).toBe(403);
+    expect(ghost.status).toBe(404);
     expect(await published(`${h.env.NATS_SUBJECT_PREFIX}.${unlinked}.doc.submitted`)).toEqual([]);
   });
 
@@ -480,10 +482,10 @@ describe('reading never changes anything', () => {
     expect(await errorOf(missing)).toMatchObject({ code: 'certificate_not_found' });
   });
 
-  it('reads by a principal without reader are 403 and recorded; a reviewer may read (reviewer implies reader)', async () => {
+  it('reads by a principal without reader are 404 (as for a missing id) and recorded; a reviewer may read (reviewer implies reader)', async () => {
     for (const path of [`/v1/scopes/${scope}`, `/v1/scopes/${scope}/convergence`, `/v1/scopes/${scope}/reviews`, `/v1/reviews/${finReviewId}`, `/v1/certificates/${certificateId}`]) {
       const res = await h.call('GET', path, { token: h.tokens.intruder });
-      expect([path, res.status]).toEqual([path, 403]);
+      expect([path, res.status]).toEqual([path, 404]);
       expect(await accessRows(res.headers.get('x-request-id'))).toEqual([expect.objectContaining({ principal: 'agent:intruder', relation: 'reader', scope_id: scope, allowed: false })]);
     }
     expect((await h.call('GET', `/v1/scopes/${scope}`, { token: h.tokens.operator })).status).toBe(200);
@@ -554,10 +556,10 @@ describe('reviews', () => {
     expect(await h.streamMessages()).toBe(before);
   });
 
-  it('only a reviewer may respond: agent:api and agent:intruder get 403, recorded', async () => {
-    for (const t of [h.tokens.api, h.tokens.intruder]) {
+  it('only a reviewer may respond: agent:api (a reader) gets 403, agent:intruder 404 (it cannot see the review); both recorded', async () => {
+    for (const [t, status] of [[h.tokens.api, 403], [h.tokens.intruder, 404]] as const) {
       const res = await respond(govReviewId, { option: 'approve' }, t);
-      expect(res.status).toBe(403);
+      expect(res.status).toBe(status);
       expect(await accessRows(res.headers.get('x-request-id'))).toEqual([
         expect.objectContaining({ action: 'review.respond', relation: 'reviewer', object: `scope:${scope}`, allowed: false, reason: 'denied' }),
       ]);
@@ -588,10 +590,18 @@ describe('reviews', () => {
   });
 
   it('defer takes its days from finality.yaml when not given', async () => {
-    const res = await respond(finReviewId, { option: 'defer' });
+    // A review of its own: the one of this block gets another answer below, and a review is answered once.
+    const other = await newScope();
+    const fin = loadFinalityPolicy().policy;
+    const reviewId = await withTransaction(h.db.pool, async (tx) => {
+      const { snapshot } = await loadSnapshot(tx, other, fin);
+      const { evaluation } = await previewFinality({ db: tx, policies }, other);
+      return (await upsertFinalityReview(tx, other, buildReviewRequest(other, snapshot, evaluation, fin))).reviewId;
+    });
+    const res = await respond(reviewId, { option: 'defer' });
     expect(res.status).toBe(202);
-    const msgs = await published(`${h.env.NATS_SUBJECT_PREFIX}.${scope}.review.responded`);
-    expect(msgs.at(-1)!.data.payload).toMatchObject({ review_id: finReviewId, option: 'defer', days: loadFinalityPolicy().policy.review.defer_days });
+    const msgs = await published(`${h.env.NATS_SUBJECT_PREFIX}.${other}.review.responded`);
+    expect(msgs.at(-1)!.data.payload).toMatchObject({ review_id: reviewId, option: 'defer', days: fin.review.defer_days });
   });
 
   it('provide_resolution submits the text as a resolution document, then the response', async () => {
@@ -615,7 +625,7 @@ describe('reviews', () => {
     await respondToFinalityReview(h.db.pool, { reviewId: finReviewId, option: 'defer', days: 7, ...(await answeredBy(h.db.pool, scope, finReviewId, 'user:operator')) });
     const res = await respond(finReviewId, { option: 'approve_finality' });
     expect(res.status).toBe(409);
-    expect(await errorOf(res)).toMatchObject({ code: 'review_closed', message: `review "${finReviewId}" is already deferred (by user:operator)` });
+    expect(await errorOf(res)).toMatchObject({ code: 'review_already_answered', message: `review "${finReviewId}" is already deferred (by user:operator); a review is answered once` });
     const got = Review.parse(await (await h.call('GET', `/v1/reviews/${finReviewId}`)).json());
     expect(got).toMatchObject({ status: 'deferred', options: [] });
   });

@@ -43,6 +43,8 @@ describe('bridge process', () => {
     const effectsBefore = await n(`SELECT count(*) AS n FROM fixture_effects`);
     const child = await spawnBridge(env, [SLOW]);
     const port = await child.healthPort();
+    // Loopback unless BRIDGE_HEALTH_HOST says otherwise: readiness details are not for other hosts.
+    expect(child.logs.find((l) => l.msg === 'health endpoints listening')).toMatchObject({ address: '127.0.0.1', port });
     const ready = await waitFor('readiness', async () => {
       const r = await fetch(`http://127.0.0.1:${port}/readyz`);
       return r.status === 200 ? ((await r.json()) as { checks: Record<string, { ok: boolean }> }) : undefined;

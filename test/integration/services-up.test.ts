@@ -1,5 +1,6 @@
 // `npm run services:up` on a machine where everything is already installed and
-// running: it must start nothing, install nothing and change nothing.
+// running: it must start nothing, install nothing and change nothing (except to make
+// the data directories of NATS and MinIO owner-only, which needs no restart).
 import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,9 @@ describe('services:up', () => {
     expect(stderr).toMatch(/bootstrap: nothing to change/);
     expect(readFileSync(envFile, 'utf8')).toBe(before.text);
     expect(statSync(envFile).mtimeMs).toBe(before.mtime);
+
+    // Every message and artifact is in these: readable by their owner only (fixed on `up`, no restart needed).
+    for (const dir of ['nats', 'minio']) expect([dir, (statSync(join(gswarmHome(), 'data', dir)).mode & 0o777).toString(8)]).toEqual([dir, '700']);
 
     const status = await run('bash', ['infra/services/services.sh', 'status', 'postgres', 'wsproxy', 'nats', 'minio', 'openfga']);
     expect(status.stdout.trim().split('\n').map((l) => l.split(/\s+/))).toEqual([

@@ -66,8 +66,10 @@ export function certificateRoutes(app: Routes['app'], r: Routes): void {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
     const cert = await readOnly(r.deps.db, (q) => getCertificate(q, id));
-    if (!cert) throw new ApiError(404, 'certificate_not_found', `certificate "${id}" does not exist`);
-    await authorize(r, c, { action: 'certificate.read', relation: 'reader', object: `scope:${cert.scope}`, scope: cert.scope, write: false });
+    const notFound = new ApiError(404, 'certificate_not_found', `certificate "${id}" does not exist`);
+    if (!cert) throw notFound;
+    // One answer for a missing certificate and one the caller may not see: ids cannot be probed.
+    await authorize(r, c, { action: 'certificate.read', relation: 'reader', object: `scope:${cert.scope}`, scope: cert.scope, write: false, hidden: notFound });
     return c.json(certJson(cert), 200);
   });
 

@@ -37,6 +37,15 @@ const eventsRoute = createRoute({
 /** Open streams of this process (bounded by API_SSE_MAX_STREAMS). */
 export class StreamCount {
   open = 0;
+  /** Take a slot if fewer than `max` are taken; synchronous, so two requests cannot both take the last one. */
+  reserve(max: number): boolean {
+    if (this.open >= max) return false;
+    this.open++;
+    return true;
+  }
+  release(): void {
+    this.open--;
+  }
 }
 
 export function eventRoutes(app: Routes['app'], r: Routes): void {
@@ -48,7 +57,9 @@ export function eventRoutes(app: Routes['app'], r: Routes): void {
     await authorize(r, c, { action: 'events.read', relation: 'reader', object: `scope:${scope}`, scope, write: false });
     await readOnly(deps.db, (q) => mustGetScope(q, scope));
     if (deps.shutdown?.aborted) throw new ApiError(503, 'shutting_down', 'the API is shutting down; reconnect to another instance', { headers: { 'Retry-After': '1' } });
-    if (r.streams.open >= deps.env.API_SSE_MAX_STREAMS) {
+    // Check and take the slot in one synchronous step, before the first await below:
+    // otherwise every request waiting on NATS passes the check and the cap is overshot.
+    if (!r.streams.reserve(deps.env.API_SSE_MAX_STREAMS)) {
       throw new ApiError(503, 'too_many_streams', `${r.streams.open} event streams are open, the most this process serves (API_SSE_MAX_STREAMS)`, {
         headers: { 'Retry-After': '5' },
       });
@@ -67,9 +78,9 @@ export function eventRoutes(app: Routes['app'], r: Routes): void {
       remove = () => consumer.delete();
       messages = await consumer.consume({ max_messages: 64 });
     } catch (err) {
+      r.streams.release();
       throw new ApiError(503, 'bus_unavailable', `cannot read the event stream from NATS: ${(err as Error).message}`, { headers: { 'Retry-After': '2' } });
     }
-    r.streams.open++;
     const log = r.log.child({ scope, principal: c.get('principal'), request_id: c.get('requestId') });
     log.info({ after: after ?? null }, 'event stream opened');
 
@@ -107,7 +118,7 @@ export function eventRoutes(app: Routes['app'], r: Routes): void {
         c.req.raw.signal?.removeEventListener('abort', stop);
         messages.stop();
         await remove().catch((err: unknown) => log.warn({ err }, 'could not delete the event consumer; the server drops it when inactive'));
-        r.streams.open--;
+        r.streams.release();
         log.info({ sent }, 'event stream closed');
       }
     });

@@ -1,6 +1,7 @@
 // The review queue: list a scope's reviews, read one, respond to one. A response is
 // published as review.responded (the executor acts on governance reviews, the
-// finality step on finality reviews, and they record it); the API writes nothing.
+// finality step on finality reviews, and they record it); the API only claims the
+// answer first (submissions.ts), so a second, different answer is refused at once.
 import { createRoute } from '@hono/zod-openapi';
 import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
@@ -9,6 +10,7 @@ import { authorize } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { documentEnvelope, publish, responseEnvelope } from '../publish.ts';
+import { claimAnswer } from '../submissions.ts';
 import { readOnly } from '../queries.ts';
 import {
   FINALITY_OPTIONS,
@@ -69,18 +71,24 @@ const respondRoute = createRoute({
   path: '/v1/reviews/{id}/respond',
   summary: 'Respond to a pending review',
   description:
-    'Governance reviews take approve | reject; finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. The first response recorded wins. Permission: reviewer on the review\'s scope.',
+    'Governance reviews take approve | reject; finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. A review is answered once: a different answer after the first is 409 review_already_answered. Permission: reviewer on the review\'s scope (a principal that cannot read it gets 404, as for a missing review).',
   tags: ['reviews'],
   security: bearer,
   request: { params: ReviewParam, body: { content: { 'application/json': { schema: RespondBody } }, required: true } },
   responses: { 202: json(RespondAccepted, 'Published'), ...errors(400, 401, 403, 404, 409, 413, 415, 503) },
 });
 
+/** A missing review, and one in a scope the caller cannot read: the same answer. */
+const reviewNotFound = (id: string) => new ApiError(404, 'review_not_found', `review "${id}" does not exist`);
+
 async function mustGetReview(r: Routes, id: string): Promise<Review> {
   const review = await readOnly(r.deps.db, (q) => getReview(q, id));
-  if (!review) throw new ApiError(404, 'review_not_found', `review "${id}" does not exist`);
+  if (!review) throw reviewNotFound(id);
   return review;
 }
+
+/** A response is recorded once: approved, rejected, responded and deferred reviews were answered. */
+const ANSWERED: readonly Review['status'][] = ['approved', 'rejected', 'responded', 'deferred'];
 
 export function reviewRoutes(app: Routes['app'], r: Routes): void {
   app.openapi(listRoute, async (c) => {
@@ -97,7 +105,7 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
     const review = await mustGetReview(r, id);
-    await authorize(r, c, { action: 'review.read', relation: 'reader', object: `scope:${review.scope}`, scope: review.scope, write: false });
+    await authorize(r, c, { action: 'review.read', relation: 'reader', object: `scope:${review.scope}`, scope: review.scope, write: false, hidden: reviewNotFound(id) });
     return c.json(reviewJson(review), 200);
   });
 
@@ -106,7 +114,7 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     const body = c.req.valid('json');
     const principal = c.get('principal');
     const review = await mustGetReview(r, id);
-    const accessId = await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true, target: id });
+    const accessId = await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true, target: id, hidden: reviewNotFound(id) });
 
     const allowed = OPTIONS[review.kind];
     if (!allowed.includes(body.option)) {
@@ -120,15 +128,9 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       throw new ApiError(400, 'invalid_request', `body.text: only with option provide_resolution, not ${body.option}`);
     }
     if (review.status !== 'pending') {
-      throw new ApiError(409, 'review_closed', `review "${id}" is already ${review.status}${review.respondedBy ? ` (by ${review.respondedBy})` : ''}`);
-    }
-
-    // The resolution goes first: if the response then fails to publish, the review is
-    // still pending and a retry publishes both (the document as a duplicate).
-    let resolution = null;
-    if (body.option === 'provide_resolution') {
-      const doc = documentEnvelope(review.scope, { title: `Resolution for review ${id}`, text: body.text!, kind: 'resolution' }, principal);
-      resolution = { scope: review.scope, doc_id: String(doc.payload.doc_id), ...(await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, doc)) };
+      const by = review.respondedBy ? ` (by ${review.respondedBy})` : '';
+      if (ANSWERED.includes(review.status)) throw new ApiError(409, 'review_already_answered', `review "${id}" is already ${review.status}${by}; a review is answered once`);
+      throw new ApiError(409, 'review_closed', `review "${id}" is already ${review.status}${by}`);
     }
     const days = body.option === 'defer' ? (body.days ?? r.policies.finality().policy.review.defer_days) : undefined;
     const payload: Payload<'review.responded'> = {
@@ -143,6 +145,22 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     };
     // The answer continues the trace of the evidence that raised the review, so one trace
     // runs from a document's ingestion through the human decision to the certificate.
+    const answer = responseEnvelope(review.scope, payload);
+    // Claimed before anything is published: a second, different answer is refused here,
+    // instead of being accepted and then failing in the step that records answers.
+    const release = await claimAnswer(r.deps.db, id, answer, principal, body.text);
+    // The resolution goes first: if the response then fails to publish, the claim is
+    // released and a retry publishes both (the document as a duplicate).
+    let resolution = null;
+    try {
+      if (body.option === 'provide_resolution') {
+        const doc = documentEnvelope(review.scope, { title: `Resolution for review ${id}`, text: body.text!, kind: 'resolution' }, principal);
+        resolution = { scope: review.scope, doc_id: String(doc.payload.doc_id), ...(await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, doc)) };
+      }
+    } catch (err) {
+      await release?.().catch(() => {});
+      throw err;
+    }
     const raisedBy = (review.request as { trace?: { traceparent?: string; tracestate?: string } }).trace;
     const parent = raisedBy?.traceparent ? extractContext(new Headers({ traceparent: raisedBy.traceparent, ...(raisedBy.tracestate ? { tracestate: raisedBy.tracestate } : {}) })) : undefined;
     const request = trace.getActiveSpan()?.spanContext();
@@ -150,8 +168,11 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       `review respond ${review.kind}`,
       { kind: SpanKind.PRODUCER, attributes: { 'gswarm.review_id': id, 'gswarm.option': body.option, 'gswarm.scope': review.scope }, ...(request ? { links: [{ context: request }] } : {}) },
       parent,
-      () => publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, responseEnvelope(review.scope, payload)),
-    );
+      () => publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, answer),
+    ).catch(async (err: unknown) => {
+      await release?.().catch(() => {});
+      throw err;
+    });
     r.log.info({ review_id: id, option: body.option, principal, duplicate: pub.duplicate }, 'review response published');
     return c.json({ review_id: id, kind: review.kind, option: body.option, ...pub, resolution }, 202);
   });

@@ -14,10 +14,10 @@ import { loadSnapshot } from '../../../shared/store/snapshot.ts';
 import { readState } from '../../../shared/store/state.ts';
 import type { Queryable } from '../../../shared/store/db.ts';
 import { authorize, type ApiApp } from '../context.ts';
-import { ApiError, errorResponse } from '../errors.ts';
+import { ApiError, errorResponse, scopeNotFound } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
-import { documentEnvelope, publish } from '../publish.ts';
 import { latestFinalityDecision, nodeContents, readOnly } from '../queries.ts';
+import { submitDocument as submit } from '../submissions.ts';
 import {
   Convergence,
   ConvergenceQuery,
@@ -34,7 +34,7 @@ import type { Routes } from './index.ts';
 /** The scope row, or 404. */
 export async function mustGetScope(q: Queryable, scope: string): Promise<Scope> {
   const s = await getScope(q, scope);
-  if (!s) throw new ApiError(404, 'scope_not_found', `scope "${scope}" does not exist (create it with PUT /v1/scopes/${scope})`);
+  if (!s) throw scopeNotFound(scope);
   return s;
 }
 
@@ -68,11 +68,11 @@ const submitDocument = createRoute({
   path: '/v1/scopes/{scope}/documents',
   summary: 'Submit a document (or a resolution) to a scope',
   description:
-    'Publishes doc.submitted; the facts step ingests it. The message id is derived from the Idempotency-Key header, or from the document, so a retry publishes nothing new (duplicate: true). Permission: ingester on the scope.',
+    'Publishes doc.submitted; the facts step ingests it. The message id is derived from the document (scope, doc_id, kind, text), so a retry publishes nothing new (duplicate: true). A doc_id is bound to its first text: another text under it is 409 doc_id_conflict. An Idempotency-Key is bound to its first request body: another body is 422 idempotency_key_reused. Permission: ingester on the scope (a principal that cannot read the scope gets 404, as for a missing one).',
   tags: ['scopes'],
   security: bearer,
   request: { params: ScopeParam, headers: IdempotencyHeader, body: { content: { 'application/json': { schema: DocumentBody } }, required: true } },
-  responses: { 202: json(DocumentAccepted, 'Published'), ...errors(400, 401, 403, 404, 413, 415, 503) },
+  responses: { 202: json(DocumentAccepted, 'Published'), ...errors(400, 401, 403, 404, 409, 413, 415, 422, 503) },
 });
 
 const getSummary = createRoute({
@@ -124,10 +124,9 @@ export function scopeRoutes(app: ApiApp, r: Routes): void {
     const principal = c.get('principal');
     await authorize(r, c, { action: 'document.submit', relation: 'ingester', object: `scope:${scope}`, scope, write: true });
     await readOnly(deps.db, (q) => mustGetScope(q, scope));
-    const env = documentEnvelope(scope, body, principal, key);
-    const pub = await publish(deps.js, deps.env.NATS_SUBJECT_PREFIX, env);
-    r.log.info({ scope, doc_id: env.payload.doc_id, message_id: env.id, duplicate: pub.duplicate, principal }, 'document published');
-    return c.json({ scope, doc_id: String(env.payload.doc_id), ...pub }, 202);
+    const pub = await submit({ db: deps.db, js: deps.js, prefix: deps.env.NATS_SUBJECT_PREFIX }, scope, body, principal, key);
+    r.log.info({ scope, doc_id: pub.doc_id, message_id: pub.message_id, duplicate: pub.duplicate, principal }, 'document published');
+    return c.json({ scope, ...pub }, 202);
   });
 
   app.openapi(getSummary, async (c) => {

@@ -110,6 +110,12 @@ describe('executor', () => {
     expect(rejected).toMatchObject({ emit: [], result: { approved: false } });
     expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+
+    // A second, different answer (another message) is a no-op, not a dead letter: the first one stands.
+    const second = await run(executor, t.deps, envelope('review.responded', scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'approve', responder: 'carol' }));
+    expect(second).toMatchObject({ emit: [], result: { review: req2.payload.review_id, skipped: 'already answered' } });
+    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'bob' });
+    expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
   });
 
   it('forged approvals change nothing: no decision record, another scope\'s, another transition, a decision that was a review', async () => {

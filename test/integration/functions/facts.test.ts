@@ -3,6 +3,7 @@
 // hiring contradiction of the Acme documents (raised by doc 2, resolved by doc 5),
 // redelivery, bad input, and the proposal it makes only from ContextIngested.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { documentEnvelope } from '../../../functions/api/publish.ts';
 import { step as facts } from '../../../functions/facts/index.ts';
 import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import { extractFacts } from '../../../shared/extract/extract.ts';
@@ -110,6 +111,16 @@ describe('facts, offline extractor', () => {
     expect(emitted(await submit('actual-2', 'The leakage rate reported to the regulator was 21.1%.'), 'facts.extracted').payload).toMatchObject({ contradictions_found: 1 });
     const [edge] = await queryEdges(t.guarded, scope, { kinds: ['contradicts'] });
     expect((edge!.metadata.sides as { display: string }[]).map((x) => x.display).sort()).toEqual(['19.4', '21.1']);
+  });
+
+  it("the README's one-line curl example keeps its sentence as body: the claim is extracted and stored", async () => {
+    const scope = await t.scope('f1l-');
+    // Exactly what POST /v1/scopes/{scope}/documents publishes for the README's example body.
+    const msg = documentEnvelope(scope, { title: 'Memo', text: 'We will hire 20 engineers in Q4.', kind: 'document' }, 'agent:api');
+    const res = await run(facts, t.deps, msg);
+    expect(res.result).toMatchObject({ claims: 1 });
+    const claims = await queryNodes(t.guarded, scope, { kinds: ['claim'] });
+    expect(claims.map((n) => n.content)).toEqual(['We will hire 20 engineers in Q4.']);
   });
 
   it('a redelivered message returns the stored result and writes nothing twice', async () => {

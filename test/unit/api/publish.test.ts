@@ -1,7 +1,7 @@
 // Envelopes the API publishes: deterministic ids (what makes a retry a duplicate),
 // valid catalogue payloads, and the size bound.
 import { describe, expect, it } from 'vitest';
-import { documentEnvelope, responseEnvelope } from '../../../functions/api/publish.ts';
+import { answerHash, documentEnvelope, requestHash, responseEnvelope } from '../../../functions/api/publish.ts';
 import { ApiError } from '../../../functions/api/errors.ts';
 import { Envelope, MAX_ENVELOPE_BYTES } from '../../../shared/contract/envelope.ts';
 import { DocSubmitted, ReviewResponded } from '../../../shared/contract/messages.ts';
@@ -26,12 +26,12 @@ describe('documentEnvelope', () => {
     }
   });
 
-  it('with an Idempotency-Key, the id is the key (per principal and scope), whatever the body', () => {
-    const k = documentEnvelope('acme', d, 'agent:api', 'k-1');
-    expect(documentEnvelope('acme', { ...d, text: 'changed' }, 'agent:api', 'k-1').id).toBe(k.id);
-    expect(documentEnvelope('acme', d, 'user:operator', 'k-1').id).not.toBe(k.id);
-    expect(documentEnvelope('beta', d, 'agent:api', 'k-1').id).not.toBe(k.id);
-    expect(k.id).not.toBe(documentEnvelope('acme', d, 'agent:api').id);
+  it('an Idempotency-Key is bound to the request body: any change of it is another request hash', () => {
+    const a = requestHash(d);
+    expect(requestHash({ ...d })).toBe(a);
+    for (const other of [{ ...d, text: 'changed' }, { ...d, title: 'Memo 2' }, { ...d, doc_id: 'memo-1' }, { ...d, kind: 'resolution' as const }]) {
+      expect(requestHash(other)).not.toBe(a);
+    }
   });
 
   it('refuses a document whose message would exceed MAX_ENVELOPE_BYTES with a 413', () => {
@@ -58,5 +58,11 @@ describe('responseEnvelope', () => {
     }
     // A retried request is recorded again (another access row) but is the same answer: the same message.
     expect(responseEnvelope('acme', { ...p, access_id: 42 }).id).toBe(a.id);
+  });
+  it("an answer's hash covers the response and a resolution's text", () => {
+    const a = responseEnvelope('acme', p);
+    expect(answerHash(a, undefined)).toBe(answerHash(responseEnvelope('acme', { ...p }), undefined));
+    expect(answerHash(a, 'text')).not.toBe(answerHash(a, undefined));
+    expect(answerHash(responseEnvelope('acme', { ...p, days: 8 }), undefined)).not.toBe(answerHash(a, undefined));
   });
 });

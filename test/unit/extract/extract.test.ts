@@ -230,4 +230,12 @@ describe('documents', () => {
       ['paragraph', 'Risks', 'Date', '2026-08-14'],
     ]);
   });
+
+  it('a one-line document is body, not a title: its sentence is read (the title is derived from it)', () => {
+    expect(segment('We will hire 20 engineers in Q4.\n').map((s) => s.kind)).toEqual(['paragraph']);
+    const f = extractFacts('We will hire 20 engineers in Q4.');
+    expect(f.title).toBe('We will hire 20 engineers in Q4.');
+    expect(f.claims.map((c) => c.text)).toEqual(['We will hire 20 engineers in Q4.']);
+    expect(segment('Memo\nWe will hire 20 engineers in Q4.').map((s) => s.kind)).toEqual(['title', 'paragraph']);
+  });
 });
