@@ -112,9 +112,9 @@ describe('executor', () => {
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
 
     // A second, different answer (another message) is a no-op, not a dead letter: the first one stands.
-    const second = await run(executor, t.deps, envelope('review.responded', scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'approve', responder: 'carol' }));
+    const second = await run(executor, t.deps, await humanAnswer(t, scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'approve', responder: 'user:carol' }));
     expect(second).toMatchObject({ emit: [], result: { review: req2.payload.review_id, skipped: 'already answered' } });
-    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'bob' });
+    expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
   });
 

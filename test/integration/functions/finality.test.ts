@@ -139,7 +139,7 @@ describe('finality', () => {
     // Redelivered answer: the stored result, no second certificate or round.
     expect(await run(finality, t.deps, { ...answer, attempt: 2 })).toMatchObject({ replayed: true, emit: res.emit });
     // A second, different answer (another message) is a no-op, not a dead letter: no round, no certificate.
-    const late = envelope('review.responded', scope, { review_id: reviewId, kind: 'finality_review', option: 'defer', responder: 'bob' });
+    const late = await humanAnswer(t, scope, { review_id: reviewId, kind: 'finality_review', option: 'defer', responder: 'user:bob' });
     expect(await run(finality, t.deps, late)).toMatchObject({ emit: [], result: { review: reviewId, skipped: 'already answered' } });
     expect(await decisions(scope)).toHaveLength(3);
     expect(await listCertificates(t.guarded, scope)).toHaveLength(1);
