@@ -69,6 +69,14 @@ export const envSchema = z.object({
     .default(''),
   /** In-process functions: `direct` calls the step's invoke (what its /invoke route runs); `fetch` goes through app.fetch with a Request. */
   BRIDGE_IN_PROCESS: z.enum(['direct', 'fetch']).default('direct'),
+  /** The bridge's own bus identity (provisioning, timer, advisories). */
+  BRIDGE_NATS_IDENTITY: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/).default('bridge'),
+  /**
+   * Run each step's loop on the step's own credential (step-<name>), so the server holds it
+   * to what it emits. false: every loop on the bridge's identity (functions with no
+   * credential of their own, e.g. the test fixtures, run with BRIDGE_NATS_IDENTITY=operator).
+   */
+  BRIDGE_STEP_IDENTITIES: bool.default(true),
   BRIDGE_DEPLOYMENT_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected 1-64 chars of A-Z a-z 0-9 . _ -').default('local'),
   BRIDGE_INSTANCE_ID: z.string().max(64).default(''),
   BRIDGE_BATCH: int(1, 256).default(10),

@@ -6,7 +6,6 @@
 //     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
 //     (1 if the grace ran out first; those messages are redelivered).
 import { serve } from '@hono/node-server';
-import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
@@ -51,9 +50,10 @@ health.once('listening', () => {
 });
 
 const name = `bridge ${env.BRIDGE_INSTANCE_ID || process.pid}`;
-const nc = await connectBus(env, name, BUS_IDENTITY.bridge);
+const nc = await connectBus(env, name, env.BRIDGE_NATS_IDENTITY);
 // Each step's loop runs on the step's own credentials: the server holds it to what it may emit.
-bridge = await Bridge.start({ nc, connectAs: (identity) => connectBus(env, name, identity), steps, urls, env, db: deps.db, log });
+const connectAs = env.BRIDGE_STEP_IDENTITIES ? (identity: string) => connectBus(env, name, identity) : undefined;
+bridge = await Bridge.start({ nc, ...(connectAs ? { connectAs } : {}), steps, urls, env, db: deps.db, log });
 
 const inbox = new PostgresIdempotencyStore(deps.db);
 const cleanup =

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { connectBus } from '../../shared/adapters/bus.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../shared/adapters/authz.ts';
 import { withTransaction } from '../../shared/adapters/db.ts';
@@ -90,8 +91,12 @@ describe('S3 (MinIO)', () => {
 });
 
 describe('NATS JetStream', () => {
+  it('refuses a connection without credentials', async () => {
+    await expect(connect({ servers: env.NATS_URL })).rejects.toThrow(/Authorization Violation/);
+  });
+
   it('publishes and consumes through a durable pull consumer with explicit ack', async () => {
-    const nc = await connect({ servers: env.NATS_URL });
+    const nc = await connectBus(env, 'services-test', 'operator');
     try {
       const jsm = await jetstreamManager(nc);
       const stream = uniq('T_');

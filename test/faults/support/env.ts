@@ -23,6 +23,9 @@ export function bridgeEnv(base: Env, overrides: Partial<Env> = {}): Env {
     BRIDGE_SHUTDOWN_GRACE_MS: 10_000,
     BRIDGE_HEALTH_PORT: 0,
     BRIDGE_INBOX_CLEANUP_MS: 0,
+    // The fixture functions have no bus credentials of their own.
+    BRIDGE_NATS_IDENTITY: 'operator',
+    BRIDGE_STEP_IDENTITIES: false,
     ...overrides,
   };
 }

@@ -15,6 +15,7 @@ const cfg = (over: Partial<AuthzConfig>): AuthzConfig => ({
   OPENFGA_MODEL_ID: '',
   AUTHZ_DISABLED: false,
   OPENFGA_TIMEOUT_MS: 1500,
+  OPENFGA_API_TOKEN: env.OPENFGA_API_TOKEN,
   ...over,
 });
 
@@ -89,6 +90,17 @@ describe('authorizer fails closed', () => {
       await createAuthorizer(cfg({ OPENFGA_STORE_ID: env.OPENFGA_STORE_ID, OPENFGA_MODEL_ID: '01HZZZZZZZZZZZZZZZZZZZZZZZ' }), { breaker: uniq('fga-') }).check(req),
     ).toMatchObject({ allowed: false, reason: 'unconfigured' });
     await expect(createAuthzAdmin(cfg({ OPENFGA_STORE_ID: '' })).write([scopeSwarmTuple('x')])).rejects.toThrow(/must be set/);
+  });
+
+  it('the local OpenFGA refuses a caller without its preshared key (and the check fails closed)', async () => {
+    const c = cfg({ OPENFGA_STORE_ID: env.OPENFGA_STORE_ID, OPENFGA_MODEL_ID: env.OPENFGA_MODEL_ID });
+    const req = { user: 'agent:facts', relation: 'advancer', object: 'state:FactsExtracted' };
+    expect(await createAuthorizer(c, { breaker: uniq('fga-') }).check(req)).toEqual({ allowed: true, reason: 'allowed' });
+    for (const token of ['', 'not-the-key']) {
+      const res = await createAuthorizer({ ...c, OPENFGA_API_TOKEN: token }, { breaker: uniq('fga-') }).check(req);
+      expect(res).toMatchObject({ allowed: false });
+      expect(res.detail).toMatch(/bearer token|Unauthorized|Authentication/i);
+    }
   });
 
   it('a check the model cannot answer is denied as invalid, and does not trip the breaker', async () => {
