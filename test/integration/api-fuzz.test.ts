@@ -58,4 +58,21 @@ describe('fuzzed API bodies', () => {
     // Only documents that were valid (and new) reached the bus.
     expect((await h.streamMessages()) - before).toBe(accepted);
   }, 120_000);
+
+  it('a 10 MB body, a deeply nested one and a binary one get a clear 4xx, and nothing is published', async () => {
+    const before = await h.streamMessages();
+    const path = `/v1/scopes/${scope}/documents`;
+    const cases: [string, string, number, string][] = [
+      ['10 MB', JSON.stringify({ title: 't', text: 'x'.repeat(10 * 1024 * 1024) }), 413, 'application/json'],
+      ['nested 100,000 deep', '['.repeat(100_000) + ']'.repeat(100_000), 400, 'application/json'],
+      ['nested object 20,000 deep', '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000), 400, 'application/json'],
+      ['binary', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)).toString('latin1'), 400, 'application/json'],
+    ];
+    for (const [what, raw, status, type] of cases) {
+      const res = await probe('POST', path, raw, type);
+      expect(res.status, what).toBe(status);
+      expect(ErrorBody.parse(JSON.parse(res.text)).error.code, what).toMatch(/^[a-z_]+$/);
+    }
+    expect(await h.streamMessages()).toBe(before);
+  });
 });

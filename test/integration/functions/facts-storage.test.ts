@@ -154,3 +154,17 @@ describe('facts storage', () => {
     expect(d!.document.notes).toContain('initial snapshot');
   });
 });
+
+describe('S3 unreachable', () => {
+  it('a document is not lost: the facts step fails as an outage (retried for the outage budget, not dead-lettered), writes nothing, and succeeds once S3 is back', async () => {
+    const scope = await t.scope('s3o-');
+    const doc = small(scope, 1);
+    const down = t.depsWith({}, { S3_ENDPOINT: 'http://127.0.0.1:9' });
+    const res = await invoke(facts, down, doc);
+    expect(res).toMatchObject({ ok: false, error: { class: 'transient', kind: 'outage' } });
+    expect(await rows(t, `SELECT 1 FROM facts_documents WHERE scope_id = $1`, [scope])).toEqual([]);
+    resetBreakers();
+    expect((await run(facts, t.deps, { ...doc, attempt: 2 })).emit.map((e) => e.type)).toContain('facts.extracted');
+    expect(await rows(t, `SELECT doc_id FROM facts_documents WHERE scope_id = $1`, [scope])).toEqual([{ doc_id: 'doc-1' }]);
+  });
+});
