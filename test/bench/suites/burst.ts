@@ -228,6 +228,13 @@ async function burst(base: Env, pg: PrivatePostgres, pool: ReturnType<typeof cre
   const reach = (target: number) => waitFor(`${target} documents processed`, async () => (await processed()) >= target, { timeoutMs: PHASE_TIMEOUT_MS, intervalMs: 200 });
 
   const t0 = performance.now();
+  // Progress on stderr: a full-size run takes many minutes.
+  const progress = setInterval(() => {
+    processed().then(
+      (k) => process.stderr.write(`[bench] burst: ${k}/${n} documents after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`),
+      () => process.stderr.write(`[bench] burst: Postgres unreachable after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`),
+    );
+  }, 30_000);
   const publishing = publishAll(js, env.NATS_SUBJECT_PREFIX, burstEnvelopes(scope, run, n), 64);
   const kills: number[] = [];
   let outage: BurstResult['outage'];
@@ -297,6 +304,7 @@ async function burst(base: Env, pg: PrivatePostgres, pool: ReturnType<typeof cre
       warnings,
     };
   } finally {
+    clearInterval(progress);
     polling = false;
     if (child.proc.exitCode === null && child.proc.signalCode === null) {
       child.proc.kill('SIGKILL');
