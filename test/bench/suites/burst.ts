@@ -275,7 +275,7 @@ async function burst(base: Env, pg: PrivatePostgres, pool: ReturnType<typeof cre
     tally(child);
 
     const one = async (sql: string, params: unknown[] = [scope]) => Number((await pool.query<{ n: string }>(sql, params)).rows[0]!.n);
-    const dead = await pool.query<{ consumer: string; error_code: string; reason: string }>(`SELECT consumer, error_code, reason FROM dead_letters ORDER BY id`);
+    const dead = await pool.query<{ consumer: string; error_code: string; reason: string }>(`SELECT consumer, error_code, reason FROM dead_letters WHERE scope_id = $1 ORDER BY id`, [scope]);
     const dlq = await jsm.streams.info(env.NATS_DLQ_STREAM).then((i) => i.state.messages, () => 0);
     return {
       docs: n,
@@ -290,7 +290,7 @@ async function burst(base: Env, pg: PrivatePostgres, pool: ReturnType<typeof cre
         [`m-${run}-%`],
       ),
       extractionErrors: await one(`SELECT count(*) AS n FROM context_log WHERE scope_id = $1 AND kind = 'context_doc' AND payload ? 'extraction_error'`),
-      // The whole database: the clean run's leftovers would show here too.
+      // Of every consumer (facts and the rest of the cycle) on this burst's scope.
       deadLetters: dead.rows.length,
       deadLetterCodes: dead.rows.map((d) => `${d.consumer} ${d.error_code}: ${d.reason.slice(0, 200)}`),
       dlqStream: dlq,
