@@ -1,4 +1,6 @@
-// Finality snapshot of a scope (reference §3.3), aggregated in one query: claim
+// Finality snapshot of a scope (reference §3.3), aggregated in one query (its CTEs are
+// inlined, NOT MATERIALIZED, so the planner sees table statistics and hashes the
+// anti-joins; materialized, it guessed one row and nested loops made it quadratic): claim
 // confidence, contradictions, goals, risks, assessments, evidence coverage, and the
 // quiescence inputs (graph revision and last change, last activity, idle rounds).
 //
@@ -12,30 +14,30 @@ import { emptySnapshot, type ContradictionRef, type Snapshot } from '../domain/s
 import { num, ScopeNotFoundError, type Queryable } from './db.ts';
 import type { ScopeStatus } from './scopes.ts';
 
-const SNAPSHOT_SQL = `
-WITH n AS (
+export const SNAPSHOT_SQL = `
+WITH n AS NOT MATERIALIZED (
   SELECT node_id, kind, confidence, status, severity, source_doc, metadata, valid_from, valid_to
     FROM graph_nodes WHERE scope_id = $1 AND superseded_at IS NULL
-), nv AS (
+), nv AS NOT MATERIALIZED (
   SELECT * FROM n WHERE valid_from <= $2 AND (valid_to IS NULL OR valid_to > $2)
 ), claims AS (
   SELECT * FROM nv WHERE kind = 'claim' AND status IN ('active', 'in_progress')
-), e AS (
+), e AS NOT MATERIALIZED (
   SELECT edge_id, kind, source_id, target_id, weight, status FROM graph_edges WHERE scope_id = $1 AND superseded_at IS NULL
-), contra AS (
+), contra AS NOT MATERIALIZED (
   SELECT c.edge_id, c.source_id, c.target_id, c.weight, c.status, a.status AS a_status, b.status AS b_status
     FROM e c JOIN n a ON a.node_id = c.source_id JOIN n b ON b.node_id = c.target_id
    WHERE c.kind = 'contradicts'
      AND a.valid_from < COALESCE(b.valid_to, 'infinity') AND b.valid_from < COALESCE(a.valid_to, 'infinity')
+), res AS NOT MATERIALIZED (
+  SELECT source_id, target_id FROM e WHERE kind = 'resolves' AND status <> 'irrelevant'
 ), unresolved AS (
+  -- Three anti-joins on equalities (hashable), not one with an OR: linear, not contra × edges.
   SELECT x.* FROM contra x
    WHERE x.status = 'active' AND x.a_status IN ('active', 'in_progress') AND x.b_status IN ('active', 'in_progress')
-     AND NOT EXISTS (
-       SELECT 1 FROM e r
-        WHERE r.kind = 'resolves' AND r.status <> 'irrelevant'
-          AND (r.target_id = x.edge_id
-               OR (r.source_id = x.source_id AND r.target_id = x.target_id)
-               OR (r.source_id = x.target_id AND r.target_id = x.source_id)))
+     AND NOT EXISTS (SELECT 1 FROM res r WHERE r.target_id = x.edge_id)
+     AND NOT EXISTS (SELECT 1 FROM res r WHERE r.source_id = x.source_id AND r.target_id = x.target_id)
+     AND NOT EXISTS (SELECT 1 FROM res r WHERE r.source_id = x.target_id AND r.target_id = x.source_id)
 )
 SELECT json_build_object(
   'claims_count', (SELECT count(*) FROM claims),
