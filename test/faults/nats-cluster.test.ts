@@ -106,15 +106,24 @@ describe('a three-node NATS cluster loses its stream leader mid-burst', () => {
     nc = await connectBus(env, 'nats-cluster-test', 'operator');
     const { js, jsm } = await jetStream(nc);
     await provisionStreams(jsm, env, 10_000);
+    // A new raft group lists its followers once they have answered the leader: wait for that.
+    const peersOf = (what: string, info: () => Promise<{ cluster?: { replicas?: unknown[] } }>) =>
+      waitFor(
+        `${what} to list its followers`,
+        async () => {
+          const n = (await info()).cluster?.replicas?.length ?? 0;
+          return n >= 2 ? n : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100 },
+      );
     for (const s of [env.NATS_STREAM, env.NATS_DLQ_STREAM]) {
-      const info = await jsm.streams.info(s);
-      expect(info.config.num_replicas).toBe(3);
-      expect(info.cluster?.replicas).toHaveLength(2);
+      expect((await jsm.streams.info(s)).config.num_replicas).toBe(3);
+      expect(await peersOf(s, () => jsm.streams.info(s))).toBe(2);
     }
     child = await spawnBridge(env, [COUNTER], { BRIDGE_INSTANCE_ID: 'cluster-0' });
     const consumer = await jsm.consumers.info(env.NATS_STREAM, 'fn-counter');
     expect(consumer.config.num_replicas ?? 0).toBe(0); // inherits the stream's three
-    expect(consumer.cluster?.replicas).toHaveLength(2);
+    expect(await peersOf('fn-counter', () => jsm.consumers.info(env.NATS_STREAM, 'fn-counter'))).toBe(2);
 
     // Progress samples, to measure (not assert) how long the bridge stalled around the kill.
     const samples: { t: number; n: number }[] = [];
