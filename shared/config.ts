@@ -57,6 +57,12 @@ export const envSchema = z.object({
   NATS_DUPLICATE_WINDOW_MS: int(0).default(0),
   NATS_STREAM_MAX_AGE_MS: int(60_000).default(7 * 24 * 3600_000),
   NATS_DLQ_MAX_AGE_MS: int(60_000).default(30 * 24 * 3600_000),
+  /**
+   * Copies of each stream (and of its consumers, which inherit it) across a JetStream cluster;
+   * 3 survives the loss of one server. Applies when the bridge creates a stream: an existing
+   * stream keeps its count (shared/adapters/bus.ts ensureStream).
+   */
+  NATS_STREAM_REPLICAS: int(1, 5).default(1),
 
   /** Function modules the bridge runs (comma-separated paths); empty = every functions/<name>/index.ts. */
   BRIDGE_FUNCTIONS: z.string().default(''),

@@ -98,7 +98,9 @@ export class Bridge {
 
     const { js, jsm } = await jetStream(o.nc);
     const longestStepMs = Math.max(...o.steps.map((s) => s.timeoutMs));
-    await provisionStreams(jsm, env, longestStepMs);
+    for (const m of await provisionStreams(jsm, env, longestStepMs)) {
+      log.warn(m, 'stream has a replica count other than NATS_STREAM_REPLICAS; left as it is (scale it with `nats stream edit --replicas`)');
+    }
     const plan = await provisionConsumers(jsm, env, o.steps, env.BRIDGE_DEPLOYMENT_ID);
     log.info({ plan }, 'consumers provisioned');
 

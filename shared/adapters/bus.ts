@@ -36,6 +36,7 @@ export type BusConfig = Pick<
   | 'NATS_DUPLICATE_WINDOW_MS'
   | 'NATS_STREAM_MAX_AGE_MS'
   | 'NATS_DLQ_MAX_AGE_MS'
+  | 'NATS_STREAM_REPLICAS'
   | 'BRIDGE_ACK_WAIT_MS'
   | 'BRIDGE_MAX_DELIVER'
   | 'BRIDGE_MAX_ACK_PENDING'
@@ -185,23 +186,44 @@ export interface FunctionSpec {
 
 const isNotFound = (err: unknown) => err instanceof JetStreamApiError && err.status === 404;
 
-/** Create or update the message stream and the dead-letter stream. Never shrinks the duplicate window. */
-export async function provisionStreams(jsm: JetStreamManager, cfg: BusConfig, longestStepMs = 0): Promise<void> {
-  const prefix = cfg.NATS_SUBJECT_PREFIX;
-  const windowMs = duplicateWindowMs(cfg, longestStepMs);
-  await ensureStream(jsm, cfg.NATS_STREAM, [`${prefix}.>`, `${prefix}-replay.>`], cfg.NATS_STREAM_MAX_AGE_MS, windowMs);
-  await ensureStream(jsm, cfg.NATS_DLQ_STREAM, [`${prefix}-dlq.>`], cfg.NATS_DLQ_MAX_AGE_MS, 120_000);
+/** A stream whose replica count differs from NATS_STREAM_REPLICAS (left as it is). */
+export interface ReplicaMismatch {
+  stream: string;
+  replicas: number;
+  configured: number;
 }
 
-async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], maxAgeMs: number, windowMs: number): Promise<void> {
+/**
+ * Create or update the message stream and the dead-letter stream. Never shrinks the
+ * duplicate window. Both get NATS_STREAM_REPLICAS copies when created (consumers,
+ * created with num_replicas 0, inherit the stream's); an existing stream's count is
+ * reported, not changed (see ensureStream).
+ */
+export async function provisionStreams(jsm: JetStreamManager, cfg: BusConfig, longestStepMs = 0): Promise<ReplicaMismatch[]> {
+  const prefix = cfg.NATS_SUBJECT_PREFIX;
+  const windowMs = duplicateWindowMs(cfg, longestStepMs);
+  const replicas = cfg.NATS_STREAM_REPLICAS;
+  const mismatches: ReplicaMismatch[] = [];
+  for (const [name, subjects, maxAgeMs, window] of [
+    [cfg.NATS_STREAM, [`${prefix}.>`, `${prefix}-replay.>`], cfg.NATS_STREAM_MAX_AGE_MS, windowMs],
+    [cfg.NATS_DLQ_STREAM, [`${prefix}-dlq.>`], cfg.NATS_DLQ_MAX_AGE_MS, 120_000],
+  ] as const) {
+    const have = await ensureStream(jsm, name, [...subjects], maxAgeMs, window, replicas);
+    if (have !== replicas) mismatches.push({ stream: name, replicas: have, configured: replicas });
+  }
+  return mismatches;
+}
+
+/** Returns the stream's replica count. */
+async function ensureStream(jsm: JetStreamManager, name: string, subjects: string[], maxAgeMs: number, windowMs: number, replicas: number): Promise<number> {
   const info = await jsm.streams.info(name).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
     throw err;
   });
   if (!info) {
     try {
-      await jsm.streams.add({ name, subjects, max_age: nanos(maxAgeMs), duplicate_window: nanos(Math.min(windowMs, maxAgeMs)) });
-      return;
+      await jsm.streams.add({ name, subjects, max_age: nanos(maxAgeMs), duplicate_window: nanos(Math.min(windowMs, maxAgeMs)), num_replicas: replicas });
+      return replicas;
     } catch (err) {
       // Another process created it between our info and add: fall through to update.
       if (!(err instanceof JetStreamApiError) || (await jsm.streams.info(name).catch(() => undefined)) === undefined) throw err;
@@ -210,9 +232,15 @@ async function ensureStream(jsm: JetStreamManager, name: string, subjects: strin
   const current = (await jsm.streams.info(name)).config;
   const missing = subjects.filter((s) => !current.subjects?.includes(s));
   const window = Math.max(current.duplicate_window ?? 0, nanos(Math.min(windowMs, maxAgeMs)));
+  // The replica count of an existing stream is left as it is (the update keeps
+  // `current.num_replicas`): changing it moves the stream's data between servers, a
+  // server refuses more replicas than the cluster has peers, and during a rolling
+  // deploy bridges with different settings would scale the stream back and forth.
+  // Scaling is an operator's step (`nats stream edit --replicas`); the bridge warns.
   if (missing.length > 0 || window !== current.duplicate_window) {
     await jsm.streams.update(name, { ...current, subjects: [...(current.subjects ?? []), ...missing], duplicate_window: window });
   }
+  return current.num_replicas;
 }
 
 export interface ConsumerPlan {

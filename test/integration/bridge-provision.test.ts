@@ -57,6 +57,18 @@ describe('stream and consumer provisioning', () => {
     expect((await jsm.streams.info(env.NATS_STREAM)).config.duplicate_window).toBe(nanos(315_000));
   });
 
+  it('leaves the replica count of an existing stream as it is, and reports it', async () => {
+    // The streams exist with one replica (the first test). A bridge configured for 3
+    // neither crashes nor rescales them: that is an operator's step.
+    const mismatches = await provisionStreams(jsm, { ...env, NATS_STREAM_REPLICAS: 3 }, 60_000);
+    expect(mismatches).toEqual([
+      { stream: env.NATS_STREAM, replicas: 1, configured: 3 },
+      { stream: env.NATS_DLQ_STREAM, replicas: 1, configured: 3 },
+    ]);
+    expect((await jsm.streams.info(env.NATS_STREAM)).config.num_replicas).toBe(1);
+    expect(await provisionStreams(jsm, env, 60_000)).toEqual([]);
+  });
+
   it('refuses a configured duplicate window shorter than the redelivery span', async () => {
     await expect(provisionStreams(jsm, { ...env, NATS_DUPLICATE_WINDOW_MS: 60_000 }, 60_000)).rejects.toThrow(ProvisioningError);
     await expect(provisionStreams(jsm, { ...env, NATS_DUPLICATE_WINDOW_MS: 60_000 }, 60_000)).rejects.toThrow(/shorter than one message's redelivery span \(315000 ms/);

@@ -11,6 +11,8 @@ describe('configuration', () => {
     expect(env.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(env.PG_POOL_MAX).toBe(10);
     expect(env.AUTHZ_DISABLED).toBe(false);
+    expect(env.NATS_STREAM_REPLICAS).toBe(1);
+    expect(loadEnv({ GSWARM_HOME: '/nonexistent', NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).toBe(3);
   });
 
   it.each([
@@ -21,6 +23,8 @@ describe('configuration', () => {
     ['S3_BUCKET', 'Not_A_Bucket'],
     ['LLM_PROVIDER', 'magic'],
     ['AUTHZ_DISABLED', 'maybe'],
+    ['NATS_STREAM_REPLICAS', '0'],
+    ['NATS_STREAM_REPLICAS', '6'],
   ])('names the variable when %s=%s', (name, value) => {
     let err: unknown;
     try {

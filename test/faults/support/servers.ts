@@ -78,6 +78,89 @@ export class PrivateNats {
   }
 }
 
+/**
+ * Three nats-server processes forming one JetStream cluster (routes between them,
+ * each with its own client, route and monitoring port and its own store), so that
+ * a replicated stream survives one of them being killed.
+ */
+export class PrivateNatsCluster {
+  readonly #procs: (ChildProcess | undefined)[] = [];
+  private constructor(
+    readonly nodes: readonly { name: string; port: number; routePort: number; httpPort: number }[],
+    readonly dir: string,
+  ) {}
+
+  /** Every node, as NATS_URL takes them. */
+  get url(): string {
+    return this.nodes.map((n) => `nats://127.0.0.1:${n.port}`).join(',');
+  }
+
+  /** The node index of a server_name (e.g. a stream's cluster.leader). */
+  indexOf(serverName: string): number {
+    const i = this.nodes.findIndex((n) => n.name === serverName);
+    if (i < 0) throw new Error(`no node named ${serverName}`);
+    return i;
+  }
+
+  static async start(size = 3): Promise<PrivateNatsCluster> {
+    if (!bin('NATS_SERVER_BIN')) throw new Error('NATS_SERVER_BIN is not set (npm run services:up writes it to services.env)');
+    const nodes = [];
+    for (let i = 0; i < size; i++) nodes.push({ name: `n${i}`, port: await freePort(), routePort: await freePort(), httpPort: await freePort() });
+    const c = new PrivateNatsCluster(nodes, mkdtempSync(join(tmpdir(), 'gswarm-natsc-')));
+    await Promise.all(nodes.map((_, i) => c.start(i)));
+    return c;
+  }
+
+  /** Start node i (again) and wait until it reports healthy: JetStream up, meta leader known, its streams current. */
+  async start(i: number): Promise<void> {
+    const n = this.nodes[i]!;
+    const conf = join(this.dir, `${n.name}.conf`);
+    const routes = this.nodes.map((o) => `nats-route://127.0.0.1:${o.routePort}`).join(', ');
+    writeFileSync(
+      conf,
+      `server_name: ${n.name}\nlisten: 127.0.0.1:${n.port}\nhttp: 127.0.0.1:${n.httpPort}\nmax_payload: 8MB\n` +
+        `jetstream { store_dir: "${this.dir}/${n.name}" }\n` +
+        `cluster { name: gswarm-test, listen: 127.0.0.1:${n.routePort}, routes: [${routes}] }\n`,
+    );
+    const proc = spawn(bin('NATS_SERVER_BIN')!, ['-c', conf], { stdio: 'ignore' });
+    this.#procs[i] = proc;
+    // Should the test worker die before afterAll, no server outlives it.
+    const reap = () => proc.kill('SIGKILL');
+    process.once('exit', reap);
+    proc.once('exit', () => process.off('exit', reap));
+    await waitFor(
+      `cluster node ${n.name} healthy`,
+      async () => (await fetch(`http://127.0.0.1:${n.httpPort}/healthz`).catch(() => undefined))?.ok === true,
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+  }
+
+  /** The node a client (by its connection name) is connected to, from each node's /connz. */
+  async nodeOf(connectionName: string): Promise<number | undefined> {
+    for (const [i, n] of this.nodes.entries()) {
+      const res = await fetch(`http://127.0.0.1:${n.httpPort}/connz`).catch(() => undefined);
+      const body = res?.ok ? ((await res.json()) as { connections?: { name?: string }[] }) : undefined;
+      if (body?.connections?.some((c) => c.name === connectionName)) return i;
+    }
+    return undefined;
+  }
+
+  /** Stop node i (SIGKILL by default: a crash) and wait until it is gone. */
+  async kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.#procs[i];
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    const gone = new Promise((r) => p.once('exit', r));
+    p.kill(signal);
+    await gone;
+  }
+
+  /** Kill every node and remove the stores. */
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((_, i) => this.kill(i)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ Postgres
 
 export class PrivatePostgres {
