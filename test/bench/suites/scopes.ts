@@ -19,11 +19,15 @@
 //                  FactsExtracted that follows the document's context_doc entry (drift
 //                  runs on that transition, so it sees the document). A scope held
 //                  for human review has no such cycle: counted in docs_without_cycle.
+//   settled        the cycle latency, or for a document without a cycle, publish → the
+//                  last inbox record its scope completed (the swarm's work for it is
+//                  over; the scope waits for a human)
 // Postgres transactions per document: pg_stat_database xact_commit + xact_rollback of
 // the run's database between the scopes being created and the bridges having exited
 // (a backend's statistics are flushed by then). Messages per document: the stream's
 // messages (fresh stream, documents included) / documents. Peak RSS: VmHWM of each
-// bridge process just before it is stopped.
+// bridge process just before it is stopped; bridge CPU: utime + stime of the bridge
+// processes (the facts-worker's embeddings and Postgres are not in it).
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +115,8 @@ interface RunResult {
   idleSeconds: number;
   facts: number[];
   cycle: number[];
+  settled: number[];
+  cpuSeconds: number;
   docsWithoutFacts: number;
   docsWithoutCycle: number;
   xacts: number;
@@ -153,6 +159,8 @@ export const suite: BenchSuite = {
       { case: '2-bridges', metric: 'facts_p99_vs_1', value: p(two.facts, 99) / p(one.facts, 99), unit: 'x' },
       { case: '2-bridges', metric: 'cycle_p50_vs_1', value: p(two.cycle, 50) / p(one.cycle, 50), unit: 'x' },
       { case: '2-bridges', metric: 'cycle_p99_vs_1', value: p(two.cycle, 99) / p(one.cycle, 99), unit: 'x' },
+      { case: '2-bridges', metric: 'settled_p50_vs_1', value: p(two.settled, 50) / p(one.settled, 50), unit: 'x' },
+      { case: '2-bridges', metric: 'settled_p99_vs_1', value: p(two.settled, 99) / p(one.settled, 99), unit: 'x' },
       { case: 'machine', metric: 'loadavg_1m_end', value: loadavg()[0]!, unit: '' },
     );
     return rows;
@@ -176,8 +184,11 @@ function resultRows(r: RunResult): BenchRow[] {
     { case: name, metric: 'facts_p99', value: percentile(f, 99), unit: 'ms' },
     { case: name, metric: 'cycle_p50', value: percentile(c, 50), unit: 'ms' },
     { case: name, metric: 'cycle_p99', value: percentile(c, 99), unit: 'ms' },
+    { case: name, metric: 'settled_p50', value: percentile(s(r.settled), 50), unit: 'ms' },
+    { case: name, metric: 'settled_p99', value: percentile(s(r.settled), 99), unit: 'ms' },
     { case: name, metric: 'docs_without_facts', value: r.docsWithoutFacts, unit: 'docs' },
     { case: name, metric: 'docs_without_cycle', value: r.docsWithoutCycle, unit: 'docs' },
+    { case: name, metric: 'bridge_cpu_per_doc', value: (r.cpuSeconds * 1000) / r.docs, unit: 'ms' },
     { case: name, metric: 'pg_xact_per_doc', value: r.xacts / r.docs, unit: 'xact' },
     { case: name, metric: 'msgs_per_doc', value: r.messages / r.docs, unit: 'msgs' },
     { case: name, metric: 'redelivered', value: r.redelivered, unit: 'msgs' },
@@ -224,6 +235,8 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
     // The first bridge provisions the streams and consumers; the second joins them.
     for (let k = 0; k < bridges; k++) children.push(await spawnBridge(env, [], { BRIDGE_INSTANCE_ID: `${run}-${k}` }));
     const xact0 = await xacts(stats, db.name);
+    // Start-up (loading modules, the extractor's model) is not the documents' work.
+    const cpu0 = children.reduce((a, c) => a + cpuOf(c.proc.pid!), 0);
 
     const envs = documents(scopes, run);
     const publishedAt = new Map<string, number>();
@@ -233,7 +246,7 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
 
     const progress = setInterval(() => {
       jsm.consumers.info(env.NATS_STREAM, 'fn-facts').then(
-        (c) => process.stderr.write(`[bench] scopes: facts ${c.ack_floor.stream_seq} acked floor, ${c.num_pending} pending after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`),
+        (c) => process.stderr.write(`[bench] scopes: facts consumer ${c.num_pending} pending, ${c.num_ack_pending} in flight after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`),
         () => {},
       );
     }, 30_000);
@@ -245,6 +258,7 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
     const idleSeconds = (Date.now() - t0) / 1000;
 
     const peakRssMb = children.map((c) => vmHwmMb(c.proc.pid!));
+    const cpuSeconds = children.reduce((a, c) => a + cpuOf(c.proc.pid!), 0) - cpu0;
     for (const c of children) c.proc.kill('SIGTERM');
     await Promise.all(children.map((c) => c.exited));
     const xact1 = await settledXacts(stats, db.name);
@@ -268,6 +282,11 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
       [ids],
     );
     const cycle = cycleRows.rows.filter((r) => r.at).map((r) => r.at!.getTime() - publishedAt.get(r.message_id)!);
+    // A document with no cycle of its own is settled when its scope last did anything (it then waits for a human).
+    const scopeLast = await db.pool.query<{ scope_id: string; at: Date }>(`SELECT scope_id, max(completed_at) AS at FROM inbox WHERE status = 'completed' GROUP BY 1`);
+    const lastOf = new Map(scopeLast.rows.map((r) => [r.scope_id, r.at.getTime()]));
+    const cycleAt = new Map(cycleRows.rows.filter((r) => r.at).map((r) => [r.message_id, r.at!.getTime()]));
+    const settled = envs.map((e) => (cycleAt.get(e.id) ?? lastOf.get(e.scope) ?? Number.NaN) - publishedAt.get(e.id)!).filter(Number.isFinite);
     const dead = await db.pool.query<{ consumer: string; error_code: string; reason: string }>(`SELECT consumer, error_code, reason FROM dead_letters ORDER BY id`);
     const nodes = await db.pool.query<{ node: string; status: string; n: string }>(
       `SELECT s.node, sc.status, count(*) AS n FROM scope_state s JOIN scopes sc USING (scope_id) GROUP BY 1, 2 ORDER BY 3 DESC`,
@@ -299,6 +318,8 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
       idleSeconds,
       facts,
       cycle,
+      settled,
+      cpuSeconds,
       docsWithoutFacts: envs.length - facts.length,
       docsWithoutCycle: envs.length - cycle.length,
       xacts: xact1 - xact0,
@@ -359,6 +380,17 @@ function vmHwmMb(pid: number): number {
   try {
     const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
   } catch {
     return Number.NaN;
   }
