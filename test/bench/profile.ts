@@ -100,6 +100,14 @@ async function profileLoad(load: 'scopes' | 'noop', base: Env): Promise<LoadResu
     await publishTimed(js, env.NATS_SUBJECT_PREFIX, envs, new Map());
     await idle(jsm, env.NATS_STREAM);
     const t1 = nowUs();
+    if (load === 'scopes') {
+      // The load was the real work: every document through the facts step, nothing dead-lettered.
+      const { rows } = await db.pool.query<{ facts: string; dead: string }>(
+        `SELECT (SELECT count(*) FROM inbox WHERE consumer = 'facts' AND status = 'completed' AND message_id = ANY($1)) AS facts, (SELECT count(*) FROM dead_letters) AS dead`,
+        [envs.map((e) => e.id)],
+      );
+      process.stderr.write(`[profile] scopes: ${rows[0]!.facts} of ${envs.length} documents through the facts step, ${rows[0]!.dead} dead letters\n`);
+    }
     child.proc.kill('SIGTERM');
     const exit = await child.exited;
     if (exit.code !== 0) throw new Error(`bridge exited with ${exit.code ?? exit.signal}: no clean profile`);
