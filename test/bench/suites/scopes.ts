@@ -83,11 +83,11 @@ function scenarios(): Scenario[] {
  * figures nudged by the round and the scope (a later round restates the case with other
  * numbers, as revised filings do; no two scopes hold the same text).
  */
-function documents(scopes: string[], run: string): Envelope[] {
+export function documents(scopes: string[], run: string, docs = DOCS): Envelope[] {
   const all = scenarios();
   const out: Envelope[] = [];
   // Interleaved: document j of every scope, then j + 1, so all scopes are busy at once.
-  for (let j = 0; j < DOCS; j++) {
+  for (let j = 0; j < docs; j++) {
     scopes.forEach((scope, i) => {
       const sc = all[i % all.length]!;
       const d = sc.docs[j % sc.docs.length]!;
@@ -348,7 +348,7 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
 }
 
 /** Publish with a window of outstanding acks; each message's time is taken just before it is sent. */
-async function publishTimed(js: JetStreamClient, prefix: string, envs: readonly Envelope[], at: Map<string, number>, window = 256): Promise<void> {
+export async function publishTimed(js: JetStreamClient, prefix: string, envs: readonly Envelope[], at: Map<string, number>, window = 256): Promise<void> {
   const pending = new Set<Promise<unknown>>();
   for (const e of envs) {
     at.set(e.id, Date.now());
@@ -397,7 +397,7 @@ function cpuOf(pid: number): number {
 }
 
 /** Every consumer of the stream has nothing pending and nothing unacknowledged, three checks in a row a second apart. */
-async function idle(jsm: JetStreamManager, stream: string): Promise<void> {
+export async function idle(jsm: JetStreamManager, stream: string): Promise<void> {
   let quiet = 0;
   await waitFor(
     'the stream to be idle',

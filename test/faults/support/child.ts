@@ -16,8 +16,9 @@ export interface ChildBridge {
   healthPort(): Promise<number>;
 }
 
-export async function spawnBridge(env: Env, functions: string[], extra: Record<string, string> = {}): Promise<ChildBridge> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'infra/bridge/main.ts'], {
+/** `execArgv`: extra node flags before the script (the profile bench passes --cpu-prof). */
+export async function spawnBridge(env: Env, functions: string[], extra: Record<string, string> = {}, execArgv: string[] = []): Promise<ChildBridge> {
+  const proc = spawn(process.execPath, [...execArgv, '--import', 'tsx', 'infra/bridge/main.ts'], {
     cwd: ROOT,
     env: toProcessEnv(env, { LOG_LEVEL: 'info', BRIDGE_FUNCTIONS: functions.join(','), ...extra }),
     stdio: ['ignore', 'pipe', 'pipe'],
