@@ -8,6 +8,7 @@
 //   ratio_vs_10    that p50 ÷ the p50 at 10 documents ("flat within 2×" reads off it)
 //   heap_mb        heapUsed after a full GC (run with --expose-gc), else rss
 //   graph_nodes    current graph nodes of the scope
+//   open_contradictions  active contradicts edges of the scope (they grow faster than nodes)
 //   snapshot_ms    loadSnapshot of the scope (the finality snapshot), p50 of 3
 //   claims_scan_ms queryNodes(scope, claims): the facts step reads every claim of the
 //                  scope per document (claims awaiting an embedding), p50 of 3
@@ -118,6 +119,7 @@ export const suite: BenchSuite = {
       for (const n of CHECKPOINTS) {
         while (fed < n) await feed();
         const nodes = Number((await t.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM graph_nodes WHERE scope_id = $1 AND superseded_at IS NULL`, [scope])).rows[0]!.n);
+        const contradictions = Number((await t.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND status = 'active' AND superseded_at IS NULL`, [scope])).rows[0]!.n);
         const mem = memoryMb();
         const snapshot = await timed(3, () => loadSnapshot(t.db.pool, scope, policy));
         const claimsScan = await timed(3, () => queryNodes(t.db.pool, scope, { kinds: ['claim'] }));
@@ -131,10 +133,11 @@ export const suite: BenchSuite = {
           { case: c, metric: 'ratio_vs_10', value: p / base, unit: 'x' },
           { case: c, metric: mem.metric, value: mem.value, unit: 'MB' },
           { case: c, metric: 'graph_nodes', value: nodes, unit: 'nodes' },
+          { case: c, metric: 'open_contradictions', value: contradictions, unit: 'edges' },
           { case: c, metric: 'snapshot_ms', value: snapshot, unit: 'ms' },
           { case: c, metric: 'claims_scan_ms', value: claimsScan, unit: 'ms' },
         );
-        process.stderr.write(`[bench] growth: ${n} docs, ${nodes} nodes: facts p50 ${p.toFixed(0)} ms, snapshot ${snapshot.toFixed(0)} ms, claims scan ${claimsScan.toFixed(1)} ms, ${mem.metric} ${mem.value.toFixed(0)} after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        process.stderr.write(`[bench] growth: ${n} docs, ${nodes} nodes, ${contradictions} open contradictions: facts p50 ${p.toFixed(0)} ms, snapshot ${snapshot.toFixed(0)} ms, claims scan ${claimsScan.toFixed(1)} ms, ${mem.metric} ${mem.value.toFixed(0)} after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
       }
       rows.push({ case: 'run', metric: 'documents', value: fed, unit: 'docs' }, { case: 'run', metric: 'wall_time', value: (performance.now() - t0) / 1000, unit: 's' });
     } finally {
