@@ -28,3 +28,19 @@ export function binaryGarbage(chars = 30_000): string {
   for (let i = 0; i < chars; i++) s += String.fromCharCode(1 + ((i * 2654435761) >>> 0) % 255);
   return `Bin\n\n${s}`;
 }
+
+/** Run p while counting event-loop turns: a loop that keeps turning was not blocked. */
+export async function ticksDuring<T>(p: Promise<T>): Promise<{ value: T; ticks: number }> {
+  let ticks = 0;
+  let on = true;
+  const tick = () => {
+    ticks++;
+    if (on) setImmediate(tick);
+  };
+  setImmediate(tick);
+  try {
+    return { value: await p, ticks };
+  } finally {
+    on = false;
+  }
+}

@@ -9,7 +9,7 @@ import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import { parseStats } from '../../../shared/extract/nlp.ts';
 import { closeExtractPool } from '../../../shared/extract/pool.ts';
 import { queryNodes } from '../../../shared/store/graph.ts';
-import { binaryGarbage, longSentence, longToken, numbersWall } from '../../support/pathological.ts';
+import { binaryGarbage, longSentence, longToken, numbersWall, ticksDuring } from '../../support/pathological.ts';
 import { envelope, invoke, logEntries, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
@@ -25,20 +25,6 @@ beforeEach(() => resetBreakers());
 const docOf = (id: string, text: string) => ({ doc_id: id, title: id, text, kind: 'document', submitted_by: 'test' });
 
 /** Ticks of the event loop while p runs. */
-async function ticksDuring<T>(p: Promise<T>): Promise<{ value: T; ticks: number }> {
-  let ticks = 0;
-  let on = true;
-  const tick = () => {
-    ticks++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return { value: await p, ticks };
-  } finally {
-    on = false;
-  }
-}
 
 describe('facts on pathological documents', () => {
   it.each([

@@ -8,27 +8,13 @@ import { extractFacts } from '../../../shared/extract/extract.ts';
 import { DEFAULT_LIMITS } from '../../../shared/extract/limits.ts';
 import { parseStats } from '../../../shared/extract/nlp.ts';
 import { closeExtractPool, extractInWorker, extractOffline, workerAvailable } from '../../../shared/extract/pool.ts';
-import { longSentence } from '../../support/pathological.ts';
+import { longSentence, ticksDuring } from '../../support/pathological.ts';
 
 const ACME = new URL('../../../infra/demo/scenarios/acme/02-strategy-memo.txt', import.meta.url).pathname;
 const opts = { workers: 1, timeoutMs: 60_000 };
 afterAll(() => closeExtractPool());
 
 /** Ticks of the event loop while p runs. */
-async function ticksDuring<T>(p: Promise<T>): Promise<{ value: T; ticks: number }> {
-  let ticks = 0;
-  let on = true;
-  const tick = () => {
-    ticks++;
-    if (on) setImmediate(tick);
-  };
-  setImmediate(tick);
-  try {
-    return { value: await p, ticks };
-  } finally {
-    on = false;
-  }
-}
 
 describe('extraction pool', () => {
   it('the worker (./worker.ts through tsx) reads a document as extractFacts does', async () => {
