@@ -204,6 +204,60 @@ async function currentNode(q: Queryable, nodeId: string): Promise<GraphNode | nu
   return rows[0] ? toNode(rows[0]) : null;
 }
 
+/**
+ * Lock the node (by id, or first by its content hash) and read its current version.
+ * A write costs its round trips (0.3-1.5 ms each through the WebSocket proxy, far more
+ * on a busy machine), so the locks and the read travel as ONE simple-protocol string of
+ * statements (escaped literals): each statement takes its own snapshot under READ
+ * COMMITTED, so the read sees what the lock's previous holder committed. Falls back to
+ * one statement at a time on a client that cannot escape literals.
+ */
+async function lockedCurrent(
+  tx: PoolClient,
+  scope: string,
+  kind: string,
+  hash: string,
+  knownId: string | undefined,
+): Promise<{ nodeId: string | undefined; current: GraphNode | null }> {
+  const byHash = (l: (v: string) => string) =>
+    `SELECT node_id FROM graph_nodes WHERE scope_id = ${l(scope)} AND kind = ${l(kind)} AND content_hash = ${l(hash)} AND superseded_at IS NULL ORDER BY version_id LIMIT 1`;
+  const esc = (tx as { escapeLiteral?: (v: string) => string }).escapeLiteral;
+  if (typeof esc !== 'function') {
+    let nodeId = knownId;
+    if (!nodeId) {
+      await lock(tx, `node-hash:${scope}:${kind}:${hash}`);
+      const { rows } = await tx.query<{ node_id: string }>(
+        `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = $2 AND content_hash = $3 AND superseded_at IS NULL ORDER BY version_id LIMIT 1`,
+        [scope, kind, hash],
+      );
+      nodeId = rows[0]?.node_id;
+    }
+    if (nodeId) await lock(tx, `node:${nodeId}`);
+    return { nodeId, current: nodeId ? await currentNode(tx, nodeId) : null };
+  }
+  const l = (v: string) => esc.call(tx, v);
+  if (knownId) {
+    const res = (await tx.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended(${l(`node:${knownId}`)}, 0));
+       SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = ${l(knownId)} AND superseded_at IS NULL`,
+    )) as unknown as { rows: NodeRow[] }[];
+    const row = res[1]!.rows[0];
+    return { nodeId: knownId, current: row ? toNode(row) : null };
+  }
+  // The hash lock, then the node's own lock (by the id found under the hash lock), then its current version.
+  const res = (await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended(${l(`node-hash:${scope}:${kind}:${hash}`)}, 0));
+     SELECT node_id, pg_advisory_xact_lock(hashtextextended('node:' || node_id, 0)) FROM (${byHash(l)}) f;
+     SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = (${byHash(l)}) AND superseded_at IS NULL`,
+  )) as unknown as { rows: Record<string, unknown>[] }[];
+  const lockedId = res[1]!.rows[0]?.node_id as string | undefined;
+  const row = res[2]!.rows[0] as NodeRow | undefined;
+  if (!lockedId) return { nodeId: undefined, current: null };
+  // Another writer re-versioned the node between the two reads (its hash changed): read it by the id we hold.
+  if (!row || row.node_id !== lockedId) return { nodeId: lockedId, current: await currentNode(tx, lockedId) };
+  return { nodeId: lockedId, current: toNode(row) };
+}
+
 /** Insert or version one node (in the caller's transaction, or a new one). */
 export async function upsertNode(db: Db, input: NodeInput): Promise<WriteResult> {
   const n = NodeInput.parse(input);
@@ -212,17 +266,7 @@ export async function upsertNode(db: Db, input: NodeInput): Promise<WriteResult>
 
 async function upsertNodeTx(tx: PoolClient, n: z.output<typeof NodeInput>): Promise<WriteResult> {
   const hash = contentHash(n.content);
-  let nodeId = n.nodeId;
-  if (!nodeId) {
-    await lock(tx, `node-hash:${n.scope}:${n.kind}:${hash}`);
-    const { rows } = await tx.query<{ node_id: string }>(
-      `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = $2 AND content_hash = $3 AND superseded_at IS NULL ORDER BY version_id LIMIT 1`,
-      [n.scope, n.kind, hash],
-    );
-    nodeId = rows[0]?.node_id;
-  }
-  if (nodeId) await lock(tx, `node:${nodeId}`);
-  const current = nodeId ? await currentNode(tx, nodeId) : null;
+  const { nodeId, current } = await lockedCurrent(tx, n.scope, n.kind, hash, n.nodeId);
   if (current && (current.scope !== n.scope || current.kind !== n.kind)) {
     throw new PermanentError('node_mismatch', `node ${nodeId} is a ${current.kind} of scope ${current.scope}, not a ${n.kind} of ${n.scope}`);
   }
@@ -301,6 +345,27 @@ export async function setEmbedding(q: Queryable, nodeId: string, embedding: read
   return (rowCount ?? 0) > 0;
 }
 
+/** Lock an edge's key and read its current version: one round trip where the client can escape literals (see lockedCurrent). */
+async function lockedEdge(tx: PoolClient, scope: string, kind: string, src: string, tgt: string): Promise<GraphEdge | null> {
+  const key = `edge:${scope}:${kind}:${src}:${tgt}`;
+  const esc = (tx as { escapeLiteral?: (v: string) => string }).escapeLiteral;
+  if (typeof esc !== 'function') {
+    await lock(tx, key);
+    const { rows } = await tx.query<EdgeRow>(
+      `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = $2 AND source_id = $3 AND target_id = $4 AND superseded_at IS NULL`,
+      [scope, kind, src, tgt],
+    );
+    return rows[0] ? toEdge(rows[0]) : null;
+  }
+  const l = (v: string) => esc.call(tx, v);
+  const res = (await tx.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended(${l(key)}, 0));
+     SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = ${l(scope)} AND kind = ${l(kind)} AND source_id = ${l(src)} AND target_id = ${l(tgt)} AND superseded_at IS NULL`,
+  )) as unknown as { rows: EdgeRow[] }[];
+  const row = res[1]!.rows[0];
+  return row ? toEdge(row) : null;
+}
+
 /** Insert or version one edge. contradicts is symmetric: (a, b) and (b, a) are the same edge. */
 export async function upsertEdge(db: Db, input: EdgeInput): Promise<WriteResult> {
   const e = EdgeInput.parse(input);
@@ -311,12 +376,7 @@ async function upsertEdgeTx(tx: PoolClient, e: z.output<typeof EdgeInput>): Prom
   let [src, tgt] = [e.sourceId, e.targetId];
   if (src === tgt) throw new PermanentError('invalid_edge', 'an edge needs two different endpoints');
   if (SYMMETRIC_EDGE_KINDS.has(e.kind) && src > tgt) [src, tgt] = [tgt, src];
-  await lock(tx, `edge:${e.scope}:${e.kind}:${src}:${tgt}`);
-  const { rows: cur } = await tx.query<EdgeRow>(
-    `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = $2 AND source_id = $3 AND target_id = $4 AND superseded_at IS NULL`,
-    [e.scope, e.kind, src, tgt],
-  );
-  const current = cur[0] ? toEdge(cur[0]) : null;
+  const current = await lockedEdge(tx, e.scope, e.kind, src, tgt);
   if (!current) {
     // Endpoints must be current nodes of the scope (a resolves edge may target a contradiction edge).
     const { rows } = await tx.query<{ n: string }>(
