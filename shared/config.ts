@@ -159,6 +159,12 @@ export const envSchema = z.object({
   /** The bundled worker (Lambda); empty = shared/extract/worker.ts through tsx. */
   EXTRACT_WORKER_FILE: z.string().default(''),
 
+  /**
+   * Documents of one scope merged per transaction by the facts step (functions/facts):
+   * whoever holds the scope's lock digests up to this many staged documents at once.
+   */
+  FACTS_DIGEST_BATCH: int(1, 1_000).default(32),
+
   GOVERNANCE_PATH: z.string().min(1).optional(),
   FINALITY_PATH: z.string().min(1).optional(),
   FINALITY_SIGNING_KEY: z.string().default(''),
