@@ -3,8 +3,9 @@
 // tools only capture their arguments: the agent has no side effects of its own,
 // so the function still writes everything in its one transaction (effectively
 // once), whichever tier decided.
-import { Agent } from '@mastra/core/agent';
-import { createTool } from '@mastra/core/tools';
+// Mastra is loaded on the first decision, not at import: it weighs ~200 MB of RSS (~80 MB
+// of heap) in every process that imports a step, and the offline default never uses it.
+import type { createTool } from '@mastra/core/tools';
 import type { z } from 'zod';
 import type { LanguageModel } from './model.ts';
 
@@ -36,6 +37,7 @@ export interface DecideOptions<K extends string> {
 /** Run the agent; the first decision tool it calls is the answer (undefined if none). */
 export async function decide<K extends string>(model: LanguageModel, o: DecideOptions<K>): Promise<Decision<K> | undefined> {
   let decision: Decision<K> | undefined;
+  const [{ Agent }, { createTool }] = await Promise.all([import('@mastra/core/agent'), import('@mastra/core/tools')]);
   const tools: Record<string, ReturnType<typeof createTool>> = {};
   for (const [name, r] of Object.entries(o.reads ?? {}) as [string, ReadTool][]) {
     tools[name] = createTool({ id: name, description: r.description, execute: async () => r.read() });
