@@ -119,7 +119,8 @@ export const suite: BenchSuite = {
           const server = c.http ? await startFunctionServer(env, c.fn!) : undefined;
           const child = fork(SELF, ['child', JSON.stringify(c)], {
             cwd: ROOT,
-            execArgv: ['--import', 'tsx'],
+            // BENCH_BRIDGE_CPU_PROF=DIR: each child writes a V8 CPU profile there (test/bench/cpuprofile.ts reads them).
+            execArgv: ['--import', 'tsx', ...(process.env.BENCH_BRIDGE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BRIDGE_CPU_PROF}`] : [])],
             env: childEnv({ ...env, BRIDGE_IN_PROCESS: c.inProcess ?? 'direct' }, { ...(server ? { BRIDGE_FUNCTION_URLS: `noop=${server.url}` } : {}), ...strings(c.env) }),
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           });
@@ -168,9 +169,9 @@ export const suite: BenchSuite = {
             if (pacedRate === raw.paced) rows.push({ case: c.name, metric: 'overhead_p99', value: r.p99 - raw.p99, unit: 'ms' });
           }
         }
-        // How full the inbox's groups were over the drain (last round): members per claim statement / commit transaction.
+        // How full the inbox's groups were (last round, the whole backlog): members per claim statement / commit transaction.
         const g = drains.at(-1)!.groups;
-        if (g) {
+        if (g && g.claimGroups + g.commitGroups > 0) {
           rows.push({ case: c.name, metric: 'claims_per_group', value: g.claimGroups ? g.claimsGrouped / g.claimGroups : 1, unit: '' });
           rows.push({ case: c.name, metric: 'commits_per_group', value: g.commitGroups ? g.commitsGrouped / g.commitGroups : 1, unit: '' });
           rows.push({ case: c.name, metric: 'group_fallbacks', value: g.fallbacks, unit: '' });
