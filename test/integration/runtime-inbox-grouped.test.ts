@@ -128,6 +128,29 @@ describe('grouped Postgres inbox', () => {
     for (const id of ['f-0', 'f-1', 'f-3', 'f-4']) expect(await plain.get(key(id))).toEqual(stored(id));
   });
 
+  it("a member throwing a step error (a TransientError) makes the group fall back at once, without the pool's retries of the whole group", async () => {
+    const ids = ['t-0', 't-1', 't-2'];
+    const claims = await Promise.all(ids.map((id) => store.claim(key(id), 60_000)));
+    const ran: Record<string, number> = {};
+    const results = await Promise.allSettled(
+      ids.map((id, i) =>
+        store.commit(
+          commitReq(id, tokenOf(claims[i]!), async (tx) => {
+            ran[id] = (ran[id] ?? 0) + 1;
+            await write(id)(tx);
+            if (id === 't-1') throw new TransientError('flaky', 'the step says: later');
+            return id;
+          }),
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // t-0 once in the group and once alone (t-2, after t-1 in scope order, only alone):
+    // the group itself was not run again.
+    expect([ran['t-0'], ran['t-2']]).toEqual([2, 1]);
+    expect([await effects('t-0'), await effects('t-1'), await effects('t-2')]).toEqual([1, 0, 1]);
+  });
+
   it('a member whose claim was lost is left out: its writes never run, it gets the winner\'s result; the others commit', async () => {
     const old = await plain.claim(key('l-lost'), 50);
     const other = await plain.claim(key('l-ok'), 60_000);

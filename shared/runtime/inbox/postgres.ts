@@ -2,7 +2,7 @@
 // statement is keyed by (consumer, message_id), the table's primary key.
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from '@neondatabase/serverless';
-import { TransientError } from '../../contract/errors.ts';
+import { StepError, TransientError } from '../../contract/errors.ts';
 import type { Db } from '../guarded.ts';
 import type {
   BatchIdempotencyStore,
@@ -250,8 +250,14 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
             stored.set(n, { value: undefined, stored: early.get(n)! });
             continue;
           }
-          const value = await r.writes(c);
-          stored.set(n, { value, stored: r.toStored(value) });
+          try {
+            const value = await r.writes(c);
+            stored.set(n, { value, stored: r.toStored(value) });
+          } catch (err) {
+            // A step's own error (a StepError it threw) is its verdict, not the database's:
+            // no retry of the whole group and no mark on the breaker; its members commit alone.
+            throw err instanceof StepError ? new GroupMemberFailed(err) : err;
+          }
         }
         const results = members
           .filter((n) => ours.has(n) && reqs[n]!.writes)
@@ -327,6 +333,14 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
       total += rowCount ?? 0;
       if ((rowCount ?? 0) < batch) return total;
     }
+  }
+}
+
+/** A group member's writes threw a step error: the group is rolled back and redone member by member. */
+class GroupMemberFailed extends Error {
+  override name = 'GroupMemberFailed';
+  constructor(override readonly cause: StepError) {
+    super('a member of the commit group threw a step error'); // not its message: classify() reads words like "timeout" in it
   }
 }
 
