@@ -109,6 +109,12 @@ export const envSchema = z.object({
   INBOX_TTL_MS: int(60_000).default(7 * 24 * 3600_000),
   /** A claim's lease, renewed every third of it while the step runs: a crashed run's claim is free this long after the crash. */
   INBOX_LEASE_MS: int(100).default(15_000),
+  /**
+   * Claims, and claimed commits of one function, issued together (one fetched batch)
+   * go to Postgres as one statement / one transaction of at most this many messages
+   * (shared/runtime/inbox/grouping.ts); 1 turns grouping off.
+   */
+  INBOX_GROUP_MAX: int(1, 1_000).default(64),
   FUNCTION_PORT: int(1, 65535).default(3100),
   /** Address `npm run function:serve` binds. */
   FUNCTION_HOST: z.string().min(1).default('127.0.0.1'),

@@ -46,6 +46,7 @@ export const step = defineStep({
   consumes: ['doc.submitted', 'state.advanced'],
   emits: PUBLISHERS.facts,
   timeoutMs: 120_000,
+  groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });
 export const app = step.app;

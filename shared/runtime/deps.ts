@@ -7,6 +7,7 @@ import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { config, type Env } from '../config.ts';
 import { guardPool, guardS3, type Db, type S3Sender } from './guarded.ts';
+import { groupedInbox } from './inbox/grouping.ts';
 import { PostgresIdempotencyStore } from './inbox/postgres.ts';
 import type { IdempotencyStore } from './inbox/store.ts';
 
@@ -55,7 +56,7 @@ export function createDeps(o: DepsOverrides = {}): Deps {
       return (authz ??= createAuthorizer(env));
     },
     get inbox() {
-      return (inbox ??= new PostgresIdempotencyStore(this.db));
+      return (inbox ??= groupedInbox(new PostgresIdempotencyStore(this.db), env.INBOX_GROUP_MAX));
     },
     async close() {
       if (ownPool && db) await db.pool.end().catch(() => {});

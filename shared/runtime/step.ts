@@ -78,6 +78,13 @@ export interface StepDefinition {
   /** Longest a run may take (default 30 s). The bridge keeps the message alive meanwhile. */
   timeoutMs?: number;
   idempotency?: Idempotency;
+  /**
+   * Commit together with other messages of this step that commit at the same time,
+   * in one transaction (shared/runtime/inbox/grouping.ts; default true). false for a
+   * step whose writes run long or hold a lock others wait on: every other member of
+   * its group would wait for them.
+   */
+  groupCommit?: boolean;
   handle(msg: Envelope, ctx: StepContext): Promise<StepOutput | void>;
 }
 
@@ -220,6 +227,7 @@ async function runOnce(
   const inbox = idempotency === 'none' ? undefined : deps.inbox;
   const key: InboxKey = { consumer: def.name, messageId: msg.id, scope: msg.scope };
   const ttlMs = deps.env.INBOX_TTL_MS;
+  const group = def.groupCommit !== false;
   const toStored = (out: StepOutput | void | undefined): StoredResult => ({
     emit: toEnvelopes(def.name, msg, out?.emit, def.emits),
     ...(out?.result !== undefined ? { result: out.result } : {}),
@@ -280,7 +288,7 @@ async function runOnce(
         committed = toStored(value);
         return value;
       }
-      const out = await inbox.commit<T>({ key, token, writes, toStored, ttlMs });
+      const out = await inbox.commit<T>({ key, token, writes, toStored, ttlMs, group });
       if (!out.committed) throw new ClaimLostError(out.stored);
       committed = out.stored;
       return out.value;
@@ -304,7 +312,7 @@ async function runOnce(
     if (committed) return success(committed, false);
     // The handler wrote nothing through commit: complete the record on its behalf.
     if (!inbox) return success(toStored(output), false);
-    const out = await inbox.commit({ key, token, writes: undefined, toStored: () => toStored(output), ttlMs });
+    const out = await inbox.commit({ key, token, writes: undefined, toStored: () => toStored(output), ttlMs, group });
     return success(out.stored, !out.committed);
   } catch (err) {
     if (err instanceof ClaimLostError) return success(err.stored, true);

@@ -1,7 +1,7 @@
 // In-memory inbox for unit tests and for functions with no database. Same
 // semantics as the Postgres store within one process; nothing survives a restart.
 import { randomUUID } from 'node:crypto';
-import type { ClaimOutcome, CommitOutcome, CommitRequest, IdempotencyStore, InboxKey, StoredResult } from './store.ts';
+import type { BatchIdempotencyStore, ClaimOutcome, ClaimRequest, CommitOutcome, CommitRequest, InboxKey, Settled, StoredResult } from './store.ts';
 
 type Rec =
   | { status: 'in_progress'; token: string; until: number }
@@ -14,7 +14,7 @@ export const NO_DATABASE = Object.freeze({
   },
 });
 
-export class MemoryIdempotencyStore implements IdempotencyStore<typeof NO_DATABASE> {
+export class MemoryIdempotencyStore implements BatchIdempotencyStore<typeof NO_DATABASE> {
   readonly records = new Map<string, Rec>();
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -68,6 +68,48 @@ export class MemoryIdempotencyStore implements IdempotencyStore<typeof NO_DATABA
     return { committed: true, value: value as T, stored };
   }
 
+  async claimMany(reqs: readonly ClaimRequest[]): Promise<Settled<ClaimOutcome>[]> {
+    return Promise.all(reqs.map((r) => settle(this.claim(r.key, r.inProgressMs))));
+  }
+
+  /** All or nothing, like the Postgres store's: records change only once every member's writes returned. */
+  async commitMany(reqs: readonly CommitRequest<typeof NO_DATABASE, unknown>[]): Promise<Settled<CommitOutcome<unknown>>[]> {
+    const out: Settled<CommitOutcome<unknown>>[] = new Array(reqs.length);
+    const done = new Map<number, { value: unknown; stored: StoredResult }>();
+    const owned = (r: CommitRequest<typeof NO_DATABASE, unknown>) => {
+      const rec = this.records.get(this.#k(r.key));
+      return rec?.status === 'in_progress' && rec.token === r.token;
+    };
+    for (const [n, r] of reqs.entries()) {
+      if (!owned(r)) continue;
+      if (!r.writes) {
+        try {
+          done.set(n, { value: undefined, stored: r.toStored(undefined) });
+        } catch (error) {
+          out[n] = { ok: false, error };
+        }
+        continue;
+      }
+      const value = await r.writes(NO_DATABASE);
+      done.set(n, { value, stored: r.toStored(value) });
+    }
+    for (const [n, r] of reqs.entries()) {
+      if (out[n]) continue;
+      const mine = done.get(n);
+      if (mine && owned(r)) {
+        this.records.set(this.#k(r.key), { status: 'completed', stored: mine.stored, expires: this.now() + r.ttlMs });
+        out[n] = { ok: true, value: { committed: true, ...mine } };
+      } else {
+        const rec = this.records.get(this.#k(r.key));
+        out[n] =
+          rec?.status === 'completed'
+            ? { ok: true, value: { committed: false, stored: rec.stored } }
+            : { ok: false, error: new Error(`claim on ${r.key.messageId} lost and no completed result to return`) };
+      }
+    }
+    return out;
+  }
+
   async cleanup() {
     let n = 0;
     for (const [k, r] of this.records) {
@@ -79,3 +121,9 @@ export class MemoryIdempotencyStore implements IdempotencyStore<typeof NO_DATABA
     return n;
   }
 }
+
+const settle = <T>(p: Promise<T>): Promise<Settled<T>> =>
+  p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );

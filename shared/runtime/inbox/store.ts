@@ -38,6 +38,11 @@ export interface CommitRequest<Tx, T> {
   /** The result to store, from what `writes` returned. */
   toStored(value: T | undefined): StoredResult;
   ttlMs: number;
+  /**
+   * false: never commit in a group with other messages (grouping.ts). For steps
+   * whose writes run long or hold locks others wait on; default true.
+   */
+  group?: boolean;
 }
 
 /** One SQL statement (INSERT / UPDATE / DELETE, possibly with its own WITH clause). */
@@ -72,6 +77,33 @@ export interface IdempotencyStore<Tx = unknown> {
   /** Delete expired records; returns how many. */
   cleanup(): Promise<number>;
 }
+
+/** One member's outcome in a group: what commit() would have returned, or thrown. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * A store that can do several claims or commits in one round trip / one
+ * transaction; the grouping decorator (grouping.ts) uses it.
+ */
+export interface BatchIdempotencyStore<Tx = unknown> extends IdempotencyStore<Tx> {
+  /** claim() for each key (keys distinct), as one statement; outcomes in order. */
+  claimMany(reqs: readonly ClaimRequest[]): Promise<Settled<ClaimOutcome>[]>;
+  /**
+   * commit() for each claimed request (tokens set, keys distinct) in ONE
+   * transaction, members' writes in the given order. All or nothing: it either
+   * resolves with every member's outcome (a member whose claim was lost gets
+   * committed: false, or its error) or throws having committed nothing.
+   */
+  commitMany(reqs: readonly CommitRequest<Tx, unknown>[]): Promise<Settled<CommitOutcome<unknown>>[]>;
+}
+
+export interface ClaimRequest {
+  key: InboxKey;
+  inProgressMs: number;
+}
+
+export const isBatchStore = <Tx>(s: IdempotencyStore<Tx>): s is BatchIdempotencyStore<Tx> =>
+  typeof (s as Partial<BatchIdempotencyStore<Tx>>).claimMany === 'function' && typeof (s as Partial<BatchIdempotencyStore<Tx>>).commitMany === 'function';
 
 /** Raised inside a commit when the claim is no longer ours; the runtime turns it into a replay. */
 export class ClaimLostError extends Error {

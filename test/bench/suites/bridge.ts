@@ -4,8 +4,12 @@
 //   noop-fetch    the same through app.fetch (a Request and a Response per message)
 //   inbox-optim   the bridge, counter function, optimistic inbox, one-statement commit
 //                 (the effect and the inbox record in one SQL statement)
-//   inbox-claim   the bridge, counter function, inbox claim then one transaction
-//                 (claim · BEGIN+mark · insert · result+COMMIT: 4 round trips)
+//   inbox-claim-ungrouped  the bridge, counter function, inbox claim then one
+//                 transaction per message (INBOX_GROUP_MAX=1: claim · BEGIN+mark ·
+//                 insert · result+COMMIT, 4 round trips a message)
+//   inbox-claim   the same with grouping (the default): one claim statement per
+//                 group, one transaction per group (BEGIN+mark · each insert ·
+//                 results+COMMIT); rows claims_per_group / commits_per_group
 //   http          the bridge, no-op function over HTTP (@hono/node-server in its own process)
 // Each case runs in its own child processes (clean RSS and GC figures) on its own
 // streams. Throughput: a preloaded backlog drained (warm-up excluded), median of
@@ -23,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { connectBus, jetStream, publishEnvelope, type JetStreamClient } from '../../../shared/adapters/bus.ts';
 import { loadEnv, type Env } from '../../../shared/config.ts';
+import type { GroupingStats } from '../../../shared/runtime/inbox/grouping.ts';
 import { percentile, type BenchRow, type BenchSuite } from '../harness.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -42,6 +47,8 @@ interface CaseSpec {
   measured: number;
   /** Publish rate of the latency phase. */
   paced: number;
+  /** Settings of this case on top of BRIDGE. */
+  env?: Partial<Record<keyof Env, string | number>>;
 }
 
 const NOOP = 'test/fixtures/functions/noop/index.ts';
@@ -50,6 +57,7 @@ const CASES: CaseSpec[] = [
   { name: 'noop', kind: 'bridge', fn: NOOP, type: 'bench.noop', inProcess: 'direct', warmup: 5_000, measured: 50_000, paced: 1_000 },
   { name: 'noop-fetch', kind: 'bridge', fn: NOOP, type: 'bench.noop', inProcess: 'fetch', warmup: 2_000, measured: 20_000, paced: 1_000 },
   { name: 'inbox-optim', kind: 'bridge', fn: 'test/fixtures/functions/counter-fast/index.ts', type: 'count.fast', warmup: 1_000, measured: 10_000, paced: 500 },
+  { name: 'inbox-claim-ungrouped', kind: 'bridge', fn: 'test/fixtures/functions/counter/index.ts', type: 'count.requested', warmup: 1_000, measured: 6_000, paced: 500, env: { INBOX_GROUP_MAX: 1 } },
   { name: 'inbox-claim', kind: 'bridge', fn: 'test/fixtures/functions/counter/index.ts', type: 'count.requested', warmup: 1_000, measured: 6_000, paced: 500 },
   { name: 'http', kind: 'bridge', fn: NOOP, type: 'bench.noop', http: true, warmup: 2_000, measured: 20_000, paced: 1_000 },
 ];
@@ -58,7 +66,7 @@ const CASES: CaseSpec[] = [
 const BRIDGE = { BRIDGE_BATCH: 10, BRIDGE_CONCURRENCY: 64, BRIDGE_MAX_IN_FLIGHT: 256, BRIDGE_MAX_ACK_PENDING: 10_000, PG_POOL_MAX: 10 };
 
 type FromChild =
-  | { type: 'drained'; rate: number; gcShare: number; cpuUsPerMsg: number }
+  | { type: 'drained'; rate: number; gcShare: number; cpuUsPerMsg: number; groups?: GroupingStats }
   | { type: 'done'; settled: [number, number][]; residence: number[]; maxRssMb: number };
 
 export const suite: BenchSuite = {
@@ -111,8 +119,9 @@ export const suite: BenchSuite = {
           const server = c.http ? await startFunctionServer(env, c.fn!) : undefined;
           const child = fork(SELF, ['child', JSON.stringify(c)], {
             cwd: ROOT,
-            execArgv: ['--import', 'tsx'],
-            env: childEnv({ ...env, BRIDGE_IN_PROCESS: c.inProcess ?? 'direct' }, server ? { BRIDGE_FUNCTION_URLS: `noop=${server.url}` } : {}),
+            // BENCH_BRIDGE_CPU_PROF=DIR: each child writes a V8 CPU profile there (test/bench/cpuprofile.ts reads them).
+            execArgv: ['--import', 'tsx', ...(process.env.BENCH_BRIDGE_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_BRIDGE_CPU_PROF}`] : [])],
+            env: childEnv({ ...env, BRIDGE_IN_PROCESS: c.inProcess ?? 'direct' }, { ...(server ? { BRIDGE_FUNCTION_URLS: `noop=${server.url}` } : {}), ...strings(c.env) }),
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
           });
           drains.push(await nextMessage<Extract<FromChild, { type: 'drained' }>>(child, 'drained'));
@@ -160,6 +169,13 @@ export const suite: BenchSuite = {
             if (pacedRate === raw.paced) rows.push({ case: c.name, metric: 'overhead_p99', value: r.p99 - raw.p99, unit: 'ms' });
           }
         }
+        // How full the inbox's groups were (last round, the whole backlog): members per claim statement / commit transaction.
+        const g = drains.at(-1)!.groups;
+        if (g && g.claimGroups + g.commitGroups > 0) {
+          rows.push({ case: c.name, metric: 'claims_per_group', value: g.claimGroups ? g.claimsGrouped / g.claimGroups : 1, unit: '' });
+          rows.push({ case: c.name, metric: 'commits_per_group', value: g.commitGroups ? g.commitsGrouped / g.commitGroups : 1, unit: '' });
+          rows.push({ case: c.name, metric: 'group_fallbacks', value: g.fallbacks, unit: '' });
+        }
         rows.push({ case: c.name, metric: 'throughput_spread', value: (Math.max(...drains.map((d) => d.rate)) - Math.min(...drains.map((d) => d.rate))) / drained.rate, unit: 'x' });
       }
       rows.push({ case: 'machine', metric: 'loadavg_1m_end', value: loadavg()[0]!, unit: '' });
@@ -206,6 +222,8 @@ async function publishPaced(js: JetStreamClient, prefix: string, rate: number, c
   await Promise.all(acks);
   return at;
 }
+
+const strings = (o: Record<string, string | number> = {}) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, String(v)]));
 
 function childEnv(env: Env, extra: Record<string, string>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...process.env };
@@ -257,6 +275,7 @@ async function runChild(c: CaseSpec): Promise<void> {
   process.on('message', (m: { type: string; count: number }) => {
     if (m.type === 'paced') pacedTotal = m.count;
   });
+  let inboxStats: (() => GroupingStats) | undefined;
   let count = 0;
   let startAt = 0;
   let gcAtStart = 0;
@@ -273,7 +292,8 @@ async function runChild(c: CaseSpec): Promise<void> {
     } else if (count === backlog) {
       const wall = now - startAt;
       const cpu = process.cpuUsage(cpuAtStart);
-      send({ type: 'drained', rate: (c.measured / wall) * 1000, gcShare: (gcMs - gcAtStart) / wall, cpuUsPerMsg: (cpu.user + cpu.system) / c.measured });
+      const groups = inboxStats?.();
+      send({ type: 'drained', rate: (c.measured / wall) * 1000, gcShare: (gcMs - gcAtStart) / wall, cpuUsPerMsg: (cpu.user + cpu.system) / c.measured, ...(groups ? { groups: { ...groups } } : {}) });
     } else if (count > backlog) {
       settled.push([seq, now]);
       residence.push(residenceMs);
@@ -299,7 +319,10 @@ async function runChild(c: CaseSpec): Promise<void> {
   const { Bridge } = await import('../../../infra/bridge/bridge.ts');
   const { loadStep } = await import('../../../shared/runtime/load.ts');
   const { createDeps } = await import('../../../shared/runtime/deps.ts');
+  const { GroupingIdempotencyStore } = await import('../../../shared/runtime/inbox/grouping.ts');
   const deps = createDeps({ env });
+  const inbox = deps.inbox;
+  if (inbox instanceof GroupingIdempotencyStore) inboxStats = () => inbox.stats;
   const step = await loadStep(c.fn!);
   await Bridge.start({
     nc,
