@@ -28,6 +28,9 @@
 // messages (fresh stream, documents included) / documents. Peak RSS: VmHWM of each
 // bridge process just before it is stopped; bridge CPU: utime + stime of the bridge
 // processes (the facts-worker's embeddings and Postgres are not in it).
+// runOnce (sizes as parameters) is also what the `e2e` suite runs; it further reads the
+// CPU of every local service over the run (test/bench/proc.ts) and samples what the
+// run's Postgres backends are doing (pg_stat_activity, twice a second).
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -44,8 +47,9 @@ import { uniq } from '../../support/ids.ts';
 import { spawnBridge, type ChildBridge } from '../../faults/support/child.ts';
 import { sleep, waitFor } from '../../faults/support/env.ts';
 import { percentile, type BenchRow, type BenchSuite } from '../harness.ts';
+import { cpuBetween, processCpu, readCpu, serviceProbes, threadCpu, type CpuProbe, type CpuUsage } from '../proc.ts';
 
-const intEnv = (name: string, dflt: number, min = 0) => {
+export const intEnv = (name: string, dflt: number, min = 0) => {
   const v = Number(process.env[name] ?? dflt);
   if (!Number.isInteger(v) || v < min) throw new Error(`${name} must be an integer ≥ ${min}`);
   return v;
@@ -107,7 +111,32 @@ export function documents(scopes: string[], run: string, docs = DOCS): Envelope[
   return out;
 }
 
-interface RunResult {
+export interface RunSpec {
+  scopes: number;
+  /** Documents per scope. */
+  docs: number;
+  bridges: number;
+  /** For the progress lines on stderr. */
+  label: string;
+  timeoutMs?: number;
+}
+
+/** Average number of the run's Postgres backends in each state over the samples. */
+export interface PgActivity {
+  samples: number;
+  /** Running a statement (no wait event). */
+  running: number;
+  /** Waiting for a lock (advisory included). */
+  lockWait: number;
+  /** Of which: an advisory lock (the facts step holds one per scope for its transaction). */
+  advisoryWait: number;
+  /** Other waits of an active backend (IO, LWLock, ...). */
+  otherWait: number;
+  /** A transaction open while the client works (or its next statement is on the way). */
+  idleInTransaction: number;
+}
+
+export interface RunResult {
   bridges: number;
   docs: number;
   publishSeconds: number;
@@ -128,6 +157,11 @@ interface RunResult {
   peakRssMb: number[];
   logs: Map<string, number>;
   finalNodes: Map<string, number>;
+  /** CPU of the bridges (together, and their main threads), the bench process and each local service, first publish → idle. */
+  cpu: CpuUsage;
+  /** Probes that are a part of another (not added when summing what is attributed). */
+  cpuParts: Set<string>;
+  pg: PgActivity;
 }
 
 export const suite: BenchSuite = {
@@ -140,15 +174,12 @@ export const suite: BenchSuite = {
     const rows: BenchRow[] = [{ case: 'machine', metric: 'loadavg_1m_start', value: loadavg()[0]!, unit: '' }];
     const results: RunResult[] = [];
     for (const bridges of [1, 2]) {
-      process.stderr.write(`[bench] scopes: ${SCOPES} scopes × ${DOCS} documents, ${bridges} bridge process(es)\n`);
-      const r = await runOnce(base, bridges);
-      results.push(r);
-      rows.push(...resultRows(r));
       const name = caseName(bridges);
-      process.stderr.write(`[bench] scopes/${name} messages by type: ${[...r.byType].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
-      process.stderr.write(`[bench] scopes/${name} scope states at the end: ${[...r.finalNodes].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
-      for (const [k, v] of [...r.logs].sort((a, b) => b[1] - a[1]).slice(0, 15)) process.stderr.write(`[bench] scopes/${name} bridge log: ${v} × ${k}\n`);
-      for (const d of r.deadLetters.slice(0, 15)) process.stderr.write(`[bench] scopes/${name} dead letter: ${d}\n`);
+      process.stderr.write(`[bench] scopes: ${SCOPES} scopes × ${DOCS} documents, ${bridges} bridge process(es)\n`);
+      const r = await runOnce(base, { scopes: SCOPES, docs: DOCS, bridges, label: `scopes/${name}`, timeoutMs: TIMEOUT_MS });
+      results.push(r);
+      rows.push(...resultRows(name, r));
+      reportRun(`scopes/${name}`, r);
     }
     const [one, two] = results as [RunResult, RunResult];
     const rate = (r: RunResult) => r.docs / r.wallSeconds;
@@ -169,8 +200,15 @@ export const suite: BenchSuite = {
 
 const caseName = (bridges: number) => (bridges === 1 ? '1-bridge' : `${bridges}-bridges`);
 
-function resultRows(r: RunResult): BenchRow[] {
-  const name = caseName(r.bridges);
+/** What a run's rows do not hold, on stderr: messages by type, final scope states, warnings, dead letters. */
+export function reportRun(label: string, r: RunResult): void {
+  process.stderr.write(`[bench] ${label} messages by type: ${[...r.byType].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
+  process.stderr.write(`[bench] ${label} scope states at the end: ${[...r.finalNodes].map(([k, n]) => `${k} ${n}`).join(', ')}\n`);
+  for (const [k, v] of [...r.logs].sort((a, b) => b[1] - a[1]).slice(0, 15)) process.stderr.write(`[bench] ${label} bridge log: ${v} × ${k}\n`);
+  for (const d of r.deadLetters.slice(0, 15)) process.stderr.write(`[bench] ${label} dead letter: ${d}\n`);
+}
+
+export function resultRows(name: string, r: RunResult): BenchRow[] {
   const s = (xs: number[]) => [...xs].sort((a, b) => a - b);
   const f = s(r.facts);
   const c = s(r.cycle);
@@ -199,7 +237,8 @@ function resultRows(r: RunResult): BenchRow[] {
   ];
 }
 
-async function runOnce(base: Env, bridges: number): Promise<RunResult> {
+export async function runOnce(base: Env, spec: RunSpec): Promise<RunResult> {
+  const { bridges } = spec;
   const run = uniq('');
   const db = await freshDatabase();
   const env: Env = {
@@ -223,11 +262,12 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
   const nc = await connectBus(env, 'bench-scopes', 'operator');
   const { js, jsm } = await jetStream(nc);
   const children: ChildBridge[] = [];
+  let pg: { stop(): Promise<PgActivity> } | undefined;
   try {
     // Scopes created and linked in OpenFGA (as the API does) on a pool closed before the baseline.
     const scopePool = createPool({ ...env, PG_POOL_MAX: 4 });
     const admin = createAuthzAdmin(env);
-    const scopes = Array.from({ length: SCOPES }, (_, i) => `sc-${run}-${i}`);
+    const scopes = Array.from({ length: spec.scopes }, (_, i) => `sc-${run}-${i}`);
     const guarded = guardPool(scopePool, undefined, `scopes-${run}`);
     for (let i = 0; i < scopes.length; i += 8) await Promise.all(scopes.slice(i, i + 8).map((scope) => ensureScope(guarded, admin, { scope })));
     await scopePool.end();
@@ -236,29 +276,40 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
     for (let k = 0; k < bridges; k++) children.push(await spawnBridge(env, [], { BRIDGE_INSTANCE_ID: `${run}-${k}` }));
     const xact0 = await xacts(stats, db.name);
     // Start-up (loading modules, the extractor's model) is not the documents' work.
-    const cpu0 = children.reduce((a, c) => a + cpuOf(c.proc.pid!), 0);
+    const cpu0 = children.reduce((a, c) => a + processCpu(c.proc.pid!), 0);
+    const pids = children.map((c) => c.proc.pid!);
+    const probes: CpuProbe[] = [
+      { name: 'bridges', cpu: () => pids.reduce((a, p) => a + processCpu(p), 0) },
+      { name: 'bridges_main_thread', cpu: () => pids.reduce((a, p) => a + threadCpu(p, p), 0) },
+      { name: 'bench', cpu: () => processCpu(process.pid) },
+      ...serviceProbes(),
+    ];
 
-    const envs = documents(scopes, run);
+    const envs = documents(scopes, run, spec.docs);
     const publishedAt = new Map<string, number>();
+    pg = samplePg(stats, db.name);
+    const c0 = readCpu(probes);
     const t0 = Date.now();
     await publishTimed(js, env.NATS_SUBJECT_PREFIX, envs, publishedAt);
     const publishSeconds = (Date.now() - t0) / 1000;
 
     const progress = setInterval(() => {
       jsm.consumers.info(env.NATS_STREAM, 'fn-facts').then(
-        (c) => process.stderr.write(`[bench] scopes: facts consumer ${c.num_pending} pending, ${c.num_ack_pending} in flight after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`),
+        (c) => process.stderr.write(`[bench] ${spec.label}: facts consumer ${c.num_pending} pending, ${c.num_ack_pending} in flight after ${((Date.now() - t0) / 1000).toFixed(0)} s\n`),
         () => {},
       );
     }, 30_000);
     try {
-      await idle(jsm, env.NATS_STREAM);
+      await idle(jsm, env.NATS_STREAM, spec.timeoutMs);
     } finally {
       clearInterval(progress);
     }
     const idleSeconds = (Date.now() - t0) / 1000;
+    const cpu = cpuBetween(c0, readCpu(probes));
+    const pgActivity = await pg.stop();
 
     const peakRssMb = children.map((c) => vmHwmMb(c.proc.pid!));
-    const cpuSeconds = children.reduce((a, c) => a + cpuOf(c.proc.pid!), 0) - cpu0;
+    const cpuSeconds = children.reduce((a, c) => a + processCpu(c.proc.pid!), 0) - cpu0;
     for (const c of children) c.proc.kill('SIGTERM');
     await Promise.all(children.map((c) => c.exited));
     const xact1 = await settledXacts(stats, db.name);
@@ -331,8 +382,12 @@ async function runOnce(base: Env, bridges: number): Promise<RunResult> {
       peakRssMb,
       logs,
       finalNodes: new Map(nodes.rows.map((r) => [`${r.node}/${r.status}`, Number(r.n)])),
+      cpu,
+      cpuParts: new Set(['bridges_main_thread']),
+      pg: pgActivity,
     };
   } finally {
+    await pg?.stop();
     for (const c of children) {
       if (c.proc.exitCode === null && c.proc.signalCode === null) {
         c.proc.kill('SIGKILL');
@@ -385,19 +440,51 @@ function vmHwmMb(pid: number): number {
   }
 }
 
-/** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
-function cpuOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
+/**
+ * What the run database's backends are doing, twice a second until stopped (on the
+ * bench's own connection to another database, so that the samples are not counted in
+ * the run's transactions).
+ */
+function samplePg(pool: ReturnType<typeof createPool>, dbName: string): { stop(): Promise<PgActivity> } {
+  const sum = { samples: 0, running: 0, lockWait: 0, advisoryWait: 0, otherWait: 0, idleInTransaction: 0 };
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const { rows } = await pool.query<{ running: string; lock: string; advisory: string; other: string; idle_tx: string }>(
+          `SELECT count(*) FILTER (WHERE state = 'active' AND wait_event_type IS NULL) AS running,
+                  count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock') AS lock,
+                  count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock' AND wait_event = 'advisory') AS advisory,
+                  count(*) FILTER (WHERE state = 'active' AND wait_event_type IS NOT NULL AND wait_event_type <> 'Lock') AS other,
+                  count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS idle_tx
+             FROM pg_stat_activity WHERE datname = $1`,
+          [dbName],
+        );
+        const r = rows[0]!;
+        sum.samples++;
+        sum.running += Number(r.running);
+        sum.lockWait += Number(r.lock);
+        sum.advisoryWait += Number(r.advisory);
+        sum.otherWait += Number(r.other);
+        sum.idleInTransaction += Number(r.idle_tx);
+      } catch {
+        // A missed sample is no result; the next one is taken as usual.
+      }
+      await sleep(500);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      const n = Math.max(1, sum.samples);
+      return { samples: sum.samples, running: sum.running / n, lockWait: sum.lockWait / n, advisoryWait: sum.advisoryWait / n, otherWait: sum.otherWait / n, idleInTransaction: sum.idleInTransaction / n };
+    },
+  };
 }
 
 /** Every consumer of the stream has nothing pending and nothing unacknowledged, three checks in a row a second apart. */
-export async function idle(jsm: JetStreamManager, stream: string): Promise<void> {
+export async function idle(jsm: JetStreamManager, stream: string, timeoutMs = TIMEOUT_MS): Promise<void> {
   let quiet = 0;
   await waitFor(
     'the stream to be idle',
@@ -407,6 +494,6 @@ export async function idle(jsm: JetStreamManager, stream: string): Promise<void>
       quiet = busy ? 0 : quiet + 1;
       return quiet >= 3;
     },
-    { timeoutMs: TIMEOUT_MS, intervalMs: 1_000 },
+    { timeoutMs, intervalMs: 1_000 },
   );
 }
