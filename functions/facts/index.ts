@@ -11,7 +11,7 @@ import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
-import { subjectText } from '../../shared/extract/compare.ts';
+import { textsToEmbed } from '../../shared/extract/embed-texts.ts';
 import type { DocumentFacts } from '../../shared/extract/extract.ts';
 import { assertDocumentSize, limitsFromEnv } from '../../shared/extract/limits.ts';
 import { extractOffline } from '../../shared/extract/pool.ts';
@@ -38,8 +38,6 @@ const AGENT = 'facts';
 const DOC_KINDS = ['context_doc', 'resolution'] as const;
 /** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
 export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
-/** Texts embedded per document at most (claims, subjects, goals): the rest are matched lexically. */
-const MAX_EMBED = 512;
 
 export const step = defineStep({
   name: AGENT,
@@ -103,15 +101,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
 
   // One embedding call for everything this document needs compared by meaning:
   // claim sentences, figure subjects (acronyms spelled out), goals and goal updates.
-  const texts = [
-    ...new Set([
-      ...facts.claims.map((c) => c.text),
-      ...facts.claims.flatMap((c) => (c.statement ? [subjectText(c.statement, terms)] : [])),
-      ...facts.revisions.map((r) => subjectText(r, terms)),
-      ...facts.goals.map((g) => g.text),
-      ...facts.goalUpdates.map((u) => u.text),
-    ]),
-  ].slice(0, MAX_EMBED);
+  const texts = textsToEmbed(facts, terms);
   const vectorOf = new Map<string, number[]>();
   let embedError: string | undefined;
   if (svc.embeddings.enabled && texts.length) {

@@ -1,7 +1,6 @@
-// The texts the facts step embeds for one document, as a pure function, so that the
-// end-to-end bench (test/bench/suites/e2e.ts) can embed exactly that work without the
-// rest of the step. It mirrors the list built in functions/facts/index.ts (onDocument);
-// test/integration/functions/facts-embed-texts.test.ts fails if the two drift apart.
+// The texts the facts step embeds for one document, as a pure function: the step
+// (functions/facts) uses it, and the end-to-end bench (test/bench/suites/e2e.ts) embeds
+// exactly that work without the rest of the step.
 import { subjectText } from './compare.ts';
 import type { DocumentFacts } from './extract.ts';
 
