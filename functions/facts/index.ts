@@ -20,7 +20,7 @@ import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
 import { recordFactsDocument } from '../../shared/store/facts-documents.ts';
 import { loadTerms, saveTerms } from '../../shared/store/figures.ts';
-import { figureFreeClaimsWithText, getNode, nearestClaims, queryNodes, setEmbedding, upsertNode } from '../../shared/store/graph.ts';
+import { figureFreeClaimsWithText, getNode, nearestClaims, setEmbedding, unembeddedClaims, upsertNode } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
 import { markDigested, pendingBefore, stageDocument, takePending, takeResult, type QueuedDocument, type StagedDocument } from '../../shared/store/facts-queue.ts';
@@ -115,7 +115,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     }
   }
   // Claims stored earlier without a vector get one now, when the worker is back.
-  const pending = embedError ? [] : (await queryNodes(db, msg.scope, { kinds: ['claim'] })).filter((n) => !n.hasEmbedding).slice(0, 64);
+  const pending = embedError ? [] : await unembeddedClaims(db, msg.scope, 64);
   let pendingVectors: number[][] = [];
   if (pending.length) {
     try {

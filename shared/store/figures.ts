@@ -44,31 +44,53 @@ const COLS = 'figure_id, node_id, doc_id, metric, subject, subject_text, subject
 
 /** Metrics a figure may be compared with: its own, or any counted unit for a count (synonyms are decided by the caller). */
 const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "metric LIKE 'count:%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
+/** What a revision may settle: the same metric, or any count for a count (as compare.ts settles() decides). */
+const revisionMetricFilter = (metric: string) => (metric.startsWith('count') ? { sql: "metric LIKE 'count%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
 
 /**
- * Current figures of the scope that may be the same figure as one with `metric` and
- * subject `vector`, from other documents: the `limit` nearest subjects by embedding,
- * and (for figures stored without a vector) the most recent ones, for a lexical match.
+ * The nearest subjects come from the HNSW index on subject_embedding (migration 013),
+ * which hands out its ef_search nearest vectors of every scope before the scope, unit
+ * and status conditions are applied: without an iterative scan a scope among many, or
+ * a unit among many, would get fewer than `limit` rows, or none. strict_order keeps
+ * walking the graph until `limit` rows pass, in distance order; ef_search 100 (default
+ * 40) for recall. Approximate: a true neighbour can be missed. Local to the caller's
+ * transaction (the facts step's commit); small scopes are planned on the btree, exactly.
+ */
+async function iterativeScan(q: Queryable): Promise<void> {
+  await q.query("SELECT set_config('hnsw.iterative_scan', 'strict_order', true), set_config('hnsw.ef_search', '100', true)");
+}
+
+/**
+ * Figures of the scope that may be the same figure as one with `metric` and subject
+ * `vector`: the `limit` nearest subjects by embedding, and (for figures stored without
+ * a vector) the most recent ones, for a lexical match. Both reads are bounded by
+ * `limit` and index-backed, whatever the size of the scope. By default the current
+ * figures of other documents; `revision` widens them to what a revision may settle
+ * (every status: a contested value may have been retired since; any count for a count).
+ * Call inside a transaction (see iterativeScan).
  */
 export async function candidateFigures(
   q: Queryable,
   scope: string,
-  opts: { metric: string; vector: readonly number[] | null; excludeDoc: string; limit?: number },
+  opts: { metric: string; vector: readonly number[] | null; excludeDoc: string | null; limit?: number; revision?: boolean },
 ): Promise<FigureRow[]> {
   const limit = opts.limit ?? 24;
-  const f = metricFilter(opts.metric);
-  const base = `FROM figures WHERE scope_id = $1 AND status = 'current' AND doc_id <> $2 AND ${f.sql}`;
+  const f = (opts.revision ? revisionMetricFilter : metricFilter)(opts.metric);
+  const base = `FROM figures WHERE scope_id = $1 ${opts.revision ? '' : "AND status = 'current'"} AND doc_id <> $2 AND ${f.sql}`;
+  // doc_id <> '' excludes nothing: document ids are never empty.
+  const exclude = opts.excludeDoc ?? '';
   const out: FigureRow[] = [];
   if (opts.vector) {
+    await iterativeScan(q);
     const { rows } = await q.query<Raw>(
       `SELECT ${COLS} ${base} AND subject_embedding IS NOT NULL ORDER BY subject_embedding <=> $${f.params.length ? 5 : 4}::vector LIMIT $3`,
-      [scope, opts.excludeDoc, limit, ...f.params, toVectorLiteral(opts.vector)],
+      [scope, exclude, limit, ...f.params, toVectorLiteral(opts.vector)],
     );
     out.push(...rows.map(toRow));
   }
   const { rows } = await q.query<Raw>(
     `SELECT ${COLS} ${base} ${opts.vector ? 'AND subject_embedding IS NULL' : ''} ORDER BY figure_id DESC LIMIT $3`,
-    [scope, opts.excludeDoc, opts.vector ? limit : limit * 4, ...f.params],
+    [scope, exclude, opts.vector ? limit : limit * 4, ...f.params],
   );
   out.push(...rows.map(toRow));
   return out;

@@ -545,6 +545,27 @@ export async function figureFreeClaimsWithText(q: Queryable, scope: string, text
   return rows.map((r) => ({ nodeId: r.node_id, content: r.content }));
 }
 
+/** Open contradictions touching any of these nodes, oldest first, at most `limit` (a revision's candidates). */
+export async function openContradictionsOf(q: Queryable, scope: string, nodeIds: readonly string[], limit = 500): Promise<GraphEdge[]> {
+  if (!nodeIds.length) return [];
+  const { rows } = await q.query<EdgeRow>(
+    `SELECT ${EDGE_COLS} FROM graph_edges
+      WHERE scope_id = $1 AND kind = 'contradicts' AND status = 'active' AND superseded_at IS NULL AND (source_id = ANY($2::uuid[]) OR target_id = ANY($2::uuid[]))
+      ORDER BY version_id LIMIT $3`,
+    [scope, [...new Set(nodeIds)], Math.min(Math.max(limit, 1), 5000)],
+  );
+  return rows.map(toEdge);
+}
+
+/** Current claims still without an embedding, oldest first, at most `limit` (index graph_nodes_unembedded_claims). */
+export async function unembeddedClaims(q: Queryable, scope: string, limit = 64): Promise<GraphNode[]> {
+  const { rows } = await q.query<NodeRow>(
+    `SELECT ${NODE_COLS} FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND superseded_at IS NULL AND embedding IS NULL ORDER BY version_id LIMIT $2`,
+    [scope, Math.min(Math.max(limit, 1), 500)],
+  );
+  return rows.map(toNode);
+}
+
 /** Is there a contradiction (of any status) between these two nodes? */
 export async function contradictionBetween(q: Queryable, scope: string, a: string, b: string): Promise<boolean> {
   const [src, tgt] = [a, b].sort();

@@ -9,7 +9,7 @@ import type { DocumentFacts, Revision } from '../extract/extract.ts';
 import type { Statement } from '../extract/types.ts';
 import type { PoolClient } from '../store/db.ts';
 import { candidateFigures, figuresOfNodes, figuresWithValue, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
-import { contradictionBetween, currentGoals, getNode, queryEdges, upsertEdge, upsertNode } from '../store/graph.ts';
+import { contradictionBetween, currentGoals, getNode, openContradictionsOf, upsertEdge, upsertNode, type GraphEdge } from '../store/graph.ts';
 import { goalChanges, type GoalState, type KnownGoal } from './goals.ts';
 import { corroborate } from './match.ts';
 
@@ -73,40 +73,34 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
   const result: ReconcileResult = { claimNodes: new Map(), contradictionsFound: 0, contradictionsResolved: 0, figuresRevised: 0, restatements: 0, goalChanges: [] };
 
   // 1. Revisions first: what they settle or retire is no longer a contradiction for this document's own figures.
-  if (facts.revisions.length) {
-    const open = (await queryEdges(tx, scope, { kinds: ['contradicts'], statuses: ['active'], limit: 5000 })).filter((e) => {
-      const m = e.metadata as unknown as ContradictionMeta;
-      return Array.isArray(m.sides) && m.sides.length === 2;
-    });
-    const figs = await figuresOfNodes(tx, scope, open.flatMap((e) => [e.sourceId, e.targetId]));
-    const settled = new Set<string>();
-    for (const rev of facts.revisions) {
-      const revText = subjectText(rev, terms);
-      const revSaid = { text: revText, vector: vectors.of(revText) };
-      for (const e of open) {
-        if (settled.has(e.edgeId)) continue;
-        const meta = e.metadata as unknown as ContradictionMeta;
-        const mine = figs.filter((f) => f.nodeId === e.sourceId || f.nodeId === e.targetId);
-        const best = mine.map((f) => similarity(revSaid, { text: f.subjectText, vector: f.vector })).sort((a, b) => b.score - a.score)[0] ?? similarity(revSaid, { text: meta.subject });
-        const contested: ContestedFigure = { metric: meta.metric, subject: meta.subject, ...(meta.period ? { period: meta.period } : {}), sides: [meta.sides[0]!.value, meta.sides[1]!.value] };
-        const s = settles(rev, contested, best);
-        if (!s) continue;
-        const accepted = meta.sides[s.accepted]!;
-        const rejected = meta.sides[1 - s.accepted]!;
-        await upsertEdge(tx, {
-          scope, kind: 'contradicts', sourceId: e.sourceId, targetId: e.targetId, status: 'resolved', createdBy: agent,
-          metadata: { resolved_by: agent, resolution: { doc: docId, how: s.how, accepted_node: accepted.node_id, accepted: accepted.display, text: rev.text.slice(0, 1000), span: rev.span ?? null } },
-        });
-        // The rejected value is retired: it no longer contradicts what comes next.
-        const retired = mine.filter((f) => f.nodeId === rejected.node_id).map((f) => f.figureId);
-        await markRevised(tx, scope, retired, docId);
-        settled.add(e.edgeId);
-        result.figuresRevised += retired.length;
-        result.contradictionsResolved++;
-      }
-      // "Budget revised from 62M to 71M" with no dispute on record: the old value is retired all the same.
-      if (rev.from && rev.to && rev.kind !== 'replacement') result.figuresRevised += await retire(tx, input, rev, revSaid);
+  const settled = new Set<string>();
+  for (const rev of facts.revisions) {
+    const revText = subjectText(rev, terms);
+    const revSaid = { text: revText, vector: vectors.of(revText) };
+    const { open, figuresOf } = await contestedNear(tx, scope, rev.metric, revSaid.vector);
+    for (const e of open) {
+      if (settled.has(e.edgeId)) continue;
+      const meta = e.metadata as unknown as ContradictionMeta;
+      const mine = [...(figuresOf.get(e.sourceId) ?? []), ...(figuresOf.get(e.targetId) ?? [])];
+      const best = mine.map((f) => similarity(revSaid, { text: f.subjectText, vector: f.vector })).sort((a, b) => b.score - a.score)[0] ?? similarity(revSaid, { text: meta.subject });
+      const contested: ContestedFigure = { metric: meta.metric, subject: meta.subject, ...(meta.period ? { period: meta.period } : {}), sides: [meta.sides[0]!.value, meta.sides[1]!.value] };
+      const s = settles(rev, contested, best);
+      if (!s) continue;
+      const accepted = meta.sides[s.accepted]!;
+      const rejected = meta.sides[1 - s.accepted]!;
+      await upsertEdge(tx, {
+        scope, kind: 'contradicts', sourceId: e.sourceId, targetId: e.targetId, status: 'resolved', createdBy: agent,
+        metadata: { resolved_by: agent, resolution: { doc: docId, how: s.how, accepted_node: accepted.node_id, accepted: accepted.display, text: rev.text.slice(0, 1000), span: rev.span ?? null } },
+      });
+      // The rejected value is retired: it no longer contradicts what comes next.
+      const retired = mine.filter((f) => f.nodeId === rejected.node_id).map((f) => f.figureId);
+      await markRevised(tx, scope, retired, docId);
+      settled.add(e.edgeId);
+      result.figuresRevised += retired.length;
+      result.contradictionsResolved++;
     }
+    // "Budget revised from 62M to 71M" with no dispute on record: the old value is retired all the same.
+    if (rev.from && rev.to && rev.kind !== 'replacement') result.figuresRevised += await retire(tx, input, rev, revSaid);
   }
 
   // 2. Figures: restatement of a known figure, or a contradiction with it.
@@ -223,6 +217,34 @@ export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<
     });
   }
   return result;
+}
+
+/** Figures near a revision's subject looked at for the disputes it may settle (see contestedNear). */
+export const REVISION_CANDIDATE_FIGURES = 48;
+/** Open contradictions of those figures' claims looked at, at most. */
+export const REVISION_CANDIDATE_CONTRADICTIONS = 500;
+
+/**
+ * The open contradictions a revision may settle, and every figure of their claims: those
+ * touching the figures nearest the revision's subject in its metric family (the figures
+ * index, any status), not every open contradiction of the scope — a revision settles a
+ * dispute only over a subject it names (settles() needs their similarity), so the work
+ * per revision is bounded by the two limits above, whatever the scope's size. The
+ * scoring is unchanged: the best similarity over the claims' figures.
+ */
+async function contestedNear(tx: PoolClient, scope: string, metric: string, vector: number[] | null): Promise<{ open: GraphEdge[]; figuresOf: Map<string, FigureRow[]> }> {
+  const near = await candidateFigures(tx, scope, { metric, vector, excludeDoc: null, limit: REVISION_CANDIDATE_FIGURES, revision: true });
+  const open = (await openContradictionsOf(tx, scope, near.map((f) => f.nodeId), REVISION_CANDIDATE_CONTRADICTIONS)).filter((e) => {
+    const m = e.metadata as unknown as ContradictionMeta;
+    return Array.isArray(m.sides) && m.sides.length === 2;
+  });
+  const figuresOf = new Map<string, FigureRow[]>();
+  for (const f of await figuresOfNodes(tx, scope, open.flatMap((e) => [e.sourceId, e.targetId]))) {
+    const list = figuresOf.get(f.nodeId);
+    if (list) list.push(f);
+    else figuresOf.set(f.nodeId, [f]);
+  }
+  return { open, figuresOf };
 }
 
 /** Figures of the revised value retire: same figure as the revision's new value, agreeing with its old one. */
