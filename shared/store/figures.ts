@@ -48,7 +48,7 @@ const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "
 const revisionMetricFilter = (metric: string) => (metric.startsWith('count') ? { sql: "metric LIKE 'count%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
 
 /**
- * The nearest subjects come from the HNSW index on subject_embedding (migration 013),
+ * The nearest subjects come from the HNSW index on subject_embedding (migration 014),
  * which hands out its ef_search nearest vectors of every scope before the scope, unit
  * and status conditions are applied: without an iterative scan a scope among many, or
  * a unit among many, would get fewer than `limit` rows, or none. strict_order keeps

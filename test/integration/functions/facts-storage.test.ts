@@ -80,7 +80,7 @@ describe('facts storage', () => {
     expect(snap!.order).toEqual(idx.map((r) => r.doc_id));
     expect(snap!.documents['doc-7']).toMatchObject({ title: 'Site report 7', kind: 'document', tier: 'fallback' });
     expect(snap!.documents['doc-7']!.facts.claims.length).toBeGreaterThan(0);
-  });
+  }, 120_000); // 40 documents one after another: ~10 s on a quiet machine, 30 s at load 6
 
   it('20 documents of one scope in parallel: every invocation succeeds, each document is in the facts once, the versions form one chain', async () => {
     const scope = await t.scope('par-');
