@@ -48,18 +48,14 @@ const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "
 const revisionMetricFilter = (metric: string) => (metric.startsWith('count') ? { sql: "metric LIKE 'count%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
 
 /**
- * The nearest subjects come from the HNSW index on subject_embedding (migration 014),
- * which hands out its ef_search nearest vectors of every scope before the scope, unit
- * and status conditions are applied: without an iterative scan a scope among many, or
- * a unit among many, would get fewer than `limit` rows, or none. strict_order keeps
- * walking the graph until `limit` rows pass, in distance order; ef_search 100 (default
- * 40) for recall. Approximate: a true neighbour can be missed. Local to the caller's
- * transaction (the facts step's commit); small scopes are planned on the btree, exactly.
+ * The nearest subjects are found exactly: the scope's figures of the unit are read through
+ * the (scope, metric) index and sorted by distance (`+ 0` keeps the planner off the HNSW
+ * index of migration 014). That index with pgvector 0.8.0's iterative scan returned 2 of
+ * the 5 nearest figures of a scope whose vectors were further than another scope's
+ * (test/integration/core/figures-bounded.test.ts), and a missed neighbour is a missed
+ * contradiction: exactness first, at a cost that grows with the figures of one unit in
+ * one scope.
  */
-async function iterativeScan(q: Queryable): Promise<void> {
-  await q.query("SELECT set_config('hnsw.iterative_scan', 'strict_order', true), set_config('hnsw.ef_search', '100', true)");
-}
-
 /**
  * Figures of the scope that may be the same figure as one with `metric` and subject
  * `vector`: the `limit` nearest subjects by embedding, and (for figures stored without
@@ -67,7 +63,6 @@ async function iterativeScan(q: Queryable): Promise<void> {
  * `limit` and index-backed, whatever the size of the scope. By default the current
  * figures of other documents; `revision` widens them to what a revision may settle
  * (every status: a contested value may have been retired since; any count for a count).
- * Call inside a transaction (see iterativeScan).
  */
 export async function candidateFigures(
   q: Queryable,
@@ -81,9 +76,8 @@ export async function candidateFigures(
   const exclude = opts.excludeDoc ?? '';
   const out: FigureRow[] = [];
   if (opts.vector) {
-    await iterativeScan(q);
     const { rows } = await q.query<Raw>(
-      `SELECT ${COLS} ${base} AND subject_embedding IS NOT NULL ORDER BY subject_embedding <=> $${f.params.length ? 5 : 4}::vector LIMIT $3`,
+      `SELECT ${COLS} ${base} AND subject_embedding IS NOT NULL ORDER BY (subject_embedding <=> $${f.params.length ? 5 : 4}::vector) + 0 LIMIT $3`,
       [scope, exclude, limit, ...f.params, toVectorLiteral(opts.vector)],
     );
     out.push(...rows.map(toRow));
