@@ -47,9 +47,9 @@ import { limitsFromEnv } from '../../../shared/extract/limits.ts';
 import { closeExtractPool, extractOffline } from '../../../shared/extract/pool.ts';
 import { prepareTemplate } from '../../support/db.ts';
 import { uniq } from '../../support/ids.ts';
-import { percentile, type BenchRow, type BenchSuite } from '../harness.ts';
+import type { BenchRow, BenchSuite } from '../harness.ts';
 import { cpuBetween, processCpu, readCpu, serviceProbes, type CpuProbe, type CpuUsage } from '../proc.ts';
-import { documents, intEnv, reportRun, resultRows, runOnce, type RunResult } from './scopes.ts';
+import { documents, intEnv, reportRun, resultRows, runOnce, versusOneBridge, type RunResult } from './scopes.ts';
 
 const ONE_SCOPE_DOCS = intEnv('BENCH_E2E_ONE_SCOPE_DOCS', 500, 1);
 const SCOPES = intEnv('BENCH_SCOPES', 100, 1);
@@ -88,15 +88,7 @@ export const suite: BenchSuite = {
       rows.push(...one.rows, ...versus('many-1-bridge', rate(one.result), ceiling), { case: 'many-1-bridge', metric: 'x_target', value: rate(one.result) / TARGET.many, unit: `x ${TARGET.many} docs/s` });
       const two = await runCase(env, 'many-2-bridges', SCOPES, SCOPE_DOCS, 2);
       rows.push(...two.rows, ...versus('many-2-bridges', rate(two.result), ceiling), { case: 'many-2-bridges', metric: 'x_target', value: rate(two.result) / TARGET.many, unit: `x ${TARGET.many} docs/s` });
-      const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
-      const [a, b] = [one.result, two.result];
-      rows.push(
-        { case: 'many-2-bridges', metric: 'speedup_docs_per_s', value: rate(b) / rate(a), unit: 'x' },
-        { case: 'many-2-bridges', metric: 'cycle_p50_vs_1', value: p(b.cycle, 50) / p(a.cycle, 50), unit: 'x' },
-        { case: 'many-2-bridges', metric: 'cycle_p99_vs_1', value: p(b.cycle, 99) / p(a.cycle, 99), unit: 'x' },
-        { case: 'many-2-bridges', metric: 'settled_p50_vs_1', value: p(b.settled, 50) / p(a.settled, 50), unit: 'x' },
-        { case: 'many-2-bridges', metric: 'settled_p99_vs_1', value: p(b.settled, 99) / p(a.settled, 99), unit: 'x' },
-      );
+      rows.push(...versusOneBridge('many-2-bridges', one.result, two.result, ['cycle', 'settled']));
     }
     rows.push({ case: 'machine', metric: 'loadavg_1m_end', value: loadavg()[0]!, unit: '' });
     return rows;

@@ -182,21 +182,23 @@ export const suite: BenchSuite = {
       reportRun(`scopes/${name}`, r);
     }
     const [one, two] = results as [RunResult, RunResult];
-    const rate = (r: RunResult) => r.docs / r.wallSeconds;
-    const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
     rows.push(
-      { case: '2-bridges', metric: 'speedup_docs_per_s', value: rate(two) / rate(one), unit: 'x' },
-      { case: '2-bridges', metric: 'facts_p50_vs_1', value: p(two.facts, 50) / p(one.facts, 50), unit: 'x' },
-      { case: '2-bridges', metric: 'facts_p99_vs_1', value: p(two.facts, 99) / p(one.facts, 99), unit: 'x' },
-      { case: '2-bridges', metric: 'cycle_p50_vs_1', value: p(two.cycle, 50) / p(one.cycle, 50), unit: 'x' },
-      { case: '2-bridges', metric: 'cycle_p99_vs_1', value: p(two.cycle, 99) / p(one.cycle, 99), unit: 'x' },
-      { case: '2-bridges', metric: 'settled_p50_vs_1', value: p(two.settled, 50) / p(one.settled, 50), unit: 'x' },
-      { case: '2-bridges', metric: 'settled_p99_vs_1', value: p(two.settled, 99) / p(one.settled, 99), unit: 'x' },
+      ...versusOneBridge('2-bridges', one, two, ['facts', 'cycle', 'settled']),
       { case: 'machine', metric: 'loadavg_1m_end', value: loadavg()[0]!, unit: '' },
     );
     return rows;
   },
 };
+
+/** Two bridges against one: the speed-up, and the latency percentiles of each series as ratios. */
+export function versusOneBridge(name: string, one: RunResult, two: RunResult, series: readonly ('facts' | 'cycle' | 'settled')[]): BenchRow[] {
+  const rate = (r: RunResult) => r.docs / r.wallSeconds;
+  const p = (xs: number[], q: number) => percentile([...xs].sort((a, b) => a - b), q);
+  return [
+    { case: name, metric: 'speedup_docs_per_s', value: rate(two) / rate(one), unit: 'x' },
+    ...series.flatMap((k) => [50, 99].map((q) => ({ case: name, metric: `${k}_p${q}_vs_1`, value: p(two[k], q) / p(one[k], q), unit: 'x' }))),
+  ];
+}
 
 const caseName = (bridges: number) => (bridges === 1 ? '1-bridge' : `${bridges}-bridges`);
 
