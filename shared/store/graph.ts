@@ -194,6 +194,11 @@ const toEdge = (r: EdgeRow): GraphEdge => ({
   supersededAt: r.superseded_at,
 });
 
+/** Serialise writers of one key until the transaction ends. */
+async function lock(tx: PoolClient, key: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
+}
+
 async function currentNode(q: Queryable, nodeId: string): Promise<GraphNode | null> {
   const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = $1 AND superseded_at IS NULL`, [nodeId]);
   return rows[0] ? toNode(rows[0]) : null;
@@ -204,7 +209,9 @@ async function currentNode(q: Queryable, nodeId: string): Promise<GraphNode | nu
  * A write costs its round trips (0.3-1.5 ms each through the WebSocket proxy, far more
  * on a busy machine), so the locks and the read travel as ONE simple-protocol string of
  * statements (escaped literals): each statement takes its own snapshot under READ
- * COMMITTED, so the read sees what the lock's previous holder committed.
+ * COMMITTED, so the read sees what the lock's previous holder committed. Falls back to
+ * one statement at a time on a client that cannot escape literals (a wrapping client,
+ * such as the row-counting one of test/integration/core/figures-bounded.test.ts).
  */
 async function lockedCurrent(
   tx: PoolClient,
@@ -213,8 +220,23 @@ async function lockedCurrent(
   hash: string,
   knownId: string | undefined,
 ): Promise<{ nodeId: string | undefined; current: GraphNode | null }> {
-  const l = (v: string) => tx.escapeLiteral(v);
-  const byHash = `SELECT node_id FROM graph_nodes WHERE scope_id = ${l(scope)} AND kind = ${l(kind)} AND content_hash = ${l(hash)} AND superseded_at IS NULL ORDER BY version_id LIMIT 1`;
+  const byHash = (l: (v: string) => string) =>
+    `SELECT node_id FROM graph_nodes WHERE scope_id = ${l(scope)} AND kind = ${l(kind)} AND content_hash = ${l(hash)} AND superseded_at IS NULL ORDER BY version_id LIMIT 1`;
+  const esc = (tx as { escapeLiteral?: (v: string) => string }).escapeLiteral;
+  if (typeof esc !== 'function') {
+    let nodeId = knownId;
+    if (!nodeId) {
+      await lock(tx, `node-hash:${scope}:${kind}:${hash}`);
+      const { rows } = await tx.query<{ node_id: string }>(
+        `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = $2 AND content_hash = $3 AND superseded_at IS NULL ORDER BY version_id LIMIT 1`,
+        [scope, kind, hash],
+      );
+      nodeId = rows[0]?.node_id;
+    }
+    if (nodeId) await lock(tx, `node:${nodeId}`);
+    return { nodeId, current: nodeId ? await currentNode(tx, nodeId) : null };
+  }
+  const l = (v: string) => esc.call(tx, v);
   if (knownId) {
     const res = (await tx.query(
       `SELECT pg_advisory_xact_lock(hashtextextended(${l(`node:${knownId}`)}, 0));
@@ -226,8 +248,8 @@ async function lockedCurrent(
   // The hash lock, then the node's own lock (by the id found under the hash lock), then its current version.
   const res = (await tx.query(
     `SELECT pg_advisory_xact_lock(hashtextextended(${l(`node-hash:${scope}:${kind}:${hash}`)}, 0));
-     SELECT node_id, pg_advisory_xact_lock(hashtextextended('node:' || node_id, 0)) FROM (${byHash}) f;
-     SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = (${byHash}) AND superseded_at IS NULL`,
+     SELECT node_id, pg_advisory_xact_lock(hashtextextended('node:' || node_id, 0)) FROM (${byHash(l)}) f;
+     SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = (${byHash(l)}) AND superseded_at IS NULL`,
   )) as unknown as { rows: Record<string, unknown>[] }[];
   const lockedId = res[1]!.rows[0]?.node_id as string | undefined;
   const row = res[2]!.rows[0] as NodeRow | undefined;
@@ -324,10 +346,19 @@ export async function setEmbedding(q: Queryable, nodeId: string, embedding: read
   return (rowCount ?? 0) > 0;
 }
 
-/** Lock an edge's key and read its current version in one round trip (see lockedCurrent). */
+/** Lock an edge's key and read its current version: one round trip where the client can escape literals (see lockedCurrent). */
 async function lockedEdge(tx: PoolClient, scope: string, kind: string, src: string, tgt: string): Promise<GraphEdge | null> {
   const key = `edge:${scope}:${kind}:${src}:${tgt}`;
-  const l = (v: string) => tx.escapeLiteral(v);
+  const esc = (tx as { escapeLiteral?: (v: string) => string }).escapeLiteral;
+  if (typeof esc !== 'function') {
+    await lock(tx, key);
+    const { rows } = await tx.query<EdgeRow>(
+      `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = $2 AND source_id = $3 AND target_id = $4 AND superseded_at IS NULL`,
+      [scope, kind, src, tgt],
+    );
+    return rows[0] ? toEdge(rows[0]) : null;
+  }
+  const l = (v: string) => esc.call(tx, v);
   const res = (await tx.query(
     `SELECT pg_advisory_xact_lock(hashtextextended(${l(key)}, 0));
      SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = ${l(scope)} AND kind = ${l(kind)} AND source_id = ${l(src)} AND target_id = ${l(tgt)} AND superseded_at IS NULL`,
