@@ -11,6 +11,7 @@ import { createS3 } from '../../shared/adapters/s3.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { configOrExit } from '../../shared/config.ts';
 import { logger } from '../../shared/log.ts';
+import { warmPool } from '../../shared/adapters/db.ts';
 import { closeProcessDeps, processDeps } from '../../shared/runtime/deps.ts';
 import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts';
 import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
@@ -48,6 +49,10 @@ health.once('listening', () => {
   const a = health.address();
   log.info(typeof a === 'object' && a ? { address: a.address, port: a.port } : { address: a }, 'health endpoints listening');
 });
+
+// Connections before messages: the first steps should not pay for them inside their deadlines.
+const warm = await warmPool(deps.db.pool, Math.min(env.PG_POOL_MAX, env.BRIDGE_CONCURRENCY));
+if (warm.error) log.warn({ err: warm.error, opened: warm.opened }, 'could not open every database connection at start; going on');
 
 const name = `bridge ${env.BRIDGE_INSTANCE_ID || process.pid}`;
 const nc = await connectBus(env, name, env.BRIDGE_NATS_IDENTITY);

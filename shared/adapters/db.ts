@@ -130,3 +130,23 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Pro
     client.release(broken);
   }
 }
+
+/**
+ * Open up to n connections now and return them to the pool idle. A connection
+ * costs a WebSocket, a TLS-less startup and a SCRAM exchange (milliseconds of CPU
+ * each); paid inside the first steps' deadlines, on a busy machine, it made them
+ * time out and run again. Best effort: an unreachable database is reported, not
+ * fatal (the bridge starts anyway, and readiness says what is down).
+ */
+export async function warmPool(pool: Pool, n: number): Promise<{ opened: number; error?: unknown }> {
+  const results = await Promise.allSettled(Array.from({ length: n }, () => pool.connect()));
+  let opened = 0;
+  let error: unknown;
+  for (const r of results) {
+    if (r.status === 'fulfilled') {
+      opened++;
+      r.value.release();
+    } else error ??= r.reason;
+  }
+  return error === undefined ? { opened } : { opened, error };
+}

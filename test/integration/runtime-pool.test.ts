@@ -4,7 +4,7 @@
 // server (a transient error); a proxy that never answers fails the connect.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool } from '../../shared/adapters/db.ts';
+import { createPool, warmPool } from '../../shared/adapters/db.ts';
 import { startWsProxy } from '../../infra/wsproxy/wsproxy.ts';
 import { classify } from '../../shared/contract/errors.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
@@ -93,6 +93,31 @@ describe('Postgres pool limits', () => {
       expect(classify(err).errorClass).toBe('transient');
     } finally {
       await pool.end().catch(() => {});
+      silent.close();
+    }
+  });
+
+  it('warmPool opens the connections before any step needs them, and reports an unreachable database instead of throwing', async () => {
+    const pool = createPool({ ...db.env, PG_POOL_MAX: 4 });
+    try {
+      expect(await warmPool(pool, 4)).toEqual({ opened: 4 });
+      expect([pool.totalCount, pool.idleCount]).toEqual([4, 4]);
+      // The next four queries find a connection waiting: no new server connection is made.
+      const pids = await Promise.all(Array.from({ length: 4 }, () => pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.05)').then((r) => r.rows[0]!.pid)));
+      expect(new Set(pids).size).toBe(4);
+      expect(pool.totalCount).toBe(4);
+    } finally {
+      await pool.end();
+    }
+    const silent: Server = createServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const down = createPool({ ...db.env, PG_WS_PROXY: `127.0.0.1:${(silent.address() as { port: number }).port}`, PG_CONNECT_TIMEOUT_MS: 300, PG_POOL_MAX: 2 });
+    try {
+      const r = await warmPool(down, 2);
+      expect(r.opened).toBe(0);
+      expect((r.error as Error).message).toMatch(/timeout/i);
+    } finally {
+      await down.end().catch(() => {});
       silent.close();
     }
   });
