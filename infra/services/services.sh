@@ -267,8 +267,11 @@ down_generic() { stop_pid "$1"; }
 # ---------------------------------------------------------------- tools
 ensure_tools() {
   # Debian's docker-compose validates the compose files in tests without an engine.
-  command -v docker-compose >/dev/null && return 0
-  command -v apt-get >/dev/null && apt_install docker-compose || log "docker-compose not installed: the compose validation test will fail"
+  command -v docker-compose >/dev/null || { command -v apt-get >/dev/null && apt_install docker-compose; } ||
+    log "docker-compose not installed: the compose validation test will fail"
+  # Debian's chromium runs the console's browser tests (driven by playwright-core; no browser download).
+  command -v chromium >/dev/null || { command -v apt-get >/dev/null && apt_install chromium; } ||
+    log "chromium not installed: the console's browser tests will fail"
 }
 
 # ---------------------------------------------------------------- bootstrap
