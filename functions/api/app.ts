@@ -20,6 +20,7 @@ import type { ApiApp, ApiDeps, Vars } from './context.ts';
 import { errorResponse, toErrorResponse, validationHook } from './errors.ts';
 import { registerRoutes } from './routes/index.ts';
 import { limitBody } from './routes/scopes.ts';
+import { uiRoutes } from './ui/routes.ts';
 
 export type { ApiApp, ApiDeps };
 
@@ -76,6 +77,8 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
 
   registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies });
+  // The console (GET / and /ui/...): a public shell whose script calls /v1 with the token.
+  uiRoutes(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -170,6 +170,9 @@ export const Convergence = z
     now: z
       .object({ goal_score: z.number(), lyapunov_v: z.number(), dimensions: Dimensions, pressure: Dimensions })
       .openapi({ description: 'the point the current snapshot would add; not stored' }),
+    thresholds: z
+      .object({ near: z.number(), auto: z.number() })
+      .openapi({ description: 'finality.yaml goal_gradient: near_finality_threshold (a review is possible) and auto_finality_threshold (resolved without one)' }),
   })
   .openapi('Convergence');
 

@@ -196,6 +196,7 @@ export function scopeRoutes(app: ApiApp, r: Routes): void {
         })),
         analysis: { ...analyzeConvergence(history, convergenceConfig(p)) },
         now: { goal_score: now.goal_score, lyapunov_v: now.lyapunov_v, dimensions: now.dimensions, pressure: now.pressure },
+        thresholds: { near: p.goal_gradient.near_finality_threshold, auto: p.goal_gradient.auto_finality_threshold },
       };
     });
     return c.json(body, 200);

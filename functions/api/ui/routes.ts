@@ -1,0 +1,105 @@
+// The operator console: one HTML shell and a few static assets, served by the API's own
+// Hono app (no second server, nothing built at request time).
+//
+// The pages hold no data: a navigation cannot carry the bearer token (there is no
+// cookie, by design: no CSRF surface), so the shell is public and the script fetches
+// everything from /v1 with `Authorization: Bearer <token>` from the tab's session
+// storage. What a principal sees is what /v1 lets it read.
+//
+// Assets are addressed by content hash (/ui/assets/console.3f2a9c4e.js) and cached for
+// a year; the shell is revalidated, so a deploy is picked up on the next load.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Context, Hono } from 'hono';
+
+interface Asset {
+  /** Path under /ui/assets/, with the content hash in the name. */
+  name: string;
+  type: string;
+  body: Buffer;
+  etag: string;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+const TYPES: Record<string, string> = { js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+function asset(path: string, logical: string): Asset {
+  const body = readFileSync(path);
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
+  const dot = logical.lastIndexOf('.');
+  const ext = logical.slice(dot + 1);
+  return { name: `${logical.slice(0, dot)}.${hash}.${ext}`, type: TYPES[ext] ?? 'application/octet-stream', body, etag: `"${hash}"` };
+}
+
+/** Read once per process: a few tens of KB. */
+export function loadAssets(): Record<'js' | 'css' | 'chartJs' | 'chartCss', Asset> {
+  const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  return {
+    js: asset(join(here, 'assets/console.js'), 'console.js'),
+    css: asset(join(here, 'assets/console.css'), 'console.css'),
+    chartJs: asset(join(uplot, 'uPlot.iife.min.js'), 'uplot.js'),
+    chartCss: asset(join(uplot, 'uPlot.min.css'), 'uplot.css'),
+  };
+}
+
+/**
+ * Scripts and styles from this origin only, no inline script, API calls to this origin
+ * only: a document's text shown in the page cannot run or load anything.
+ */
+export const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+export function shell(a: ReturnType<typeof loadAssets>): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Governed Swarm console</title>
+<link rel="stylesheet" href="/ui/assets/${a.chartCss.name}">
+<link rel="stylesheet" href="/ui/assets/${a.css.name}">
+<script defer src="/ui/assets/${a.chartJs.name}"></script>
+<script type="module" src="/ui/assets/${a.js.name}"></script>
+</head>
+<body>
+<a class="skip" href="#main">Skip to content</a>
+<header class="top" id="top"></header>
+<main id="main" tabindex="-1"><p class="muted">Loading the console…</p></main>
+<div id="toast" role="status" aria-live="polite"></div>
+<noscript><p>The console needs JavaScript. The API itself is documented at <a href="/openapi.json">/openapi.json</a>.</p></noscript>
+</body>
+</html>`;
+}
+
+// Any app: the API mounts it on its OpenAPIHono, tests on a plain Hono.
+export function uiRoutes(app: Hono<any>): void {
+  const assets = loadAssets();
+  const byName = new Map(Object.values(assets).map((x) => [x.name, x]));
+  const page = shell(assets);
+  const pageEtag = `"${createHash('sha256').update(page).digest('hex').slice(0, 12)}"`;
+
+  app.get('/', (c) => c.redirect('/ui/', 302));
+  const serveShell = (c: Context) => {
+    c.header('Content-Security-Policy', CONSOLE_CSP);
+    c.header('Cache-Control', 'no-cache');
+    c.header('ETag', pageEtag);
+    if (c.req.header('if-none-match') === pageEtag) return c.body(null, 304);
+    return c.html(page);
+  };
+  app.get('/ui', (c) => c.redirect('/ui/', 301));
+  app.get('/ui/', serveShell);
+  app.get('/ui/assets/:name', (c) => {
+    const a = byName.get(c.req.param('name'));
+    if (!a) return c.json({ error: { code: 'not_found', message: `no asset ${c.req.param('name')}`, request_id: c.get('requestId') } }, 404);
+    c.header('Cache-Control', 'public, max-age=31536000, immutable');
+    c.header('ETag', a.etag);
+    if (c.req.header('if-none-match') === a.etag) return c.body(null, 304);
+    c.header('Content-Type', a.type);
+    return c.body(new Uint8Array(a.body));
+  });
+}

@@ -1,0 +1,191 @@
+// The operator console in a real headless Chromium (Debian's `chromium`, driven by
+// playwright-core), against the API served over HTTP and the whole swarm in-process
+// on real services (Postgres, NATS, S3, OpenFGA, facts-worker; offline model fallbacks).
+//
+// Three people, as OpenFGA knows them (infra/openfga/tuples.yaml): an analyst who opens
+// scopes and brings documents (ingester), an operator who answers reviews (reviewer),
+// an auditor who only reads (viewer). SCREENSHOTS=docs/screenshots writes the README's
+// pictures; otherwise they go to a temporary folder.
+import { serve, type ServerType } from '@hono/node-server';
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSwarm, type SwarmRuntime } from '../../infra/swarm/runtime.ts';
+import { createDeps } from '../../shared/runtime/deps.ts';
+import { startApi, token, type ApiHarness } from '../integration/api-harness.ts';
+import { uniq } from '../support/ids.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.SCREENSHOTS ?? join(tmpdir(), 'governed-swarm-screenshots');
+const HARBOR = join(import.meta.dirname, '../../infra/demo/scenarios/harbor');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let h: ApiHarness;
+let swarm: SwarmRuntime;
+let server: ServerType;
+let base: string;
+let browser: Browser;
+const tokens = { analyst: token(), auditor: token(), operator: '' };
+const scope = uniq('ui-');
+
+beforeAll(async () => {
+  h = await startApi();
+  tokens.operator = h.tokens.operator;
+  const app = h.appWith({ API_TOKENS: `${h.tokens.operator}=user:operator, ${tokens.analyst}=user:analyst, ${tokens.auditor}=user:auditor` });
+  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('ui-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
+  swarm = await startSwarm(env, { deps: createDeps({ env, db: h.guarded }) });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await swarm?.stop();
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await h?.close();
+});
+
+async function signIn(who: keyof typeof tokens | string): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
+  await page.goto(`${base}/`);
+  await page.getByLabel('API token').fill(who in tokens ? tokens[who as keyof typeof tokens] : who);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return { ctx, page };
+}
+
+/** axe-core in the page: WCAG 2 A/AA rules; the violations, named. */
+async function axe(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const v = await page.evaluate(async () => {
+    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
+    });
+    return r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  return v;
+}
+
+describe('operator console in Chromium', () => {
+  it('a wrong token gets the sign-in page back with a message', async () => {
+    const { ctx, page } = await signIn('not-a-token');
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 10_000 }).toMatch(/not accepted/);
+    expect(await page.getByLabel('API token').isVisible()).toBe(true);
+    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await axe(page)).toEqual([]);
+    await ctx.close();
+  });
+
+  it('the analyst creates a scope and adds two documents that disagree: the contradiction and the chart appear without a reload', async () => {
+    const { ctx, page } = await signIn('analyst');
+    await page.getByRole('button', { name: 'New scope' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Scope id').fill(scope);
+    await dialog.getByLabel('Governance mode').selectOption('YOLO');
+    expect(await axe(page)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Create scope' }).click();
+    await page.waitForURL(`**/#/scopes/${scope}`);
+    await page.getByText('● Live').waitFor({ timeout: 15_000 });
+    // A marker that a reload would wipe.
+    await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+
+    for (const file of ['01-information-memorandum.txt', '02-quality-of-earnings.txt']) {
+      const text = readFileSync(join(HARBOR, file), 'utf8');
+      await page.getByLabel('Title', { exact: true }).fill(file.replace(/\.txt$/, ''));
+      await page.getByLabel('Text (paste it, or load a file below)').fill(text);
+      await page.getByRole('button', { name: 'Add document' }).click();
+      await page.getByText(/Accepted as /).waitFor();
+    }
+    const contradictions = page.getByRole('region', { name: /Contradictions/ });
+    await contradictions.getByText('open', { exact: true }).first().waitFor({ timeout: 60_000 });
+    expect(await contradictions.getByRole('row').count()).toBeGreaterThan(1);
+    // Both values side by side, each with the document that states it.
+    const firstRow = await contradictions.getByRole('row').nth(1).textContent();
+    expect(firstRow).toMatch(/01-information-memorandum|02-quality-of-earnings/);
+    await page.locator('.uplot canvas').first().waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('region', { name: 'Timeline' }).getByText('Document received').count()).toBeGreaterThanOrEqual(2);
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    // An analyst brings documents; answering is someone else's.
+    expect(await page.getByRole('button', { name: 'Answer…' }).count()).toBe(0);
+    expect(await axe(page)).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'console-scope.png'), fullPage: false });
+    await ctx.close();
+  }, 120_000);
+
+  it('the operator answers the reviews from the inbox; the answers show in the timeline; the certificate verifies', async () => {
+    const { ctx, page } = await signIn('operator');
+    await page.getByRole('link', { name: 'Review inbox' }).click();
+    // The governance review the critical drift raised.
+    const governance = page.getByRole('listitem').filter({ hasText: 'Governance review' }).filter({ hasText: scope });
+    await expect.poll(async () => {
+      await page.reload();
+      return governance.count();
+    }, { timeout: 60_000, interval: 1_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SHOTS, 'console-inbox.png') });
+
+    // The dialog is a keyboard dialog: Escape closes it and nothing is sent.
+    await governance.first().getByRole('button', { name: 'Answer…' }).click();
+    expect(await page.getByRole('dialog').isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+
+    await governance.first().getByRole('button', { name: 'Answer…' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByText('Why it is asked').isVisible()).toBe(true);
+    expect(await axe(page)).toEqual([]);
+    await dialog.getByLabel('Approve the proposal').check();
+    await dialog.getByLabel(/Note/).fill('Checked both documents; the QoE figure stands.');
+    await dialog.getByRole('button', { name: 'Send answer' }).click();
+    await page.getByText(/Answer sent/).waitFor();
+
+    // The finality review, once the scope is evaluated again: resolve it.
+    const finality = page.getByRole('listitem').filter({ hasText: 'Finality review' }).filter({ hasText: scope });
+    await expect.poll(async () => {
+      await page.goto(`${base}/ui/#/inbox?scope=${scope}&kind=finality_review`);
+      return finality.count();
+    }, { timeout: 60_000, interval: 1_000 }).toBeGreaterThan(0);
+    await finality.first().getByRole('button', { name: 'Answer…' }).click();
+    await page.getByRole('dialog').getByLabel('Mark as resolved now').check();
+    await page.getByRole('dialog').getByRole('button', { name: 'Send answer' }).click();
+    await page.getByText(/Answer sent/).waitFor();
+
+    await page.goto(`${base}/ui/#/scopes/${scope}`);
+    const timeline = page.getByRole('region', { name: 'Timeline' });
+    await timeline.getByText('Governance: approved').first().waitFor({ timeout: 30_000 });
+    const certs = page.getByRole('region', { name: /Certificates/ });
+    await certs.getByRole('button', { name: 'Verify signature' }).first().waitFor({ timeout: 60_000 });
+    await certs.getByRole('button', { name: 'Verify signature' }).first().click();
+    await certs.getByText(/Signature valid/).waitFor({ timeout: 10_000 });
+    await ctx.close();
+  }, 180_000);
+
+  it('a reader sees the scope and answers nothing: no answer, add or create controls', async () => {
+    const { ctx, page } = await signIn('auditor');
+    await page.getByRole('link', { name: scope }).waitFor();
+    expect(await page.getByRole('button', { name: 'New scope' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Review inbox' }).click();
+    await page.getByText(/user:auditor is not a reviewer/).waitFor();
+    await page.goto(`${base}/ui/#/scopes/${scope}`);
+    await page.getByRole('region', { name: 'Timeline' }).getByText('Document received').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Answer…' }).count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Add a document' }).count()).toBe(0);
+    // The server holds the line too: the reader's token cannot answer through the API.
+    const review = await page.evaluate(async (s) => {
+      const auth = { Authorization: `Bearer ${sessionStorage.getItem('governed-swarm.token')}` };
+      const list = await (await fetch(`/v1/scopes/${s}/reviews?status=all`, { headers: auth })).json();
+      const id = list.reviews[0]?.review_id;
+      const r = await fetch(`/v1/reviews/${id}/respond`, { method: 'POST', headers: { ...auth, 'Content-Type': 'application/json' }, body: JSON.stringify({ option: 'approve' }) });
+      return { id, status: r.status };
+    }, scope);
+    expect(review.id).toBeTruthy();
+    expect(review.status).toBe(403);
+    await ctx.close();
+  }, 60_000);
+});
