@@ -1,4 +1,4 @@
-// npm run demo [-- --docs DIR] [--scope NAME] [--approve] [--json FILE]
+// npm run demo [-- --docs DIR] [--scope NAME] [--approve] [--json FILE] [--serve [--port N]]
 // The swarm on a sample scenario with the offline defaults (no network, no key):
 // migrates, runs the bridge with every function and the API in this process, feeds
 // the documents in order through the API and reports. See infra/demo/run.ts.
@@ -18,6 +18,9 @@ const { values } = parseArgs({
     scope: { type: 'string' },
     approve: { type: 'boolean', default: false },
     json: { type: 'string' },
+    // Keep the API and console up afterwards, on API_HOST:API_PORT (or --port).
+    serve: { type: 'boolean', default: false },
+    port: { type: 'string' },
   },
 });
 const env = configOrExit();
@@ -26,7 +29,23 @@ const folder = values.docs!.replace(/\/+$/, '').split('/').at(-1)!.toLowerCase()
 const scope = values.scope ?? `${folder}-${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
 try {
   await migrate(env);
-  const report = await runDemo({ env, docsDir: values.docs!, scope, approve: values.approve!, print: (l) => console.log(l) });
+  // Only with --serve does a signal mean "stop serving" rather than the default exit.
+  const until = values.serve
+    ? new Promise((r) => {
+        process.once('SIGINT', r);
+        process.once('SIGTERM', r);
+      })
+    : Promise.resolve();
+  const port = values.port !== undefined ? Number(values.port) : env.API_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port ${values.port}: expected a port number`);
+  const report = await runDemo({
+    env,
+    docsDir: values.docs!,
+    scope,
+    approve: values.approve!,
+    print: (l) => console.log(l),
+    ...(values.serve ? { serve: { host: env.API_HOST, port, until } } : {}),
+  });
   console.log(`Done in ${(report.elapsed_ms / 1000).toFixed(1)} s.`);
   if (values.json) {
     writeFileSync(values.json, JSON.stringify(report, null, 2) + '\n');

@@ -29,6 +29,12 @@ export interface DemoOptions {
   print: (line: string) => void;
   /** Longest wait for one document's cycle. */
   perDocTimeoutMs?: number;
+  /**
+   * Keep the API and the console up after the report (`--serve`): listen on this
+   * host and port, print the console's URL and a token per person, and return when
+   * `until` settles (the command passes a promise of SIGINT/SIGTERM).
+   */
+  serve?: { host: string; port: number; until: Promise<unknown> };
 }
 
 /** One contradiction in the report (field names are stable: README "The demo report"). */
@@ -151,8 +157,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
   const t0 = Date.now();
   const ingestToken = randomBytes(18).toString('base64url');
   const reviewerToken = randomBytes(18).toString('base64url');
-  // The demo's API accepts the swarm's ingest identity and one human reviewer (user:operator).
-  const env: Env = { ...o.env, API_TOKEN: ingestToken, API_TOKENS: `${reviewerToken}=user:operator`, API_DEV_MODE: false };
+  const people = { 'user:analyst': randomBytes(18).toString('base64url'), 'user:auditor': randomBytes(18).toString('base64url') };
+  // The demo's API accepts the swarm's ingest identity, one human reviewer (user:operator)
+  // and, for the console, an analyst and an auditor (their roles: infra/openfga/tuples.yaml).
+  const env: Env = {
+    ...o.env,
+    API_TOKEN: ingestToken,
+    API_TOKENS: [`${reviewerToken}=user:operator`, ...Object.entries(people).map(([p, t]) => `${t}=${p}`)].join(','),
+    API_DEV_MODE: false,
+  };
   const perDoc = o.perDocTimeoutMs ?? 60_000;
   let swarm: SwarmRuntime | undefined;
   let apiNc: NatsConnection | undefined;
@@ -166,7 +179,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     apiNc = await connectBus(env, 'demo', BUS_IDENTITY.api);
     const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: apiNc, js: (await jetStream(apiNc)).js, shutdown: stopping.signal });
     const base = await new Promise<string>((resolve) => {
-      server = serve({ fetch: api.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve(`http://127.0.0.1:${info.port}`));
+      const host = o.serve?.host ?? '127.0.0.1';
+      server = serve({ fetch: api.fetch, port: o.serve?.port ?? 0, hostname: host }, (info) => resolve(`http://${host}:${info.port}`));
     });
     const call = async (method: string, path: string, body?: unknown, token = ingestToken) => {
       const res = await fetch(base + path, {
@@ -288,6 +302,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     }
     for (const g of goals) o.print(`Goal (${g.state}${g.by ? ` by ${g.by}` : ''}): ${g.text}${g.deadline ? ` [due ${g.deadline}]` : ''}`);
     if (pendingReview) o.print(`Pending human review: ${pendingReview.review_id} (${pendingReview.kind}); answer it with POST /v1/reviews/${pendingReview.review_id}/respond, or run the demo with --approve`);
+    if (o.serve) {
+      o.print('');
+      o.print(`Console: ${base}/ui/#/scopes/${o.scope}`);
+      o.print(`  sign in as user:operator (answers reviews):              ${reviewerToken}`);
+      o.print(`  sign in as user:analyst  (opens scopes, adds documents): ${people['user:analyst']}`);
+      o.print(`  sign in as user:auditor  (reads only):                   ${people['user:auditor']}`);
+      o.print('The swarm keeps running; Ctrl-C stops it.');
+      await o.serve.until;
+    }
     return {
       scope: o.scope,
       outcome,
