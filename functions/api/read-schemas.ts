@@ -129,7 +129,7 @@ export const ContradictionFact = z.object({
   subject: z.string().nullable(),
   metric: z.string().nullable(),
   found_in: z.string().nullable(),
-  a: Side,
+  a: Side.openapi({ description: 'the value stated first (when recorded)' }),
   b: Side,
   resolved_by: Resolution.nullable(),
 });

@@ -334,6 +334,9 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
               sentence: n ? sentenceOf(n) : null,
             };
           };
+          // The edge stores its endpoints sorted (contradicts is symmetric); the sides say which was stated first.
+          const ids = Array.isArray(m.sides) ? m.sides.map((x) => x?.node_id) : [];
+          const [aId, bId] = ids[0] === e.targetId && ids[1] === e.sourceId ? [e.targetId, e.sourceId] : [e.sourceId, e.targetId];
           const res = typeof m.resolution === 'object' && m.resolution !== null ? m.resolution : null;
           const resolved = e.status === 'resolved';
           return {
@@ -342,8 +345,8 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
             subject: asString(m.subject),
             metric: asString(m.metric),
             found_in: asString(m.found_in),
-            a: side(e.sourceId),
-            b: side(e.targetId),
+            a: side(aId),
+            b: side(bId),
             resolved_by:
               resolved || e.resolvingNodes.length
                 ? {
