@@ -63,6 +63,14 @@ export async function getReview(q: Queryable, reviewId: string): Promise<Review 
   return rows[0] ? toReview(rows[0]) : null;
 }
 
+/** These reviews, in the order of `ids` (missing ones left out). */
+export async function getReviews(q: Queryable, ids: readonly string[]): Promise<Review[]> {
+  if (!ids.length) return [];
+  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = ANY($1::text[])', [ids]);
+  const byId = new Map(rows.map((r) => [r.review_id, toReview(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
 export async function listPendingReviews(q: Queryable, scope?: string): Promise<Review[]> {
   const { rows } = await q.query<Row>(
     `SELECT * FROM review_queue WHERE status = 'pending' AND ($1::text IS NULL OR scope_id = $1) ORDER BY created_at, review_id`,

@@ -7,6 +7,7 @@ import type { ApiApp, ApiDeps } from '../context.ts';
 import { certificateRoutes } from './certificates.ts';
 import { StreamCount, eventRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { readRoutes } from './read.ts';
 import { reviewRoutes } from './reviews.ts';
 import { scopeRoutes } from './scopes.ts';
 
@@ -27,5 +28,6 @@ export function registerRoutes(r: Omit<Routes, 'streams'>): Routes {
   reviewRoutes(r.app, routes);
   certificateRoutes(r.app, routes);
   eventRoutes(r.app, routes);
+  readRoutes(r.app, routes);
   return routes;
 }
