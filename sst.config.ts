@@ -46,7 +46,12 @@ export default $config({
       url: true,
       link: [bucket],
       environment,
-      copyFiles: [{ from: 'shared/policy' }],
+      // The console's assets, read at cold start (functions/api/ui/routes.ts).
+      copyFiles: [
+        { from: 'shared/policy' },
+        { from: 'functions/api/ui/assets', to: 'functions/api/ui/assets' },
+        { from: 'node_modules/uplot/dist', to: 'functions/api/ui/vendor' },
+      ],
     });
 
     const vpc = new sst.aws.Vpc('Vpc');

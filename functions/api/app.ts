@@ -78,7 +78,7 @@ export function createApi(deps: ApiDeps): ApiApp {
 
   registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies });
   // The console (GET / and /ui/...): a public shell whose script calls /v1 with the token.
-  uiRoutes(app);
+  uiRoutes(app, (err) => log.warn({ err }, 'console assets not found: GET /ui/ answers 503'));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -141,6 +141,9 @@ export const Facts = z
     goals: z.array(GoalFact),
     risks: z.array(RiskFact),
     contradictions: z.array(ContradictionFact),
+    documents: z
+      .array(z.object({ doc_id: z.string(), title: z.string() }))
+      .openapi({ description: 'the titles of the documents named in source_doc above, as submitted' }),
     truncated: z.boolean().openapi({ description: 'some list reached the limit' }),
   })
   .openapi('Facts');

@@ -443,3 +443,16 @@ export async function graphKnownAt(q: Queryable, scope: string, at: string, limi
     edges: edges.rows.map((r) => ({ edgeId: r.edge_id, kind: r.kind, sourceId: r.source_id, targetId: r.target_id, status: r.status })),
   };
 }
+
+/** The titles documents were submitted with (their context_doc entries), by doc id. */
+export async function documentTitles(q: Queryable, scope: string, docIds: readonly string[]): Promise<Map<string, string>> {
+  if (docIds.length === 0) return new Map();
+  const { rows } = await q.query<{ doc_id: string; title: string | null }>(
+    `SELECT DISTINCT ON (payload->>'doc_id') payload->>'doc_id' AS doc_id, payload->>'title' AS title
+       FROM context_log
+      WHERE scope_id = $1 AND kind = 'context_doc' AND payload->>'doc_id' = ANY($2::text[])
+      ORDER BY payload->>'doc_id', seq`,
+    [scope, [...new Set(docIds)]],
+  );
+  return new Map(rows.filter((r) => r.title).map((r) => [r.doc_id, r.title!]));
+}

@@ -12,6 +12,7 @@ import {
   currentNodesById,
   currentNodesOfKind,
   decisionPage,
+  documentTitles,
   epochStart,
   graphKnownAt,
   reviewCandidates,
@@ -292,6 +293,8 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
       const stating = [...cl, ...sides.values()].map((n) => ({ nodeId: n.nodeId, sourceDoc: n.sourceDoc }));
       const sentences = await statingSentences(q, scope, stating);
       const sentenceOf = (n: FactNode) => sentences.get(n.nodeId)?.sentence ?? null;
+      const docs = [...cl, ...gl, ...rl, ...sides.values()].map((n) => n.sourceDoc).filter((d): d is string => d !== null);
+      const titles = await documentTitles(q, scope, docs);
       return {
         scope,
         claims: cl.map((n) => ({
@@ -316,6 +319,7 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
           deadline: asString((n.metadata.deadline as { label?: unknown } | undefined)?.label),
         })),
         risks: rl.map((n) => ({ node_id: n.nodeId, content: n.content, severity: n.severity, status: n.status, confidence: n.confidence, source_doc: n.sourceDoc })),
+        documents: [...titles].map(([doc_id, title]) => ({ doc_id, title })),
         contradictions: el.map((e) => {
           const m = e.metadata as {
             subject?: string;

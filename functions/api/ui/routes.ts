@@ -9,7 +9,7 @@
 // Assets are addressed by content hash (/ui/assets/console.3f2a9c4e.js) and cached for
 // a year; the shell is revalidated, so a deploy is picked up on the next load.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,14 +36,31 @@ function asset(path: string, logical: string): Asset {
   return { name: `${logical.slice(0, dot)}.${hash}.${ext}`, type: TYPES[ext] ?? 'application/octet-stream', body, etag: `"${hash}"` };
 }
 
-/** Read once per process: a few tens of KB. */
+/** The first of these files that exists (a checkout, or a Lambda bundle's copied files). */
+function firstFile(candidates: readonly (() => string)[]): string {
+  for (const c of candidates) {
+    try {
+      const p = c();
+      if (existsSync(p)) return p;
+    } catch {
+      // require.resolve of a package that is not installed: next candidate
+    }
+  }
+  throw new Error('not found');
+}
+
+/**
+ * Read once per process: a few tens of KB. From this module's folder in a checkout; on
+ * Lambda from the files sst.config.ts copies next to the handler (cwd).
+ */
 export function loadAssets(): Record<'js' | 'css' | 'chartJs' | 'chartCss', Asset> {
-  const uplot = dirname(require.resolve('uplot/dist/uPlot.iife.min.js'));
+  const own = (f: string) => [() => join(here, 'assets', f), () => join(process.cwd(), 'functions/api/ui/assets', f)];
+  const vendor = (f: string) => [() => require.resolve(`uplot/dist/${f}`), () => join(process.cwd(), 'functions/api/ui/vendor', f)];
   return {
-    js: asset(join(here, 'assets/console.js'), 'console.js'),
-    css: asset(join(here, 'assets/console.css'), 'console.css'),
-    chartJs: asset(join(uplot, 'uPlot.iife.min.js'), 'uplot.js'),
-    chartCss: asset(join(uplot, 'uPlot.min.css'), 'uplot.css'),
+    js: asset(firstFile(own('console.js')), 'console.js'),
+    css: asset(firstFile(own('console.css')), 'console.css'),
+    chartJs: asset(firstFile(vendor('uPlot.iife.min.js')), 'uplot.js'),
+    chartCss: asset(firstFile(vendor('uPlot.min.css')), 'uplot.css'),
   };
 }
 
@@ -77,8 +94,19 @@ export function shell(a: ReturnType<typeof loadAssets>): string {
 }
 
 // Any app: the API mounts it on its OpenAPIHono, tests on a plain Hono.
-export function uiRoutes(app: Hono<any>): void {
-  const assets = loadAssets();
+export function uiRoutes(app: Hono<any>, onMissing: (err: unknown) => void = () => {}): void {
+  let assets: ReturnType<typeof loadAssets>;
+  try {
+    assets = loadAssets();
+  } catch (err) {
+    // The API works without its console; say so where the console would be.
+    onMissing(err);
+    const missing = (c: Context) => c.text('The console is not deployed with this API (its assets were not found). The API itself is at /v1; see /openapi.json.', 503);
+    app.get('/', missing);
+    app.get('/ui', missing);
+    app.get('/ui/', missing);
+    return;
+  }
   const byName = new Map(Object.values(assets).map((x) => [x.name, x]));
   const page = shell(assets);
   const pageEtag = `"${createHash('sha256').update(page).digest('hex').slice(0, 12)}"`;

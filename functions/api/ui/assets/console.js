@@ -32,6 +32,11 @@ function h(tag, props, ...children) {
   return el;
 }
 
+/** replaceChildren that skips null/false and flattens arrays, as h does. */
+function put(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 const fmt = (x, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '—');
 const when = (iso) => {
   if (!iso) return '—';
@@ -46,9 +51,9 @@ const OUTCOME_KIND = { RESOLVED: 'good', ESCALATED: 'warn', BLOCKED: 'bad', EXPI
 const outcomeBadge = (o) => badge(o ? (o === 'RESOLVED' ? '✓ RESOLVED' : o) : 'no decision yet', OUTCOME_KIND[o] ?? 'neutral');
 
 function toast(message, kind = 'info') {
-  $toast.replaceChildren(h('p', { class: `toast toast-${kind}` }, message));
+  put($toast, h('p', { class: `toast toast-${kind}` }, message));
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => $toast.replaceChildren(), 6000);
+  toast.timer = setTimeout(() => put($toast), 6000);
 }
 
 function errorBox(err) {
@@ -99,7 +104,7 @@ function signOut(message = '') {
 }
 
 function signInPage() {
-  $top.replaceChildren(h('span', { class: 'brand' }, 'Governed Swarm'));
+  put($top, h('span', { class: 'brand' }, 'Governed Swarm'));
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, 'aria-describedby': 'token-help' });
   const form = h(
     'form',
@@ -126,14 +131,14 @@ function signInPage() {
       }
     }
   });
-  $main.replaceChildren(form);
+  put($main, form);
   input.focus();
 }
 
 function topBar() {
   const here = location.hash;
   const link = (href, label) => h('a', { href, 'aria-current': here.startsWith(href) ? 'page' : null }, label);
-  $top.replaceChildren(
+  put($top, 
     h('span', { class: 'brand' }, 'Governed Swarm'),
     h('nav', { 'aria-label': 'Main' }, link('#/scopes', 'Scopes'), link('#/inbox', 'Review inbox')),
     h('span', { class: 'who' }, 'Signed in as ', h('strong', {}, me.principal)),
@@ -146,6 +151,8 @@ function topBar() {
 async function route() {
   cleanup();
   cleanup = () => {};
+  // A dialog belongs to the page it was opened on.
+  for (const d of document.querySelectorAll('dialog')) d.close();
   const hash = location.hash.replace(/^#/, '') || '/scopes';
   if (hash === '/signin' || !sessionStorage.getItem(TOKEN)) return signInPage();
   if (!me) {
@@ -153,7 +160,7 @@ async function route() {
       me = await api('/v1/me');
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 401) return;
-      $main.replaceChildren(errorBox(err));
+      put($main, errorBox(err));
       return;
     }
   }
@@ -166,7 +173,7 @@ async function route() {
     else await scopesPage();
   } catch (err) {
     if (err?.name === 'AbortError' || (err instanceof ApiFailure && err.status === 401)) return;
-    $main.replaceChildren(h('h1', {}, 'Something went wrong'), errorBox(err));
+    put($main, h('h1', {}, 'Something went wrong'), errorBox(err));
   }
   $main.focus({ preventScroll: true });
 }
@@ -211,7 +218,7 @@ async function scopesPage() {
       const y = col[2](b);
       return (x < y ? -1 : x > y ? 1 : 0) * sort.dir;
     });
-    table.replaceChildren(
+    put(table, 
       h('caption', { class: 'visually-hidden' }, 'Scopes you can read; select a column heading to sort'),
       h(
         'thead',
@@ -264,7 +271,7 @@ async function scopesPage() {
     );
   };
   render();
-  $main.replaceChildren(
+  put($main, 
     h('div', { class: 'heading' }, h('h1', {}, 'Scopes'), me.swarm?.ingester ? h('button', { type: 'button', class: 'primary', onclick: newScopeDialog }, 'New scope') : null),
     scopes.length === 0 ? h('p', { class: 'muted' }, 'No scope you can read yet.') : h('div', { class: 'scroll' }, table),
     more ? h('p', { class: 'muted' }, 'Showing the first 1,000 scopes.') : null,
@@ -286,12 +293,12 @@ function dialog(title, body, { submitLabel, onSubmit }) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     submit.disabled = true;
-    error.replaceChildren();
+    put(error);
     try {
       await onSubmit();
       dlg.close();
     } catch (err) {
-      if (!(err instanceof ApiFailure && err.status === 401)) error.replaceChildren(errorBox(err));
+      if (!(err instanceof ApiFailure && err.status === 401)) put(error, errorBox(err));
     } finally {
       submit.disabled = false;
     }
@@ -423,7 +430,7 @@ async function scopePage(scope) {
     decisions: h('section', { 'aria-labelledby': 'h-decisions', class: 'card' }),
     add: perms.ingester ? h('section', { 'aria-labelledby': 'h-add', class: 'card' }) : null,
   };
-  $main.replaceChildren(
+  put($main, 
     h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), live),
     h('div', { class: 'cols' }, h('div', {}, sections.summary, sections.chart, sections.reviews, sections.contradictions, sections.goals), h('div', {}, sections.add, sections.briefing, sections.certificates)),
     sections.timeline,
@@ -525,7 +532,7 @@ function pagedList({ section, title, id, empty, fetchPage, key, render, table })
     try {
       await loadMore();
     } catch (err) {
-      status.replaceChildren(errorBox(err));
+      put(status, errorBox(err));
     } finally {
       more.disabled = false;
     }
@@ -554,10 +561,10 @@ function pagedList({ section, title, id, empty, fetchPage, key, render, table })
     next = page.next;
     showState();
   }
-  section.replaceChildren(h('h2', { id }, title), holder, status, more);
+  put(section, h('h2', { id }, title), holder, status, more);
   return {
     async reload() {
-      list.replaceChildren();
+      put(list);
       seen.clear();
       next = null;
       await loadMore();
@@ -602,7 +609,7 @@ function decisionEntry(d) {
 function renderSummary(section, s) {
   const f = s.finality;
   const stat = (label, value) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', {}, value));
-  section.replaceChildren(
+  put(section, 
     h('h2', { id: 'h-summary' }, 'Where it stands'),
     h(
       'dl',
@@ -617,7 +624,7 @@ function renderSummary(section, s) {
       stat('Rounds', f.rounds),
       stat('Open contradictions', s.open_contradictions_total),
       stat('Pending reviews', s.pending_reviews.length),
-      stat('Next evaluation would say', `${f.preview.outcome}${f.preview.reasons.length ? `: ${f.preview.reasons.map((r) => r.message).join('; ')}` : ''}`),
+      stat('Next evaluation would say', [outcomeBadge(f.preview.outcome), ...f.preview.reasons.map((r) => h('div', { class: 'muted' }, r.message.replace(/^[A-Z_]+:\s*/, '')))]),
     ),
   );
 }
@@ -656,7 +663,7 @@ function renderChart(section, conv, reviews, certs, old) {
       ),
     ),
   );
-  section.replaceChildren(h('h2', { id: 'h-chart' }, 'Convergence'), rounds.length === 0 ? h('p', { class: 'muted' }, 'No evaluation round yet.') : holder, legend, numbers);
+  put(section, h('h2', { id: 'h-chart' }, 'Convergence'), rounds.length === 0 ? h('p', { class: 'muted' }, 'No evaluation round yet.') : holder, legend, numbers);
   if (rounds.length === 0 || typeof window.uPlot !== 'function') return null;
   const xs = rounds.map((r) => r.round);
   const top = Math.max(1, ...rounds.map((r) => r.lyapunov_v));
@@ -687,8 +694,9 @@ function renderChart(section, conv, reviews, certs, old) {
   return new window.uPlot(
     {
       ...chartSize(section),
-      scales: { x: { time: false }, y: { range: [0, top] } },
-      axes: [{ label: 'Round' }, { label: 'Score' }],
+      scales: { x: { time: false, range: [xs[0], Math.max(xs.at(-1), xs[0] + 1)] }, y: { range: [0, top] } },
+      // Rounds are whole numbers.
+      axes: [{ label: 'Round', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, { label: 'Score' }],
       series: [
         { label: 'Round' },
         { label: 'Goal score', stroke: '#1f4fa8', width: 2 },
@@ -704,7 +712,7 @@ function renderChart(section, conv, reviews, certs, old) {
 }
 
 function renderReviews(section, pending, perms, after) {
-  section.replaceChildren(
+  put(section, 
     h('h2', { id: 'h-reviews' }, 'Pending reviews'),
     pending.length === 0
       ? h('p', { class: 'muted' }, 'None.')
@@ -715,9 +723,11 @@ function renderReviews(section, pending, perms, after) {
 
 function renderContradictions(section, facts) {
   const rows = facts.contradictions ?? [];
-  const side = (x) => h('td', {}, h('div', {}, h('strong', {}, valueText(x))), x.sentence ? h('blockquote', {}, x.sentence) : h('div', { class: 'muted' }, x.content), h('div', { class: 'muted mono' }, x.source_doc ?? '(no document)'));
-  section.replaceChildren(
-    h('h2', { id: 'h-contradictions' }, `Contradictions (${rows.filter((r) => r.status === 'active').length} open)`),
+  const titles = new Map((facts.documents ?? []).map((d) => [d.doc_id, d.title]));
+  const doc = (id) => (id ? h('div', { class: 'muted' }, '— ', titles.get(id) ?? id) : h('div', { class: 'muted' }, '(no document)'));
+  const side = (x) => h('td', {}, h('div', {}, h('strong', {}, x.display ?? valueText(x))), x.sentence ? h('blockquote', {}, x.sentence) : h('div', { class: 'muted' }, x.content), doc(x.source_doc));
+  put(section, 
+    h('h2', { id: 'h-contradictions' }, `Contradictions (${rows.filter((r) => r.status === 'open').length} open)`),
     rows.length === 0
       ? h('p', { class: 'muted' }, 'The documents agree so far.')
       : h(
@@ -733,11 +743,11 @@ function renderContradictions(section, facts) {
               rows.map((c) =>
                 h(
                   'tr',
-                  { class: c.status === 'active' ? 'open' : '' },
-                  h('td', {}, c.subject ?? '—'),
+                  { class: c.status === 'open' ? 'open' : '' },
+                  h('td', {}, c.subject ?? '—', c.metric ? h('div', { class: 'muted' }, c.metric) : null),
                   side(c.a),
                   side(c.b),
-                  h('td', {}, c.status === 'active' ? badge('open', 'bad') : badge(`✓ ${c.status}`, 'good'), c.resolved_by ? h('div', { class: 'muted' }, `by ${describe(c.resolved_by)}`) : null),
+                  h('td', {}, c.status === 'open' ? badge('open', 'bad') : badge('✓ resolved', 'good'), c.resolved_by ? h('div', { class: 'muted' }, resolution(c.resolved_by)) : null),
                 ),
               ),
             ),
@@ -747,35 +757,42 @@ function renderContradictions(section, facts) {
   );
 }
 
+const num = (v) => (typeof v === 'number' ? v.toLocaleString('en', { maximumFractionDigits: 4 }) : String(v));
 const valueText = (x) => {
   const v = x.value;
   if (v === null || v === undefined) return x.content ?? '—';
-  if (typeof v === 'object') return v.value !== undefined ? `${v.value}${v.unit ? ` ${v.unit}` : ''}` : JSON.stringify(v);
-  return String(v);
+  if (typeof v === 'object') return v.value !== undefined ? `${num(v.value)}${v.unit ? ` ${v.unit}` : ''}` : JSON.stringify(v);
+  return num(v);
 };
-const describe = (x) => (typeof x === 'string' ? x : x?.content ?? x?.source_doc ?? x?.decision_id ?? x?.node_id ?? JSON.stringify(x));
+/** What settled a contradiction: how, which value, by whom, from which document. */
+const resolution = (r) =>
+  [r.how ? `${r.how}` : 'resolved', r.accepted ? `: ${r.accepted} accepted` : '', r.doc ? ` in ${r.doc}` : '', r.by ? ` (${r.by})` : '', r.text ? ` — “${r.text}”` : ''].join('');
 
 function renderGoals(section, facts) {
   const goals = facts.goals ?? [];
   const risks = facts.risks ?? [];
-  section.replaceChildren(
+  put(section, 
     h('h2', { id: 'h-goals' }, 'Goals and risks'),
     h('h3', {}, `Goals (${goals.length})`),
-    goals.length === 0 ? h('p', { class: 'muted' }, 'No goal yet.') : h('ul', { class: 'plain' }, goals.map((g) => h('li', {}, badge(g.status === 'resolved' ? '✓ resolved' : g.status, g.status === 'resolved' ? 'good' : 'neutral'), ' ', g.content))),
+    goals.length === 0 ? h('p', { class: 'muted' }, 'No goal yet.') : h('ul', { class: 'plain' }, goals.map((g) => {
+          const state = g.state ?? g.status;
+          const done = state === 'met' || state === 'resolved';
+          return h('li', {}, badge(done ? `✓ ${state}` : state, done ? 'good' : state === 'unreachable' ? 'bad' : 'neutral'), ' ', g.content, g.deadline ? h('span', { class: 'muted' }, ` (due ${g.deadline})`) : null);
+        })),
     h('h3', {}, `Risks (${risks.length})`),
     risks.length === 0 ? h('p', { class: 'muted' }, 'No risk recorded.') : h('ul', { class: 'plain' }, risks.map((r) => h('li', {}, badge(r.severity ?? 'unrated', r.severity === 'critical' || r.severity === 'high' ? 'bad' : 'warn'), ' ', r.content, r.status !== 'active' ? h('span', { class: 'muted' }, ` (${r.status})`) : null))),
   );
 }
 
 function renderBriefing(section, b) {
-  section.replaceChildren(
+  put(section, 
     h('h2', { id: 'h-briefing' }, 'Latest briefing'),
-    b ? [h('p', {}, b.briefing), h('p', { class: 'muted' }, when(b.at), ` · after ${b.trigger ?? 'an event'} · ${b.tier ?? ''}`)] : h('p', { class: 'muted' }, 'No briefing yet.'),
+    ...(b ? [h('p', {}, b.briefing), h('p', { class: 'muted' }, when(b.at), ` · after ${b.trigger ?? 'an event'}${b.tier ? ` · ${b.tier}` : ''}`)] : [h('p', { class: 'muted' }, 'No briefing yet.')]),
   );
 }
 
 function renderCertificates(section, certs) {
-  section.replaceChildren(
+  put(section, 
     h('h2', { id: 'h-certificates' }, `Certificates (${certs.length})`),
     certs.length === 0
       ? h('p', { class: 'muted' }, 'None issued yet.')
@@ -846,7 +863,7 @@ function addDocumentForm(section, scope, base) {
   file.addEventListener('change', async () => {
     const f = file.files?.[0];
     if (!f) return;
-    if (f.size > 2_000_000) return out.replaceChildren(h('p', { class: 'error', role: 'alert' }, `${f.name} is ${Math.round(f.size / 1000)} KB; a document must be under 2 MB of text.`));
+    if (f.size > 2_000_000) return put(out, h('p', { class: 'error', role: 'alert' }, `${f.name} is ${Math.round(f.size / 1000)} KB; a document must be under 2 MB of text.`));
     text.value = await f.text();
     if (!title.value) title.value = f.name.replace(/\.(txt|md)$/i, '');
   });
@@ -867,15 +884,15 @@ function addDocumentForm(section, scope, base) {
     submit.disabled = true;
     try {
       const r = await api(`${base}/documents`, { method: 'POST', body: { title: title.value, text: text.value } });
-      out.replaceChildren(h('p', { class: 'verified' }, r.duplicate ? `Already submitted as ${r.doc_id}; nothing new.` : `Accepted as ${r.doc_id}; the swarm is reading it.`));
+      put(out, h('p', { class: 'verified' }, r.duplicate ? `Already submitted as ${r.doc_id}; nothing new.` : `Accepted as ${r.doc_id}; the swarm is reading it.`));
       form.reset();
     } catch (err) {
-      if (!(err instanceof ApiFailure && err.status === 401)) out.replaceChildren(errorBox(err));
+      if (!(err instanceof ApiFailure && err.status === 401)) put(out, errorBox(err));
     } finally {
       submit.disabled = false;
     }
   });
-  section.replaceChildren(h('h2', { id: 'h-add' }, 'Add a document'), form);
+  put(section, h('h2', { id: 'h-add' }, 'Add a document'), form);
 }
 
 // ------------------------------------------------------------------ reviews
@@ -996,7 +1013,7 @@ async function inboxPage(params) {
     if (kindSelect.value) p.set('kind', kindSelect.value);
     location.hash = `#/inbox${p.size ? `?${p}` : ''}`;
   });
-  $main.replaceChildren(
+  put($main, 
     h('h1', {}, 'Review inbox'),
     h('p', { class: 'muted' }, 'Pending reviews you may answer, oldest first.'),
     filters,
