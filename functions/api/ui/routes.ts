@@ -13,6 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import type { Context, Hono } from 'hono';
 
 interface Asset {
@@ -20,6 +21,9 @@ interface Asset {
   name: string;
   type: string;
   body: Buffer;
+  /** Compressed once at start: the scripts are most of a first visit's bytes. */
+  br: Buffer;
+  gzip: Buffer;
   etag: string;
 }
 
@@ -33,7 +37,14 @@ function asset(path: string, logical: string): Asset {
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
   const dot = logical.lastIndexOf('.');
   const ext = logical.slice(dot + 1);
-  return { name: `${logical.slice(0, dot)}.${hash}.${ext}`, type: TYPES[ext] ?? 'application/octet-stream', body, etag: `"${hash}"` };
+  return {
+    name: `${logical.slice(0, dot)}.${hash}.${ext}`,
+    type: TYPES[ext] ?? 'application/octet-stream',
+    body,
+    br: brotliCompressSync(body),
+    gzip: gzipSync(body, { level: 9 }),
+    etag: `"${hash}"`,
+  };
 }
 
 /** The first of these files that exists (a checkout, or a Lambda bundle's copied files). */
@@ -128,6 +139,10 @@ export function uiRoutes(app: Hono<any>, onMissing: (err: unknown) => void = () 
     c.header('ETag', a.etag);
     if (c.req.header('if-none-match') === a.etag) return c.body(null, 304);
     c.header('Content-Type', a.type);
-    return c.body(new Uint8Array(a.body));
+    c.header('Vary', 'Accept-Encoding');
+    const accept = c.req.header('accept-encoding') ?? '';
+    const [encoding, body] = /\bbr\b/.test(accept) ? ['br', a.br] : /\bgzip\b/.test(accept) ? ['gzip', a.gzip] : [null, a.body];
+    if (encoding) c.header('Content-Encoding', encoding);
+    return c.body(new Uint8Array(body));
   });
 }

@@ -1,6 +1,7 @@
 // The console's shell and assets as the API serves them: a public shell under a
 // self-only CSP, content-hashed assets cached for a year and revalidated by ETag.
 import { Hono } from 'hono';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { CONSOLE_CSP, uiRoutes } from '../../../functions/api/ui/routes.ts';
 
@@ -27,6 +28,15 @@ describe('console routes', () => {
       expect(a.status).toBe(200);
       expect(a.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
       expect(a.headers.get('content-type')).toMatch(n.endsWith('.js') ? /^text\/javascript/ : /^text\/css/);
+      const plain = Buffer.from(await a.arrayBuffer());
+      // Compressed when the browser says it can decode it; the same bytes once decoded.
+      const br = await app.request(`/ui/assets/${n}`, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+      expect(br.headers.get('content-encoding')).toBe('br');
+      const packed = Buffer.from(await br.arrayBuffer());
+      expect(packed.length).toBeLessThan(plain.length);
+      expect(brotliDecompressSync(packed).equals(plain)).toBe(true);
+      const gz = await app.request(`/ui/assets/${n}`, { headers: { 'accept-encoding': 'gzip' } });
+      expect(gunzipSync(Buffer.from(await gz.arrayBuffer())).equals(plain)).toBe(true);
       const again = await app.request(`/ui/assets/${n}`, { headers: { 'if-none-match': a.headers.get('etag')! } });
       expect(again.status).toBe(304);
     }
