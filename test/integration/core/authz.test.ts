@@ -34,6 +34,20 @@ describe('OpenFGA model (infra/openfga/model.fga + tuples.yaml)', () => {
     expect(checks.length).toBeGreaterThan(20);
   });
 
+  it('checkAll (OpenFGA BatchCheck, 50 a request) answers each check as check does, in order; a bad relation is invalid, not a denial', async () => {
+    const authz = createAuthorizer(cfg({ OPENFGA_STORE_ID: store.storeId, OPENFGA_MODEL_ID: store.modelId }), { breaker: uniq('fga-') });
+    const { checks } = loadModelTests();
+    // More than one batch, repeated so order matters.
+    const reqs = [...checks, ...checks, ...checks].map(({ user, relation, object }) => ({ user, relation, object }));
+    expect(reqs.length).toBeGreaterThan(50);
+    const { allowed, results } = await authz.checkAll(reqs);
+    expect(allowed).toBe(false);
+    expect(results.map((r) => [r.user, r.relation, r.object, r.allowed])).toEqual([...checks, ...checks, ...checks].map((c) => [c.user, c.relation, c.object, c.allowed]));
+    const bad = await authz.checkAll([reqs[0]!, { user: 'agent:facts', relation: 'no_such_relation', object: 'scope:acme' }]);
+    expect(bad.results[1]).toMatchObject({ allowed: false, reason: 'invalid' });
+    expect(bad.results[0]!.allowed).toBe(checks[0]!.allowed);
+  });
+
   it('linking a scope to the swarm grants the standing roles on it (and nothing before)', async () => {
     const c = cfg({ OPENFGA_STORE_ID: store.storeId, OPENFGA_MODEL_ID: store.modelId });
     const authz = createAuthorizer(c, { breaker: uniq('fga-') });
