@@ -324,6 +324,10 @@ async function runChild(c: CaseSpec): Promise<void> {
   const inbox = deps.inbox;
   if (inbox instanceof GroupingIdempotencyStore) inboxStats = () => inbox.stats;
   const step = await loadStep(c.fn!);
+  // As infra/bridge/main.ts does: connections before messages. Otherwise the pool's
+  // SCRAM handshakes (~0.1 s of CPU each through WebCrypto) land in the measured drain.
+  const { warmPool } = await import('../../../shared/adapters/db.ts');
+  await warmPool(deps.db.pool, Math.min(env.PG_POOL_MAX, env.BRIDGE_CONCURRENCY));
   await Bridge.start({
     nc,
     env,
