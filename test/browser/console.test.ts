@@ -59,13 +59,21 @@ async function signIn(who: keyof typeof tokens | string): Promise<{ ctx: Browser
   await page.goto(`${base}/`);
   await page.getByLabel('API token').fill(who in tokens ? tokens[who as keyof typeof tokens] : who);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  // Signed in (the top bar names the principal) or turned away (an alert): either way settled,
+  // so a navigation that follows is not overridden by the sign-in's own.
+  await page.getByText('Signed in as').or(page.getByRole('alert')).first().waitFor({ timeout: 15_000 });
   return { ctx, page };
 }
 
-/** The answer dialog closed without an error (its text, if it did not). */
-async function sent(page: Page): Promise<void> {
-  await expect.poll(async () => ((await page.getByRole('dialog').count()) === 0 ? 'closed' : await page.getByRole('dialog').textContent()), { timeout: 15_000 }).toBe('closed');
-  await page.getByText(/Answer sent/).first().waitFor();
+/** The answer dialog closed without an error (its text, if it did not), and the API recorded the answer. */
+async function sent(page: Page, reviewId: string): Promise<void> {
+  // allTextContents does not wait: a dialog gone between two calls must not stall the poll.
+  await expect.poll(async () => (await page.getByRole('dialog').allTextContents()).join() || 'closed', { timeout: 15_000 }).toBe('closed');
+  await page.getByRole('status').getByText(/Answer sent/).waitFor({ timeout: 5_000 });
+  await waitFor(`review ${reviewId} answered`, async () => {
+    const r = (await (await h.call('GET', `/v1/reviews/${reviewId}`, { token: tokens.operator })).json()) as { status: string };
+    return r.status !== 'pending' ? r : undefined;
+  }, { timeoutMs: 30_000 });
 }
 
 /** axe-core in the page: WCAG 2 A/AA rules; the violations, named. */
@@ -146,6 +154,7 @@ describe('operator console in Chromium', () => {
     // governance review holds the cycle: answer it with a resolution (the text becomes a document).
     const early = page.getByRole('listitem').filter({ hasText: 'Finality review' }).filter({ hasText: scope });
     expect(await early.count()).toBe(1);
+    const earlyId = (await early.getAttribute('id'))!.replace(/^review-/, '');
     await early.getByRole('button', { name: 'Answer…' }).click();
     await page.getByRole('dialog').getByLabel('Provide a resolution (text)').check();
     await page
@@ -153,7 +162,7 @@ describe('operator console in Chromium', () => {
       .getByLabel(/The resolution/)
       .fill('Annual recurring revenue at June 30, 2026 is $41.3M, as the quality of earnings review confirms; the $48.0M in the memorandum counts signed contracts not yet live.');
     await page.getByRole('dialog').getByRole('button', { name: 'Send answer' }).click();
-    await sent(page);
+    await sent(page, earlyId);
 
     // The dialog is a keyboard dialog: Escape closes it and nothing is sent.
     await governance.first().getByRole('button', { name: 'Answer…' }).click();
@@ -161,6 +170,7 @@ describe('operator console in Chromium', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
 
+    const governanceId = (await governance.first().getAttribute('id'))!.replace(/^review-/, '');
     await governance.first().getByRole('button', { name: 'Answer…' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.getByText('Why it is asked').isVisible()).toBe(true);
@@ -168,7 +178,7 @@ describe('operator console in Chromium', () => {
     await dialog.getByLabel('Approve the proposal').check();
     await dialog.getByLabel(/Note/).fill('Checked both documents; the QoE figure stands.');
     await dialog.getByRole('button', { name: 'Send answer' }).click();
-    await sent(page);
+    await sent(page, governanceId);
 
     // Evaluated again, the scope either asks for a finality review (answered here:
     // resolved now) or decides by itself (a certificate either way). A finality review
@@ -187,7 +197,7 @@ describe('operator console in Chromium', () => {
       await item.getByRole('button', { name: 'Answer…' }).click();
       await page.getByRole('dialog').getByLabel('Mark as resolved now').check();
       await page.getByRole('dialog').getByRole('button', { name: 'Send answer' }).click();
-      await sent(page);
+      await sent(page, next.review);
     }
 
     await page.goto(`${base}/ui/#/scopes/${scope}`);
@@ -222,4 +232,20 @@ describe('operator console in Chromium', () => {
     expect(review.status).toBe(403);
     await ctx.close();
   }, 60_000);
+
+  it('the scope page stays live across a dropped connection: it reconnects and shows what happened meanwhile', async () => {
+    const { ctx, page } = await signIn('auditor');
+    await page.goto(`${base}/ui/#/scopes/${scope}`);
+    await page.getByText('● Live').waitFor({ timeout: 15_000 });
+    await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+    // Every open connection dropped (a proxy restart, a network blip); a document arrives meanwhile.
+    (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+    const title = `Late note ${uniq('')}`;
+    const res = await h.call('POST', `/v1/scopes/${scope}/documents`, { json: { title, text: 'Harbor Cloud Ltd confirms 1,240 paying customers at June 30, 2026.' } });
+    expect(res.status).toBe(202);
+    await page.getByText('● Live').waitFor({ timeout: 30_000 });
+    await page.getByRole('region', { name: 'Timeline' }).getByText(title).first().waitFor({ timeout: 60_000 });
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    await ctx.close();
+  }, 120_000);
 });

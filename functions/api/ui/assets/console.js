@@ -53,7 +53,7 @@ const outcomeBadge = (o) => badge(o ? (o === 'RESOLVED' ? '✓ RESOLVED' : o) : 
 function toast(message, kind = 'info') {
   put($toast, h('p', { class: `toast toast-${kind}` }, message));
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => put($toast), 6000);
+  toast.timer = setTimeout(() => put($toast), 8000);
 }
 
 function errorBox(err) {
@@ -976,7 +976,8 @@ function answerDialog(r, after) {
         if (note.value.trim()) body.note = note.value.trim();
         await api(`/v1/reviews/${enc(r.review_id)}/respond`, { method: 'POST', body });
         toast(`Answer sent: ${OPTION_LABEL[option] ?? option}. It shows in the scope's timeline once applied.`);
-        await after?.();
+        // The dialog closes now; the list behind it refreshes on its own time.
+        void Promise.resolve(after?.()).catch(() => {});
       },
     },
   );
