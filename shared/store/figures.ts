@@ -75,18 +75,19 @@ export async function candidateFigures(
   const exclude = opts.excludeDoc ?? '';
   const out: FigureRow[] = [];
   if (opts.vector) {
-    // The subjects are sorted by distance, then each one's figures read newest first. The
-    // outer order is the subjects' order alone, which the nested loop already yields: the
-    // LIMIT stops it once `limit` figures are found (ordering on figure_id too made the
-    // planner read `limit` figures of every subject and sort them all when it lacked stats).
+    // The subjects are sorted by distance, then each one's figures read newest first, by
+    // subject key alone (so figures_subject_* is the only index that serves it). The outer
+    // order is the subjects' order alone, which the nested loop already yields: the LIMIT
+    // stops it once `limit` figures are found (ordering on figure_id too made the planner
+    // read `limit` figures of every subject and sort them all when it lacked stats).
     const { rows } = await q.query<Raw>(
       `SELECT ${COLS} FROM (
-           SELECT metric AS s_metric, subject_key AS s_key, subject_embedding <=> $${f.params.length ? 5 : 4}::vector AS distance
+           SELECT subject_key AS s_key, subject_embedding <=> $${f.params.length ? 5 : 4}::vector AS distance
              FROM figure_subjects WHERE scope_id = $1 AND ${f.sql} ORDER BY distance
          ) s
          CROSS JOIN LATERAL (
            SELECT * FROM figures
-            WHERE scope_id = $1 AND metric = s.s_metric AND subject_key = s.s_key ${opts.revision ? '' : "AND status = 'current'"} AND doc_id <> $2
+            WHERE subject_key = s.s_key ${opts.revision ? '' : "AND status = 'current'"} AND doc_id <> $2
             ORDER BY figure_id DESC LIMIT $3
          ) f
         ORDER BY s.distance LIMIT $3`,
@@ -119,16 +120,18 @@ export async function insertFigure(
   f: { scope: string; nodeId: string; docId: string; statement: Statement; subjectText: string; vector: readonly number[] | null; sentence: string },
 ): Promise<number> {
   // The figure's subject joins the scope's subjects of its unit (migration 015) in the same
-  // statement, so the lookup never misses a figure; the subject key is computed as the
-  // figures.subject_key column computes it.
+  // statement, so the lookup never misses a figure; its key is the one the figures table
+  // computed.
   const { rows } = await q.query<{ figure_id: string }>(
-    `WITH subject AS (
-       INSERT INTO figure_subjects (scope_id, metric, subject_key, subject_embedding)
-       SELECT $1, $4, md5($7::vector::text), $7::vector WHERE $7::vector IS NOT NULL
+    `WITH fig AS (
+       INSERT INTO figures (scope_id, node_id, doc_id, metric, subject, subject_text, subject_embedding, statement, sentence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8::jsonb, $9) RETURNING figure_id, scope_id, metric, subject_key, subject_embedding
+     ), subject AS (
+       INSERT INTO figure_subjects (subject_key, scope_id, metric, subject_embedding)
+       SELECT subject_key, scope_id, metric, subject_embedding FROM fig WHERE subject_key IS NOT NULL
        ON CONFLICT DO NOTHING
      )
-     INSERT INTO figures (scope_id, node_id, doc_id, metric, subject, subject_text, subject_embedding, statement, sentence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8::jsonb, $9) RETURNING figure_id`,
+     SELECT figure_id FROM fig`,
     [f.scope, f.nodeId, f.docId, f.statement.metric, f.statement.subject, f.subjectText, f.vector ? toVectorLiteral(f.vector) : null, JSON.stringify(f.statement), f.sentence.slice(0, 2000)],
   );
   return Number(rows[0]!.figure_id);
