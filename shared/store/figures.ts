@@ -48,10 +48,10 @@ const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "
 const revisionMetricFilter = (metric: string) => (metric.startsWith('count') ? { sql: "metric LIKE 'count%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
 
 /**
- * The nearest figures are found exactly, at a cost bounded by the subjects of the unit in
- * the scope, not its figures (migration 015): the scope's distinct subject vectors of the
- * unit are sorted by distance, and each subject's figures are read newest first, at most
- * `limit` of them, until `limit` figures are found. Every figure of a subject is at that
+ * The nearest figures are found exactly, at a cost of the unit's subjects in the scope
+ * and the nearest subjects' figures, not every figure of the unit (migration 015): the
+ * scope's distinct subject vectors of the unit are sorted by distance, and each subject's
+ * figures are read newest first, at most `limit` of them, until `limit` figures are found. Every figure of a subject is at that
  * subject's distance, so this is the exact nearest-`limit` (ties newest first). The HNSW
  * index this replaced, with pgvector 0.8.0's iterative scan, returned 2 of a scope's 5
  * nearest figures (test/integration/core/figures-bounded.test.ts), and a missed neighbour
