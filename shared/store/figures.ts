@@ -48,21 +48,20 @@ const metricFilter = (metric: string) => (metric.startsWith('count:') ? { sql: "
 const revisionMetricFilter = (metric: string) => (metric.startsWith('count') ? { sql: "metric LIKE 'count%'", params: [] as string[] } : { sql: 'metric = $4', params: [metric] });
 
 /**
- * The nearest subjects are found exactly: the scope's figures of the unit are read through
- * the (scope, metric) index and sorted by distance (`+ 0` keeps the planner off the HNSW
- * index of migration 014). That index with pgvector 0.8.0's iterative scan returned 2 of
- * the 5 nearest figures of a scope whose vectors were further than another scope's
- * (test/integration/core/figures-bounded.test.ts), and a missed neighbour is a missed
- * contradiction: exactness first, at a cost that grows with the figures of one unit in
- * one scope.
- */
-/**
+ * The nearest figures are found exactly, at a cost of the unit's subjects in the scope
+ * and the nearest subjects' figures, not every figure of the unit (migration 015): the
+ * scope's distinct subject vectors of the unit are sorted by distance, and each subject's
+ * figures are read newest first, at most `limit` of them, until `limit` figures are found. Every figure of a subject is at that
+ * subject's distance, so this is the exact nearest-`limit` (ties newest first). The HNSW
+ * index this replaced, with pgvector 0.8.0's iterative scan, returned 2 of a scope's 5
+ * nearest figures (test/integration/core/figures-bounded.test.ts), and a missed neighbour
+ * is a missed contradiction.
+ *
  * Figures of the scope that may be the same figure as one with `metric` and subject
  * `vector`: the `limit` nearest subjects by embedding, and (for figures stored without
- * a vector) the most recent ones, for a lexical match. Both reads are bounded by
- * `limit` and index-backed, whatever the size of the scope. By default the current
- * figures of other documents; `revision` widens them to what a revision may settle
- * (every status: a contested value may have been retired since; any count for a count).
+ * a vector) the most recent ones, for a lexical match. By default the current figures
+ * of other documents; `revision` widens them to what a revision may settle (every
+ * status: a contested value may have been retired since; any count for a count).
  */
 export async function candidateFigures(
   q: Queryable,
@@ -76,8 +75,22 @@ export async function candidateFigures(
   const exclude = opts.excludeDoc ?? '';
   const out: FigureRow[] = [];
   if (opts.vector) {
+    // The subjects are sorted by distance, then each one's figures read newest first, by
+    // subject key alone (so figures_subject_* is the only index that serves it). The outer
+    // order is the subjects' order alone, which the nested loop already yields: the LIMIT
+    // stops it once `limit` figures are found (ordering on figure_id too made the planner
+    // read `limit` figures of every subject and sort them all when it lacked stats).
     const { rows } = await q.query<Raw>(
-      `SELECT ${COLS} ${base} AND subject_embedding IS NOT NULL ORDER BY (subject_embedding <=> $${f.params.length ? 5 : 4}::vector) + 0 LIMIT $3`,
+      `SELECT ${COLS} FROM (
+           SELECT subject_key AS s_key, subject_embedding <=> $${f.params.length ? 5 : 4}::vector AS distance
+             FROM figure_subjects WHERE scope_id = $1 AND ${f.sql} ORDER BY distance
+         ) s
+         CROSS JOIN LATERAL (
+           SELECT * FROM figures
+            WHERE subject_key = s.s_key ${opts.revision ? '' : "AND status = 'current'"} AND doc_id <> $2
+            ORDER BY figure_id DESC LIMIT $3
+         ) f
+        ORDER BY s.distance LIMIT $3`,
       [scope, exclude, limit, ...f.params, toVectorLiteral(opts.vector)],
     );
     out.push(...rows.map(toRow));
@@ -106,9 +119,19 @@ export async function insertFigure(
   q: Queryable,
   f: { scope: string; nodeId: string; docId: string; statement: Statement; subjectText: string; vector: readonly number[] | null; sentence: string },
 ): Promise<number> {
+  // The figure's subject joins the scope's subjects of its unit (migration 015) in the same
+  // statement, so the lookup never misses a figure; its key is the one the figures table
+  // computed.
   const { rows } = await q.query<{ figure_id: string }>(
-    `INSERT INTO figures (scope_id, node_id, doc_id, metric, subject, subject_text, subject_embedding, statement, sentence)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8::jsonb, $9) RETURNING figure_id`,
+    `WITH fig AS (
+       INSERT INTO figures (scope_id, node_id, doc_id, metric, subject, subject_text, subject_embedding, statement, sentence)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::vector, $8::jsonb, $9) RETURNING figure_id, scope_id, metric, subject_key, subject_embedding
+     ), subject AS (
+       INSERT INTO figure_subjects (subject_key, scope_id, metric, subject_embedding)
+       SELECT subject_key, scope_id, metric, subject_embedding FROM fig WHERE subject_key IS NOT NULL
+       ON CONFLICT DO NOTHING
+     )
+     SELECT figure_id FROM fig`,
     [f.scope, f.nodeId, f.docId, f.statement.metric, f.statement.subject, f.subjectText, f.vector ? toVectorLiteral(f.vector) : null, JSON.stringify(f.statement), f.sentence.slice(0, 2000)],
   );
   return Number(rows[0]!.figure_id);

@@ -1,14 +1,16 @@
 // Per-document work bounded by the scope's size (issue 11): what the facts step reads for
 // one document must not grow with the documents already in the scope. Counted in rows
 // read, not in time: a revision reads the disputes near its subject, not every open
-// contradiction; the nearest figures come from the HNSW index even when other scopes'
-// figures are nearer; claims awaiting a vector are found past the first 500 claims.
+// contradiction; the nearest figures are this scope's exact nearest even when other
+// scopes' figures are nearer, and are found by reading the scope's subjects and a bounded
+// number of figures, not every figure of the unit (migration 015); claims awaiting a
+// vector are found past the first 500 claims.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectText } from '../../../shared/extract/compare.ts';
 import type { DocumentFacts, Revision } from '../../../shared/extract/extract.ts';
 import type { Statement, Value } from '../../../shared/extract/types.ts';
 import { inTransaction, type PoolClient } from '../../../shared/store/db.ts';
-import { candidateFigures, insertFigure } from '../../../shared/store/figures.ts';
+import { candidateFigures, insertFigure, markRevised } from '../../../shared/store/figures.ts';
 import { queryEdges, setEmbedding, unembeddedClaims, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
 import { ensureScope } from '../../../shared/store/scopes.ts';
 import { reconcile, REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES } from '../../../shared/swarm/reconcile.ts';
@@ -126,6 +128,131 @@ describe('the nearest figures of a scope', () => {
     expect(rank).toEqual([...rank].sort((a, b) => a - b));
     const scopes = await db.pool.query<{ scope_id: string }>('SELECT DISTINCT scope_id FROM figures WHERE figure_id = ANY($1::bigint[])', [got.map((f) => f.figureId)]);
     expect(scopes.rows.map((r) => r.scope_id)).toEqual(['fb-near']);
+  });
+});
+
+/** A deterministic pseudo-random unit vector (mulberry32), so that a failure reproduces. */
+function randomUnit(seed: number): number[] {
+  let t = seed >>> 0;
+  const next = () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  const v = Array.from({ length: DIM }, next);
+  const n = Math.hypot(...v);
+  return v.map((x) => x / n);
+}
+
+/**
+ * A transaction whose lookups are explained: each SELECT that sorts by vector distance also
+ * runs under EXPLAIN ANALYZE, and the rows it took from the figures table are added up.
+ */
+function explaining(q: PoolClient): { tx: PoolClient; figureRowsRead: () => number } {
+  let read = 0;
+  const walk = (node: Record<string, unknown>): void => {
+    if (node['Relation Name'] === 'figures') read += Number(node['Actual Rows']) * Number(node['Actual Loops']) + Number(node['Rows Removed by Filter'] ?? 0) * Number(node['Actual Loops']);
+    for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+  };
+  const wrapped = {
+    async query(text: string, values?: unknown[]) {
+      if (/^\s*SELECT/i.test(text) && text.includes('<=>')) {
+        const plan = await q.query<{ 'QUERY PLAN': [{ Plan: Record<string, unknown> }] }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, values);
+        walk(plan.rows[0]!['QUERY PLAN'][0].Plan);
+      }
+      return q.query(text, values);
+    },
+  };
+  return { tx: wrapped as unknown as PoolClient, figureRowsRead: () => read };
+}
+
+describe('the nearest figures, looked up through the subjects of the scope', () => {
+  const scope = 'fb-subjects';
+  const SUBJECTS = 60;
+  const subjectVector = (s: number) => randomUnit(1000 + s);
+  // Subjects of three units; a subject's figures come from several documents, some revised.
+  const metricOf = (s: number) => (s % 5 === 0 ? 'count:people' : s % 7 === 0 ? 'count:staff' : 'USD');
+  beforeAll(async () => {
+    await ensureScope(db.pool, null, { scope });
+    await inTransaction(db.pool, async (tx) => {
+      const revise: number[] = [];
+      for (let s = 0; s < SUBJECTS; s++) {
+        for (let k = 0; k < 1 + (s % 8); k++) {
+          const st = { ...statement(`line ${s}`, s * 10 + k), metric: metricOf(s) };
+          const n = await upsertNode(tx, { scope, kind: 'claim', content: `Line ${s}, figure ${k}.`, createdBy: 'facts', subject: st.subject, metric: st.metric, value: st.value });
+          const id = await insertFigure(tx, { scope, nodeId: n.id, docId: `doc-${(s + k) % 10}`, statement: st, subjectText: st.subject, vector: subjectVector(s), sentence: 'x' });
+          // Every figure of some subjects retired, and one figure of some others.
+          if (s % 6 === 1 || (k === 0 && s % 4 === 2)) revise.push(id);
+        }
+      }
+      await markRevised(tx, scope, revise, 'doc-rev');
+    });
+  });
+
+  it('the same figures at the same distances as sorting every figure of the unit', async () => {
+    // The reference: the exact sort over every eligible figure (the lookup before migration 015).
+    const exact = async (o: { metric: string; vector: number[]; excludeDoc: string; limit: number; revision: boolean }) => {
+      const metric = o.revision ? (o.metric.startsWith('count') ? "metric LIKE 'count%'" : 'metric = $4') : o.metric.startsWith('count:') ? "metric LIKE 'count:%'" : 'metric = $4';
+      const params = metric.includes('$4') ? [o.metric] : [];
+      const { rows } = await db.pool.query<{ figure_id: string; d: number }>(
+        `SELECT figure_id, subject_embedding <=> $${params.length ? 5 : 4}::vector AS d FROM figures
+          WHERE scope_id = $1 AND doc_id <> $2 AND ${metric} ${o.revision ? '' : "AND status = 'current'"}
+          ORDER BY d LIMIT $3`,
+        [scope, o.excludeDoc, o.limit, ...params, `[${o.vector.join(',')}]`],
+      );
+      return rows;
+    };
+    let compared = 0;
+    for (const metric of ['USD', 'count:people']) {
+      for (const revision of [false, true]) {
+        for (const limit of [5, 24]) {
+          // Queries on a subject (some of whose figures are revised or excluded) and between subjects.
+          for (const vector of [subjectVector(1), subjectVector(2), subjectVector(10), randomUnit(7), randomUnit(8)]) {
+            const o = { metric, vector, excludeDoc: 'doc-3', limit, revision };
+            const got = await candidateFigures(db.pool, scope, o);
+            const want = await exact(o);
+            const distance = new Map((await db.pool.query<{ figure_id: string; d: number }>(
+              'SELECT figure_id, subject_embedding <=> $2::vector AS d FROM figures WHERE figure_id = ANY($1::bigint[])',
+              [got.map((f) => f.figureId), `[${vector.join(',')}]`],
+            )).rows.map((r) => [Number(r.figure_id), r.d]));
+            // Ties (figures of one subject) may be taken in another order: the distances must match one for one.
+            expect(got.map((f) => distance.get(f.figureId)!.toFixed(9))).toEqual(want.map((r) => r.d.toFixed(9)));
+            // And none of the excluded document's.
+            for (const f of got) expect(f.docId).not.toBe('doc-3');
+            compared += want.length;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(200);
+  });
+
+  it("reads a bounded number of figures, not every figure of the scope's unit", async () => {
+    const big = 'fb-subjects-big';
+    await ensureScope(db.pool, null, { scope: big });
+    const PER_SUBJECT = 60;
+    const BIG_SUBJECTS = 40;
+    await inTransaction(db.pool, async (tx) => {
+      for (let s = 0; s < BIG_SUBJECTS; s++) {
+        for (let k = 0; k < PER_SUBJECT; k++) {
+          const st = statement(`cost line ${s}`, k);
+          await insertFigure(tx, { scope: big, nodeId: '00000000-0000-4000-8000-000000000000', docId: `doc-${k}`, statement: st, subjectText: st.subject, vector: randomUnit(5000 + s), sentence: 'x' });
+        }
+      }
+    });
+    for (const revision of [false, true]) {
+      const { found, read } = await inTransaction(db.pool, async (raw) => {
+        const c = explaining(raw);
+        const found = await candidateFigures(c.tx, big, { metric: 'USD', vector: randomUnit(9), excludeDoc: 'doc-59', limit: 24, revision });
+        return { found, read: c.figureRowsRead() };
+      });
+      expect(found).toHaveLength(24);
+      // 2,400 figures of the unit: sorting them all read every one. Now: the nearest subject's
+      // figures (up to the limit, and the one excluded document's figure skipped), and no more.
+      expect(read).toBeGreaterThanOrEqual(24);
+      expect(read).toBeLessThanOrEqual(24 + 2);
+    }
   });
 });
 
