@@ -248,4 +248,26 @@ describe('operator console in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     await ctx.close();
   }, 120_000);
+
+  it('a page still loading for an earlier navigation does not draw over the current one', async () => {
+    const { ctx, page } = await signIn('auditor');
+    // The scopes list answers slowly; the user goes on to a scope meanwhile.
+    let slowed = 0;
+    await page.route((url) => url.pathname === '/v1/scopes', async (r) => {
+      slowed++;
+      await new Promise((res) => setTimeout(res, 1_500));
+      await r.continue();
+    });
+    await page.evaluate((s) => {
+      location.hash = '#/inbox';
+      setTimeout(() => (location.hash = '#/scopes'), 200);
+      setTimeout(() => (location.hash = `#/scopes/${s}`), 400);
+    }, scope);
+    await expect.poll(() => slowed).toBeGreaterThan(0);
+    await page.getByRole('heading', { name: `Scope ${scope}` }).waitFor();
+    await page.waitForTimeout(2_500); // the slow list has answered by now
+    expect(await page.getByRole('heading', { name: `Scope ${scope}` }).count()).toBe(1);
+    expect(await page.getByRole('heading', { name: 'Scopes', exact: true }).count()).toBe(0);
+    await ctx.close();
+  }, 60_000);
 });

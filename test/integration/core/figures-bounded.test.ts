@@ -249,9 +249,11 @@ describe('the nearest figures, looked up through the subjects of the scope', () 
       });
       expect(found).toHaveLength(24);
       // 2,400 figures of the unit: sorting them all read every one. Now: the nearest subject's
-      // figures (up to the limit, and the one excluded document's figure skipped), and no more.
+      // figures and no other subject's. With statistics the planner stops at the limit (24, and
+      // the excluded document's figure skipped); on a table it has not analysed yet it may read
+      // the whole subject with a bitmap scan (60, seen in CI): bounded by a subject either way.
       expect(read).toBeGreaterThanOrEqual(24);
-      expect(read).toBeLessThanOrEqual(24 + 2);
+      expect(read).toBeLessThanOrEqual(PER_SUBJECT + 2);
     }
   });
 });

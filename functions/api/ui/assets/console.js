@@ -13,6 +13,8 @@ let me = null;
 let flash = '';
 /** The current page's teardown (its event stream, timers). */
 let cleanup = () => {};
+/** Bumped on each navigation: a page still loading for an earlier one must not draw over this one. */
+let navSeq = 0;
 
 // ------------------------------------------------------------------ DOM
 
@@ -149,6 +151,8 @@ function topBar() {
 // ------------------------------------------------------------------ router
 
 async function route() {
+  const mine = ++navSeq;
+  const stale = () => mine !== navSeq;
   cleanup();
   cleanup = () => {};
   // A dialog belongs to the page it was opened on.
@@ -160,19 +164,24 @@ async function route() {
       me = await api('/v1/me');
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 401) return;
-      put($main, errorBox(err));
+      if (!stale()) put($main, errorBox(err));
       return;
     }
   }
+  if (stale()) return;
   topBar();
   const [path, query = ''] = hash.split('?');
   const scope = /^\/scopes\/([a-z0-9][a-z0-9_-]{0,63})$/.exec(path);
   try {
-    if (scope) cleanup = await scopePage(scope[1]);
-    else if (path === '/inbox') await inboxPage(new URLSearchParams(query));
-    else await scopesPage();
+    if (scope) {
+      const stop = await scopePage(scope[1], stale);
+      // Navigated away while it loaded: stop what it started.
+      if (stale()) stop();
+      else cleanup = stop;
+    } else if (path === '/inbox') await inboxPage(new URLSearchParams(query), stale);
+    else await scopesPage(stale);
   } catch (err) {
-    if (err?.name === 'AbortError' || (err instanceof ApiFailure && err.status === 401)) return;
+    if (stale() || err?.name === 'AbortError' || (err instanceof ApiFailure && err.status === 401)) return;
     put($main, h('h1', {}, 'Something went wrong'), errorBox(err));
   }
   $main.focus({ preventScroll: true });
@@ -206,10 +215,11 @@ async function loadAllScopes() {
   return { scopes: all, more: true };
 }
 
-async function scopesPage() {
+async function scopesPage(stale = () => false) {
   document.title = 'Scopes · Governed Swarm';
   const sort = { key: 'last_activity_at', dir: -1 };
   const { scopes, more } = await loadAllScopes();
+  if (stale()) return;
   const table = h('table', { class: 'grid' });
   const render = () => {
     const col = SCOPE_COLUMNS.find((c) => c[0] === sort.key);
@@ -413,10 +423,11 @@ const KIND_LABEL = {
   session_finalized: 'Certificate issued',
 };
 
-async function scopePage(scope) {
+async function scopePage(scope, stale = () => false) {
   document.title = `${scope} · Governed Swarm`;
   const base = `/v1/scopes/${enc(scope)}`;
   const perms = await api(`${base}/permissions`);
+  if (stale()) return () => {};
   const live = h('span', { class: 'live', role: 'status' }, 'Connecting…');
   const sections = {
     summary: h('section', { 'aria-labelledby': 'h-summary', class: 'card' }),
@@ -483,6 +494,7 @@ async function scopePage(scope) {
     renderCertificates(sections.certificates, certs.certificates);
   };
   await Promise.all([refresh(), timeline.reload(), decisions.reload()]);
+  if (stale()) return () => {};
 
   // Live: any message of the scope refreshes what it may have changed (at most every 400 ms).
   let timer = null;
@@ -983,7 +995,7 @@ function answerDialog(r, after) {
   );
 }
 
-async function inboxPage(params) {
+async function inboxPage(params, stale = () => false) {
   document.title = 'Review inbox · Governed Swarm';
   const scope = params.get('scope') ?? '';
   const kind = params.get('kind') ?? '';
@@ -991,6 +1003,7 @@ async function inboxPage(params) {
   if (scope) qs.set('scope', scope);
   if (kind) qs.set('kind', kind);
   const { reviews } = await api(`/v1/reviews?${qs}`);
+  if (stale()) return;
   const scopeInput = h('input', { id: 'filter-scope', value: scope, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}', placeholder: 'all scopes' });
   const kindSelect = h(
     'select',
@@ -1020,7 +1033,7 @@ async function inboxPage(params) {
     filters,
     reviews.length === 0
       ? h('p', { class: 'muted' }, me.swarm?.reviewer ? 'Nothing waits for you.' : `Nothing to answer: ${me.principal} is not a reviewer.`)
-      : h('ul', { class: 'plain' }, reviews.map((r) => reviewCard(r, r.can_answer !== false, () => inboxPage(params)))),
+      : h('ul', { class: 'plain' }, reviews.map((r) => reviewCard(r, r.can_answer !== false, () => inboxPage(params, stale)))),
   );
 }
 
