@@ -4,7 +4,7 @@
 // stands. When a cycle completes (back to ContextIngested), finality evaluates.
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
-import { parseTransition } from '../../shared/domain/state-machine.ts';
+import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
@@ -72,7 +72,27 @@ async function onReview(msg: Envelope, ctx: StepContext) {
       if (isReviewClosed(err)) return { result: { review: r.review_id, skipped: 'already answered' } };
       throw err;
     }
-    if (r.option === 'reject') return { result: { review: review.reviewId, approved: false } };
+    if (r.option === 'reject') {
+      // Said on the bus, so that the proposer's side plans again with the note: a rejection
+      // must not leave the scope waiting for a document that may never come.
+      const p = review.request.proposal as { proposal_id?: string; proposer?: string; from?: string; to?: string; expected_epoch?: number } | undefined;
+      const emit =
+        p?.proposal_id && p.proposer && p.from && p.to && typeof p.expected_epoch === 'number'
+          ? [
+              message('proposal.rejected', {
+                review_id: review.reviewId,
+                proposal_id: p.proposal_id,
+                proposer: p.proposer,
+                from: p.from as StateNode,
+                to: p.to as StateNode,
+                expected_epoch: p.expected_epoch,
+                responder: r.responder,
+                ...(r.note ? { note: r.note } : {}),
+              }),
+            ]
+          : [];
+      return { emit, result: { review: review.reviewId, approved: false } };
+    }
     const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);
     return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, approved_by: `human:${r.responder}` });

@@ -1,6 +1,8 @@
 // planner: once the scope reaches DriftChecked, recommend actions from the
 // governance drift rules (the rule table), or let the LLM plan from drift and
 // rules; record the plan in the context log and propose DriftChecked → ContextIngested.
+// When a reviewer rejects that proposal, plan again with the reviewer's note in view and
+// ask again (a new proposal id, the note in its reason): never a silent stall.
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { suggestedActions } from '../../shared/domain/governance.ts';
@@ -19,7 +21,7 @@ const AGENT = 'planner';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['state.advanced'],
+  consumes: ['state.advanced', 'proposal.rejected'],
   emits: PUBLISHERS.planner,
   timeoutMs: 90_000,
   handle: (msg, ctx) => run(msg, ctx),
@@ -27,29 +29,64 @@ export const step = defineStep({
 export const app = step.app;
 export const handler = lambdaHandler(step);
 
+/** What a rejection the planner answers brings: who rejected, the note, which attempt comes next. */
+interface Feedback {
+  responder: string;
+  note: string | null;
+  reviewId: string;
+  attempt: number;
+}
+
 async function run(msg: Envelope, ctx: StepContext) {
-  const adv = payloadOf('state.advanced', msg.payload);
-  if (adv.to !== 'DriftChecked') return { result: { skipped: `state moved to ${adv.to}` } };
+  let epoch: number;
+  let feedback: Feedback | undefined;
+  if (msg.type === 'proposal.rejected') {
+    const r = payloadOf('proposal.rejected', msg.payload);
+    // Only its own transition is the planner's to ask again; the others wait for new evidence.
+    if (r.to !== 'ContextIngested' || r.from !== 'DriftChecked') return { result: { skipped: `a rejection of ${r.from} → ${r.to} is not the planner's` } };
+    const previous = /\/r(\d+)$/.exec(r.proposal_id);
+    feedback = { responder: r.responder, note: r.note ?? null, reviewId: r.review_id, attempt: (previous ? Number(previous[1]) : 0) + 1 };
+    epoch = r.expected_epoch;
+  } else {
+    const adv = payloadOf('state.advanced', msg.payload);
+    if (adv.to !== 'DriftChecked') return { result: { skipped: `state moved to ${adv.to}` } };
+    epoch = adv.epoch;
+  }
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);
-  if (!state || state.node !== 'DriftChecked' || state.epoch !== adv.epoch) return { result: { skipped: 'state moved on' } };
+  if (!state || state.node !== 'DriftChecked' || state.epoch !== epoch) return { result: { skipped: 'state moved on' } };
   const drift = await loadLatestDrift(svc.artifacts, msg.scope);
   const policy = svc.policies.governance().policy;
   const ruleActions = suggestedActions(policy, drift);
+  const said = feedback ? `${feedback.responder} rejected the previous plan${feedback.note ? `: "${feedback.note}"` : ' (no note)'}` : '';
   const plan = await withLlm({
     step: 'planner',
     model: svc.model,
     timeoutMs: svc.llmTimeoutMs,
-    run: (model, signal) => planActions(model, { drift, rules: policy.rules, ruleActions }, signal),
-    fallback: () => ({ actions: ruleActions, reasoning: 'rule table (governance.yaml drift rules)' }),
+    run: (model, signal) =>
+      planActions(model, { drift, rules: policy.rules, ruleActions, ...(feedback ? { feedback: { responder: feedback.responder, note: feedback.note } } : {}) }, signal),
+    fallback: () => ({ actions: ruleActions, reasoning: `rule table (governance.yaml drift rules)${feedback ? `; asked again after ${said}` : ''}` }),
   });
+  const reason = `${feedback ? `after ${said}; ` : ''}plan: ${plan.value.actions.join(', ') || 'no action'}`;
   return ctx.commit(async (tx) => {
-    await appendEvent(tx, { scope: msg.scope, kind: 'actions_planned', source: AGENT, messageId: msg.id, payload: { ...plan.value, drift, tier: plan.tier, ...(plan.fallbackReason ? { fallback_reason: plan.fallbackReason } : {}) } });
+    await appendEvent(tx, {
+      scope: msg.scope,
+      kind: 'actions_planned',
+      source: AGENT,
+      messageId: msg.id,
+      payload: {
+        ...plan.value,
+        drift,
+        tier: plan.tier,
+        ...(plan.fallbackReason ? { fallback_reason: plan.fallbackReason } : {}),
+        ...(feedback ? { feedback: { review_id: feedback.reviewId, responder: feedback.responder, note: feedback.note, attempt: feedback.attempt } } : {}),
+      },
+    });
     await saveMemory(tx, msg.scope, AGENT, { activated: true });
     return {
-      emit: [message('plan.ready', { actions: plan.value.actions, tier: plan.tier }), proposeAdvance(msg.scope, AGENT, state, `plan: ${plan.value.actions.join(', ') || 'no action'}`)],
-      result: { actions: plan.value.actions, tier: plan.tier },
+      emit: [message('plan.ready', { actions: plan.value.actions, tier: plan.tier }), proposeAdvance(msg.scope, AGENT, state, reason, feedback?.attempt ?? 0)],
+      result: { actions: plan.value.actions, tier: plan.tier, ...(feedback ? { attempt: feedback.attempt } : {}) },
     };
   });
 }

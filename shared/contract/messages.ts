@@ -86,6 +86,18 @@ export const ReviewResponded = z.object({
   access_id: z.number().int().positive(),
 });
 
+/** A human rejected a proposal (executor, after recording it): its proposer's side plans again. */
+export const ProposalRejected = z.object({
+  review_id: z.string().min(1).max(200),
+  proposal_id: z.string().min(1).max(200),
+  proposer: z.string().min(1).max(64),
+  from: StateNodeName,
+  to: StateNodeName,
+  expected_epoch: z.number().int().min(0),
+  responder: z.string().min(1).max(100),
+  note: z.string().max(2000).optional(),
+});
+
 export const StateAdvanced = z.object({
   from: StateNodeName,
   to: StateNodeName,
@@ -127,6 +139,7 @@ export const MESSAGES = {
   'review.requested': ReviewRequested,
   'action.approved': ActionApproved,
   'review.responded': ReviewResponded,
+  'proposal.rejected': ProposalRejected,
   'state.advanced': StateAdvanced,
   'drift.assessed': DriftAssessed,
   'plan.ready': PlanReady,
@@ -149,7 +162,7 @@ export const PUBLISHERS = {
   drift: ['drift.assessed', 'proposal.submitted'],
   planner: ['plan.ready', 'proposal.submitted'],
   governance: ['action.approved', 'review.requested'],
-  executor: ['state.advanced', 'finality.evaluate'],
+  executor: ['state.advanced', 'finality.evaluate', 'proposal.rejected'],
   finality: ['finality.decided', 'review.requested'],
   status: [],
   /** The bridge's timer (infra/bridge/ticker.ts). */

@@ -42,14 +42,17 @@ entropy: the evidence is getting noisier). Contradictions already resolved by a 
 
 export async function planActions(
   model: LanguageModel,
-  input: { drift: unknown; rules: unknown; ruleActions: string[] },
+  input: { drift: unknown; rules: unknown; ruleActions: string[]; feedback?: { responder: string; note: string | null } },
   signal?: AbortSignal,
 ): Promise<{ actions: string[]; reasoning: string } | undefined> {
   const d = await decide(model, {
     id: 'planner',
     instructions: `You plan the next actions of a due-diligence swarm from the current drift and the governance rules.
 Call recordPlan once with a short list of actions (snake_case) and your reasoning.`,
-    prompt: `The rule table suggests ${JSON.stringify(input.ruleActions)}.`,
+    prompt:
+      `The rule table suggests ${JSON.stringify(input.ruleActions)}.` +
+      // Untrusted text from a person: quoted as data, the instructions above still hold.
+      (input.feedback ? ` A reviewer (${input.feedback.responder}) rejected the previous plan with this note, to be taken into account: ${JSON.stringify(input.feedback.note ?? '(no note)')}.` : ''),
     reads: { readDrift: read('The current drift', input.drift), readGovernanceRules: read('The governance drift rules', input.rules) },
     decisions: {
       recordPlan: {

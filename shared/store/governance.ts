@@ -52,6 +52,8 @@ export const ProposalInput = z.object({
   from: z.string().min(1).max(64),
   to: z.string().min(1).max(64),
   expected_epoch: z.number().int().min(0),
+  /** What the proposer says (shown to a reviewer, never used to decide). */
+  reason: z.string().max(500).optional(),
   /** The current drift, as read by the governance step (never taken from the proposer). */
   drift: z.object({ level: DriftLevelSchema, types: z.array(DriftTypeSchema).default([]) }),
   message_id: z.string().min(1).max(200).optional(),
@@ -221,7 +223,8 @@ async function record(
           decisionId,
           request: {
             type: o.review_kind,
-            proposal: { proposal_id: p.proposal_id, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch },
+            // The reason carries what the proposer says, e.g. the note of a rejection it answers.
+            proposal: { proposal_id: p.proposal_id, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch, ...(p.reason ? { reason: p.reason } : {}) },
             drift: p.drift,
             mode: d.mode,
             reasons: d.reasons,

@@ -4,16 +4,17 @@
 import { message } from '../contract/messages.ts';
 import { successor, type StateNode } from '../domain/state-machine.ts';
 
-export function proposeAdvance(scope: string, proposer: string, state: { node: StateNode; epoch: number }, reason: string) {
+export function proposeAdvance(scope: string, proposer: string, state: { node: StateNode; epoch: number }, reason: string, attempt = 0) {
   const to = successor(state.node);
   return message('proposal.submitted', {
-    // One proposal per (scope, epoch, proposer): a re-run proposes the same thing.
-    proposal_id: `${scope}/e${state.epoch}/${proposer}`,
+    // One proposal per (scope, epoch, proposer, attempt): a re-run proposes the same thing;
+    // asking again after a rejection (attempt 1, 2, ...) is a new proposal.
+    proposal_id: `${scope}/e${state.epoch}/${proposer}${attempt > 0 ? `/r${attempt}` : ''}`,
     proposer,
     action: 'advance_state',
     from: state.node,
     to,
     expected_epoch: state.epoch,
-    reason,
+    reason: reason.slice(0, 500),
   });
 }

@@ -1,9 +1,10 @@
-// Issue 13, item 1: a rejection must not stall the scope. Today (written first, failing):
-// after a reviewer rejects the planner's proposal (DriftChecked → ContextIngested, held for a
-// human by the critical-drift rule), nothing proposes again — the planner wakes only on
-// state.advanced — so the scope sits at DriftChecked until a new document arrives.
-// Expected: the rejection (with the reviewer's note) wakes the planner, which plans again
-// with the note in view and asks again, giving the reason; approving that advances the scope.
+// Issue 13, item 1: a rejection must not stall the scope. Written before the fix, it failed:
+// after a reviewer rejected the planner's proposal (DriftChecked → ContextIngested, held for a
+// human by the critical-drift rule), nothing proposed again — the planner woke only on
+// state.advanced — and the scope sat at DriftChecked until a new document arrived.
+// Now the executor says proposal.rejected (with the note); the planner plans again with the
+// note in view and asks again (a new proposal id, the note in its reason, shown in the new
+// review); approving that advances the scope.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -103,11 +103,15 @@ describe('executor', () => {
     const [entry] = await logEntries(t, scope, ['state_transition']);
     expect(entry!.payload).toMatchObject({ cause: { review_id: reviewId, approved_by: 'human:user:alice' } });
 
-    // Another MITL proposal, rejected by the human: recorded, nothing advances.
+    // Another MITL proposal, rejected by the human: recorded, nothing advances; the rejection is
+    // said on the bus (proposal.rejected) so that the proposer's side can plan again.
     const scope2 = await t.scope('x5-', { mode: 'MITL' });
     const req2 = (await governed(scope2)).find((e) => e.type === 'review.requested')!;
     const rejected = await run(executor, t.deps, await humanAnswer(t, scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'reject', responder: 'user:bob' }));
-    expect(rejected).toMatchObject({ emit: [], result: { approved: false } });
+    expect(rejected).toMatchObject({
+      emit: [{ type: 'proposal.rejected', payload: { review_id: String(req2.payload.review_id), proposer: 'facts', from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0, responder: 'user:bob' } }],
+      result: { approved: false },
+    });
     expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
 
