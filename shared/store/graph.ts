@@ -526,6 +526,16 @@ export async function getNode(q: Queryable, nodeId: string, at: AsOf = {}): Prom
   return rows[0] ? toNode(rows[0]) : null;
 }
 
+/** Current versions of these nodes of the scope, by id. */
+export async function currentNodesById(q: Queryable, scope: string, ids: readonly string[]): Promise<Map<string, GraphNode>> {
+  if (!ids.length) return new Map();
+  const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes WHERE scope_id = $1 AND node_id = ANY($2::uuid[]) AND superseded_at IS NULL`, [
+    scope,
+    [...new Set(ids)],
+  ]);
+  return new Map(rows.map((r) => [r.node_id, toNode(r)]));
+}
+
 /** Every version of a node, oldest first. */
 export async function nodeHistory(q: Queryable, nodeId: string): Promise<GraphNode[]> {
   const { rows } = await q.query<NodeRow>(`SELECT ${NODE_COLS} FROM graph_nodes WHERE node_id = $1 ORDER BY recorded_at, version_id`, [nodeId]);

@@ -9,8 +9,6 @@ import { ScopeId } from '../../../shared/contract/envelope.ts';
 import {
   contextLogPage,
   currentContradictions,
-  currentNodesById,
-  currentNodesOfKind,
   decisionPage,
   documentTitles,
   epochStart,
@@ -20,8 +18,8 @@ import {
   scopeOverviews,
   stateAt,
   statingSentences,
-  type FactNode,
 } from '../../../shared/store/read-models.ts';
+import { currentNodesById, queryNodes, type GraphNode } from '../../../shared/store/graph.ts';
 import { getReviews } from '../../../shared/store/reviews.ts';
 import { authorize, type ApiContext } from '../context.ts';
 import { cursorSeal } from '../cursor.ts';
@@ -282,9 +280,9 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
       await mustGetScope(q, scope);
       // One more than the limit: whether a list was cut.
       const [claims, goals, risks, edges] = [
-        await currentNodesOfKind(q, scope, 'claim', limit + 1),
-        await currentNodesOfKind(q, scope, 'goal', limit + 1),
-        await currentNodesOfKind(q, scope, 'risk', limit + 1),
+        await queryNodes(q, scope, { kinds: ['claim'], limit: limit + 1 }),
+        await queryNodes(q, scope, { kinds: ['goal'], limit: limit + 1 }),
+        await queryNodes(q, scope, { kinds: ['risk'], limit: limit + 1 }),
         await currentContradictions(q, scope, limit + 1),
       ];
       const truncated = [claims, goals, risks, edges].some((l) => l.length > limit);
@@ -292,7 +290,7 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
       const sides = await currentNodesById(q, scope, el.flatMap((e) => [e.sourceId, e.targetId]));
       const stating = [...cl, ...sides.values()].map((n) => ({ nodeId: n.nodeId, sourceDoc: n.sourceDoc }));
       const sentences = await statingSentences(q, scope, stating);
-      const sentenceOf = (n: FactNode) => sentences.get(n.nodeId)?.sentence ?? null;
+      const sentenceOf = (n: GraphNode) => sentences.get(n.nodeId)?.sentence ?? null;
       const docs = [...cl, ...gl, ...rl, ...sides.values()].map((n) => n.sourceDoc).filter((d): d is string => d !== null);
       const titles = await documentTitles(q, scope, docs);
       return {

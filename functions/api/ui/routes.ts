@@ -21,9 +21,8 @@ interface Asset {
   name: string;
   type: string;
   body: Buffer;
-  /** Compressed once at start: the scripts are most of a first visit's bytes. */
-  br: Buffer;
-  gzip: Buffer;
+  /** Compressed on first request, once per process: not at start-up (a Lambda cold start). */
+  encoded(encoding: 'br' | 'gzip'): Buffer;
   etag: string;
 }
 
@@ -37,12 +36,12 @@ function asset(path: string, logical: string): Asset {
   const hash = createHash('sha256').update(body).digest('hex').slice(0, 12);
   const dot = logical.lastIndexOf('.');
   const ext = logical.slice(dot + 1);
+  const cache: Partial<Record<'br' | 'gzip', Buffer>> = {};
   return {
     name: `${logical.slice(0, dot)}.${hash}.${ext}`,
     type: TYPES[ext] ?? 'application/octet-stream',
     body,
-    br: brotliCompressSync(body),
-    gzip: gzipSync(body, { level: 9 }),
+    encoded: (e) => (cache[e] ??= e === 'br' ? brotliCompressSync(body) : gzipSync(body, { level: 9 })),
     etag: `"${hash}"`,
   };
 }
@@ -64,7 +63,13 @@ function firstFile(candidates: readonly (() => string)[]): string {
  * Read once per process: a few tens of KB. From this module's folder in a checkout; on
  * Lambda from the files sst.config.ts copies next to the handler (cwd).
  */
+let loaded: Record<'js' | 'css' | 'chartJs' | 'chartCss', Asset> | undefined;
 export function loadAssets(): Record<'js' | 'css' | 'chartJs' | 'chartCss', Asset> {
+  // Once per process: every createApi (tests build many) shares them.
+  return (loaded ??= readAssets());
+}
+
+function readAssets(): Record<'js' | 'css' | 'chartJs' | 'chartCss', Asset> {
   const own = (f: string) => [() => join(here, 'assets', f), () => join(process.cwd(), 'functions/api/ui/assets', f)];
   const vendor = (f: string) => [() => require.resolve(`uplot/dist/${f}`), () => join(process.cwd(), 'functions/api/ui/vendor', f)];
   return {
@@ -141,8 +146,8 @@ export function uiRoutes(app: Hono<any>, onMissing: (err: unknown) => void = () 
     c.header('Content-Type', a.type);
     c.header('Vary', 'Accept-Encoding');
     const accept = c.req.header('accept-encoding') ?? '';
-    const [encoding, body] = /\bbr\b/.test(accept) ? ['br', a.br] : /\bgzip\b/.test(accept) ? ['gzip', a.gzip] : [null, a.body];
+    const encoding = /\bbr\b/.test(accept) ? 'br' : /\bgzip\b/.test(accept) ? 'gzip' : null;
     if (encoding) c.header('Content-Encoding', encoding);
-    return c.body(new Uint8Array(body));
+    return c.body(new Uint8Array(encoding ? a.encoded(encoding) : a.body));
   });
 }
