@@ -16,12 +16,14 @@ export default $config({
     };
   },
   async run() {
-    const { STEP_FUNCTIONS, API_FUNCTION, SECRETS, CLOUD_ENV } = await import('./infra/sst/functions.ts');
+    const { stepFunctions, llmCloudEnv, API_FUNCTION, SECRETS, CLOUD_ENV } = await import('./infra/sst/functions.ts');
+    // Lambda timeouts follow the LLM budgets being deployed (LLM_TIMEOUT_MS and its per-role variants).
+    const STEP_FUNCTIONS = stepFunctions();
 
     const secret = Object.fromEntries(Object.keys(SECRETS).map((name) => [name, new sst.Secret(name)])) as Record<keyof typeof SECRETS, sst.Secret>;
     const fromSecrets = Object.fromEntries(Object.entries(SECRETS).map(([name, variable]) => [variable, secret[name as keyof typeof SECRETS].value]));
     const bucket = new sst.aws.Bucket('Artifacts');
-    const environment = { ...CLOUD_ENV, ...fromSecrets, S3_BUCKET: bucket.name };
+    const environment = { ...CLOUD_ENV, ...llmCloudEnv(), ...fromSecrets, S3_BUCKET: bucket.name };
 
     const steps = STEP_FUNCTIONS.map(
       (f) =>

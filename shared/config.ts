@@ -21,6 +21,8 @@ const url = (protocols: string[]) =>
     },
     { message: `expected a URL with scheme ${protocols.join(' or ')}` },
   );
+/** Optional per-role timeout; an empty value means unset, as for the role's model. */
+const roleTimeout = z.preprocess((v) => (v === '' ? undefined : v), int(100, 900_000).optional());
 const hostPort = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'expected host:port');
 const subjectToken = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a NATS subject token ([A-Za-z0-9_-])');
 const streamName = z.string().regex(/^[A-Za-z0-9_-]+$/, 'expected a JetStream stream name ([A-Za-z0-9_-])');
@@ -145,6 +147,24 @@ export const envSchema = z.object({
   LLM_API_KEY: z.string().default(''),
   LLM_MODEL: z.string().default(''),
   LLM_TIMEOUT_MS: int(100).default(30_000),
+  /**
+   * Per role (shared/llm/roles.ts): a model name (or `none`: that role takes its fallback)
+   * and a timeout; unset, the role takes LLM_MODEL and LLM_TIMEOUT_MS.
+   */
+  LLM_MODEL_FACTS: z.string().max(200).optional(),
+  LLM_MODEL_DRIFT: z.string().max(200).optional(),
+  LLM_MODEL_PLANNER: z.string().max(200).optional(),
+  LLM_MODEL_STATUS: z.string().max(200).optional(),
+  LLM_MODEL_GOVERNANCE_OVERSIGHT: z.string().max(200).optional(),
+  LLM_MODEL_GOVERNANCE_TOOLS: z.string().max(200).optional(),
+  LLM_MODEL_REVIEW_EXPLANATION: z.string().max(200).optional(),
+  LLM_TIMEOUT_MS_FACTS: roleTimeout,
+  LLM_TIMEOUT_MS_DRIFT: roleTimeout,
+  LLM_TIMEOUT_MS_PLANNER: roleTimeout,
+  LLM_TIMEOUT_MS_STATUS: roleTimeout,
+  LLM_TIMEOUT_MS_GOVERNANCE_OVERSIGHT: roleTimeout,
+  LLM_TIMEOUT_MS_GOVERNANCE_TOOLS: roleTimeout,
+  LLM_TIMEOUT_MS_REVIEW_EXPLANATION: roleTimeout,
 
   /**
    * The offline extractor's caps (shared/extract/limits.ts). A document longer than

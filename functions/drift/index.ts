@@ -4,6 +4,7 @@
 // propose FactsExtracted → DriftChecked.
 // Activation: the facts version changed since the last assessment, or the
 // contradiction dimension is under pressure; otherwise the previous drift stands.
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -21,7 +22,7 @@ import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
@@ -31,7 +32,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['state.advanced'],
   emits: PUBLISHERS.drift,
-  timeoutMs: 120_000,
+  ...STEP_BUDGETS.drift,
   handle: (msg, ctx) => run(msg, ctx),
 });
 export const app = step.app;
@@ -73,8 +74,7 @@ async function run(msg: Envelope, ctx: StepContext) {
       : { level: 'none' as const, types: [], notes: ['no facts yet'], references: [] };
     const out = await withLlm({
       step: 'drift',
-      model: svc.model,
-      timeoutMs: svc.llmTimeoutMs,
+      ...llmFor(svc, 'drift'),
       run: (model, signal) =>
         analyzeDrift(model, { current, previous, openContradictions: open.map((e) => e.metadata), deterministic: { level: base.level, types: base.types, notes: base.notes } }, signal),
       fallback: () => ({ level: base.level, types: base.types, notes: base.notes }),

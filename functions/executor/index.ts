@@ -2,6 +2,7 @@
 // state by epoch compare-and-swap, in one transaction with the context-log entry.
 // A lost race or a scope that moved on is not an error: the winner's transition
 // stands. When a cycle completes (back to ContextIngested), finality evaluates.
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
@@ -20,7 +21,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['action.approved', 'review.responded'],
   emits: PUBLISHERS.executor,
-  timeoutMs: 30_000,
+  ...STEP_BUDGETS.executor,
   handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx)),
 });
 export const app = step.app;

@@ -8,6 +8,7 @@
 // it proposes again (activation: new context since its last proposal).
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -32,7 +33,7 @@ import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from 
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { reconcile } from '../../shared/swarm/reconcile.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'facts';
 const DOC_KINDS = ['context_doc', 'resolution'] as const;
@@ -43,7 +44,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['doc.submitted', 'state.advanced'],
   emits: PUBLISHERS.facts,
-  timeoutMs: 120_000,
+  ...STEP_BUDGETS.facts,
   groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });
@@ -76,8 +77,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     assertDocumentSize(doc.text, limits);
     extracted = await withLlm<DocumentFacts>({
       step: 'facts',
-      model: svc.model,
-      timeoutMs: svc.llmTimeoutMs,
+      ...llmFor(svc, 'facts'),
       run: (model, signal) => extractFactsWithLlm(model, { title: doc.title, text: doc.text }, signal),
       fallback: () => extractOffline(doc.text, limits, { workers: env.EXTRACT_WORKERS, timeoutMs: env.EXTRACT_TIMEOUT_MS, workerFile: env.EXTRACT_WORKER_FILE || undefined, signal: ctx.signal }),
     });

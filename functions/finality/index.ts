@@ -4,6 +4,7 @@
 // BLOCKED, a human REVIEW (with an explanation, LLM or template), or ACTIVE.
 // One round per message: a redelivery returns the stored round.
 import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -17,7 +18,7 @@ import { evaluateScopeFinality, previewFinality } from '../../shared/store/final
 import { isReviewClosed, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
@@ -25,7 +26,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['finality.evaluate', 'review.responded'],
   emits: PUBLISHERS.finality,
-  timeoutMs: 90_000,
+  ...STEP_BUDGETS.finality,
   handle: (msg, ctx) => run(msg, ctx),
 });
 export const app = step.app;
@@ -58,8 +59,7 @@ async function run(msg: Envelope, ctx: StepContext) {
       const request = buildReviewRequest(msg.scope, snapshot, preview.evaluation, policy);
       const out = await withLlm({
         step: 'review-explanation',
-        model: svc.model,
-        timeoutMs: svc.llmTimeoutMs,
+        ...llmFor(svc, 'review_explanation'),
         run: (model, signal) => explainReview(model, { review: request }, signal),
         // The deterministic explanation is already part of every review request.
         fallback: () => request.explanation,

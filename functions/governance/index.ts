@@ -3,6 +3,7 @@
 // tiers 2/3 (LLM oversight and agent, which may only make the decision stricter).
 // The decision record is written with its policy version and governance path;
 // an approval goes to the executor, a review to the human queue.
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -10,14 +11,14 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { governProposal } from '../../shared/store/governance.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
 
 export const step = defineStep({
   name: 'governance',
   consumes: ['proposal.submitted'],
   emits: PUBLISHERS.governance,
-  timeoutMs: 90_000,
+  ...STEP_BUDGETS.governance,
   handle: (msg, ctx) => run(msg, ctx),
 });
 export const app = step.app;
@@ -31,7 +32,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const trace: TierTrace = {};
   // The decision is stored under this message id: a redelivery gets the same decision back.
   const res = await governProposal(
-    { db: ctx.deps.db, policies: svc.policies, authz: ctx.deps.authz, tiers: llmTiers(svc.model, svc.llmTimeoutMs, trace) },
+    { db: ctx.deps.db, policies: svc.policies, authz: ctx.deps.authz, tiers: llmTiers({ oversight: llmFor(svc, 'governance_oversight'), tools: llmFor(svc, 'governance_tools') }, trace) },
     { ...p, scope: msg.scope, drift: { level: drift.level, types: [...drift.types] }, message_id: msg.id, ...(msg.trace ? { trace_id: msg.trace.traceparent.split('-')[1] } : {}) },
   );
   const d = res.decision;

@@ -6,17 +6,24 @@
 // the record says so (governance path processProposal).
 import type { GovernanceDecision, GovernanceInput, TierVerdict } from '../../shared/domain/governance.ts';
 import { governWithAgent, oversee } from '../../shared/llm/agents.ts';
-import type { LanguageModel } from '../../shared/llm/model.ts';
 import { withLlm, type LlmOutcome } from '../../shared/llm/run.ts';
 import type { GovernanceTier } from '../../shared/store/governance.ts';
+import type { LlmBinding } from '../../shared/swarm/services.ts';
 
 export interface TierTrace {
   oversight?: LlmOutcome<unknown>;
   agent?: LlmOutcome<unknown>;
 }
 
-export function llmTiers(model: LanguageModel | undefined, timeoutMs: number, trace: TierTrace = {}): GovernanceTier[] {
-  if (!model) return [];
+/** Oversight and the tool-calling agent may use different models (LLM_MODEL_GOVERNANCE_OVERSIGHT / _TOOLS). */
+export interface GovernanceModels {
+  oversight: LlmBinding;
+  tools: LlmBinding;
+}
+
+export function llmTiers(m: GovernanceModels, trace: TierTrace = {}): GovernanceTier[] {
+  // Without an oversight model nothing routes to the agent: tier 1 decides alone.
+  if (!m.oversight.model) return [];
   return [
     {
       tier: 2,
@@ -24,8 +31,7 @@ export function llmTiers(model: LanguageModel | undefined, timeoutMs: number, tr
         const deterministic = { decision: decision.decision, reasons: decision.reasons, suggested_actions: decision.suggested_actions };
         const route = await withLlm({
           step: 'governance-oversight',
-          model,
-          timeoutMs,
+          ...m.oversight,
           run: (m, signal) => oversee(m, { proposal: input.proposal, deterministic, drift: input.drift }, signal),
           fallback: () => null,
         });
@@ -36,8 +42,7 @@ export function llmTiers(model: LanguageModel | undefined, timeoutMs: number, tr
         if (r.route === 'escalateToHuman') return { tier: 2, decision: 'review', governance_path: 'oversight_escalateToHuman', rationale: r.reason };
         const verdict = await withLlm({
           step: 'governance-agent',
-          model,
-          timeoutMs,
+          ...m.tools,
           run: (m, signal) =>
             governWithAgent(
               m,

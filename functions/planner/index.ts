@@ -3,6 +3,7 @@
 // rules; record the plan in the context log and propose DriftChecked → ContextIngested.
 // When a reviewer rejects that proposal, plan again with the reviewer's note in view and
 // ask again (a new proposal id, the note in its reason): never a silent stall.
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { suggestedActions } from '../../shared/domain/governance.ts';
@@ -15,7 +16,7 @@ import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'planner';
 
@@ -23,7 +24,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['state.advanced', 'proposal.rejected'],
   emits: PUBLISHERS.planner,
-  timeoutMs: 90_000,
+  ...STEP_BUDGETS.planner,
   handle: (msg, ctx) => run(msg, ctx),
 });
 export const app = step.app;
@@ -62,8 +63,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const said = feedback ? `${feedback.responder} rejected the previous plan${feedback.note ? `: "${feedback.note}"` : ' (no note)'}` : '';
   const plan = await withLlm({
     step: 'planner',
-    model: svc.model,
-    timeoutMs: svc.llmTimeoutMs,
+    ...llmFor(svc, 'planner'),
     run: (model, signal) =>
       planActions(model, { drift, rules: policy.rules, ruleActions, ...(feedback ? { feedback: { responder: feedback.responder, note: feedback.note } } : {}) }, signal),
     fallback: () => ({ actions: ruleActions, reasoning: `rule table (governance.yaml drift rules)${feedback ? `; asked again after ${said}` : ''}` }),

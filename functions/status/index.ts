@@ -1,6 +1,7 @@
 // status: writes a briefing of the scope into the context log — after a finality
 // decision or a review request always, otherwise at most once per interval
 // (activation: timer). Template text, or an LLM-written briefing.
+import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { writeBriefing } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
@@ -15,7 +16,7 @@ import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { templateBriefing } from '../../shared/swarm/briefing.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
-import { services } from '../../shared/swarm/services.ts';
+import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'status';
 /** Events that always deserve a briefing; the rest at most once per interval. */
@@ -26,7 +27,7 @@ export const step = defineStep({
   name: AGENT,
   consumes: ['facts.extracted', 'drift.assessed', 'plan.ready', 'finality.decided', 'review.requested', 'status.tick'],
   emits: PUBLISHERS.status,
-  timeoutMs: 60_000,
+  ...STEP_BUDGETS.status,
   handle: (msg, ctx) => run(msg, ctx),
 });
 export const app = step.app;
@@ -64,8 +65,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const template = templateBriefing(summary);
   const text = await withLlm({
     step: 'status',
-    model: svc.model,
-    timeoutMs: svc.llmTimeoutMs,
+    ...llmFor(svc, 'status'),
     run: (model, signal) => writeBriefing(model, { summary, template }, signal),
     fallback: () => template,
   });

@@ -1,6 +1,10 @@
 // The deployment's functions, as data, so sst.config.ts and its test agree on them:
 // one AWS Lambda per agent step (invoked by the bridge over its function URL) and
 // one for the HTTP API. The step names match functions/<name>/index.ts.
+import { STEP_BUDGETS } from '../../functions/budgets.ts';
+import { envSchema, loadEnv, type Env } from '../../shared/config.ts';
+import { stepDeadlineMs } from '../../shared/llm/roles.ts';
+
 export interface DeployedFunction {
   name: string;
   handler: string;
@@ -8,23 +12,42 @@ export interface DeployedFunction {
   memoryMb: number;
 }
 
-/** Lambda may run a step a little longer than its own timeout allows for. */
-const stepFn = (name: string, timeoutSeconds: number, memoryMb = 512): DeployedFunction => ({
-  name,
-  handler: `functions/${name}/index.handler`,
-  timeoutSeconds,
-  memoryMb,
-});
+/** Lambda gives a step this much more than its own deadline (cold start, the commit after a late answer). */
+const LAMBDA_MARGIN_MS = 30_000;
+/** Lambda's own ceiling. */
+const LAMBDA_MAX_SECONDS = 900;
 
-export const STEP_FUNCTIONS: readonly DeployedFunction[] = [
-  stepFn('facts', 150, 1024),
-  stepFn('drift', 150),
-  stepFn('planner', 120),
-  stepFn('status', 90),
-  stepFn('governance', 120),
-  stepFn('executor', 60),
-  stepFn('finality', 120),
-];
+const MEMORY_MB: Partial<Record<keyof typeof STEP_BUDGETS, number>> = { facts: 1024 };
+
+/**
+ * One Lambda per step, its timeout from the step's budget (functions/budgets.ts) under
+ * the LLM settings being deployed: a role given a long LLM_TIMEOUT_MS_<ROLE> lengthens it.
+ */
+export function stepFunctions(env: NodeJS.ProcessEnv = process.env): DeployedFunction[] {
+  const llm = llmEnv(env);
+  return Object.entries(STEP_BUDGETS).map(([name, budget]) => {
+    const timeoutSeconds = Math.ceil((stepDeadlineMs(budget, llm) + LAMBDA_MARGIN_MS) / 1000);
+    if (timeoutSeconds > LAMBDA_MAX_SECONDS) {
+      throw new Error(`step ${name} needs ${timeoutSeconds} s, more than Lambda's ${LAMBDA_MAX_SECONDS}: shorten LLM_TIMEOUT_MS or its roles' timeouts`);
+    }
+    return { name, handler: `functions/${name}/index.handler`, timeoutSeconds, memoryMb: MEMORY_MB[name as keyof typeof STEP_BUDGETS] ?? 512 };
+  });
+}
+
+/**
+ * The deploying shell's LLM settings (provider, model, per-role models and timeouts) as
+ * plain environment for the cloud processes; the base URL and the key are secrets.
+ * Without them the cloud runs offline (LLM_PROVIDER=none), as locally.
+ */
+export function llmCloudEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keys = Object.keys(envSchema.shape).filter((k) => k.startsWith('LLM_') && k !== 'LLM_BASE_URL' && k !== 'LLM_API_KEY');
+  return { LLM_PROVIDER: 'none', ...Object.fromEntries(keys.flatMap((k) => (env[k] ? [[k, env[k]!]] : []))) };
+}
+
+/** The same settings validated as the processes will (a wrong value fails the deploy, naming it). */
+function llmEnv(env: NodeJS.ProcessEnv): Env {
+  return loadEnv({ ...llmCloudEnv(env), LLM_BASE_URL: '', GSWARM_HOME: '/nonexistent' });
+}
 
 export const API_FUNCTION: DeployedFunction = { name: 'api', handler: 'functions/api/index.handler', timeoutSeconds: 30, memoryMb: 512 };
 
@@ -54,5 +77,4 @@ export const CLOUD_ENV: Readonly<Record<string, string>> = {
   STORAGE_BACKEND: 's3',
   S3_ACCESS_KEY: '',
   S3_SECRET_KEY: '',
-  LLM_PROVIDER: 'none',
 };

@@ -1,11 +1,11 @@
-// Every LLM step goes through here: a per-step timeout, the shared `llm` circuit
-// breaker (3 consecutive failures open it for 60 s), and a deterministic
-// fallback. The outcome says which tier produced the value, for the audit trail.
+// Every LLM step goes through here: a per-step timeout, a circuit breaker (the shared
+// `llm` one, or its role's when the role has its own model; 3 consecutive failures
+// open it for 60 s), and a deterministic fallback. The outcome says which tier produced the value, for the audit trail.
 import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
 import type { LanguageModel } from './model.ts';
 
 export const LLM_BREAKER = 'llm';
-const breaker = () => namedBreaker(LLM_BREAKER, { threshold: 3, halfOpenAfterMs: 60_000 });
+const breaker = (name: string) => namedBreaker(name, { threshold: 3, halfOpenAfterMs: 60_000 });
 
 export type Tier = 'llm' | 'fallback';
 
@@ -20,6 +20,8 @@ export interface LlmStep<T> {
   step: string;
   model: LanguageModel | undefined;
   timeoutMs: number;
+  /** The circuit breaker to go through (default the shared `llm` one; a role with its own model has its own). */
+  breaker?: string;
   /** The LLM path. Return undefined when the model did not decide (no tool call). */
   run: (model: LanguageModel, signal: AbortSignal) => Promise<T | undefined>;
   fallback: () => T | Promise<T>;
@@ -33,7 +35,7 @@ export async function withLlm<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
   if (!s.model) return { tier: 'fallback', value: await s.fallback(), fallbackReason: 'no_model' };
   const model = s.model;
   try {
-    const value = await breaker().execute(async () => {
+    const value = await breaker(s.breaker ?? LLM_BREAKER).execute(async () => {
       const ctl = new AbortController();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

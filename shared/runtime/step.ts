@@ -26,6 +26,7 @@ import { PermanentError, TransientError, classify, type StepError } from '../con
 import { STATUS, type StepFailure, type StepResponse, type StepSuccess } from '../contract/result.ts';
 import { ConfigError, type Env } from '../config.ts';
 import { logger, type Logger } from '../log.ts';
+import { stepDeadlineMs, type LlmRole } from '../llm/roles.ts';
 import { processDeps, type Deps } from './deps.ts';
 import { toEnvelopes } from './emit.ts';
 import { ClaimLostError, type IdempotencyStore, type InboxKey, type Statement, type StoredResult } from './inbox/store.ts';
@@ -75,8 +76,13 @@ export interface StepDefinition {
   consumes: readonly string[];
   /** Envelope types this step may emit (its row of PUBLISHERS in contract/messages.ts); any other is refused. */
   emits: readonly string[];
-  /** Longest a run may take (default 30 s). The bridge keeps the message alive meanwhile. */
+  /**
+   * Longest the step's own work may take (default 30 s); the timeouts of its `llm` roles
+   * are added to it. The bridge keeps the message alive meanwhile.
+   */
   timeoutMs?: number;
+  /** The LLM roles the step calls in sequence (shared/llm/roles.ts): its deadline covers each one's timeout. */
+  llm?: readonly LlmRole[];
   idempotency?: Idempotency;
   /**
    * Commit together with other messages of this step that commit at the same time,
@@ -101,6 +107,7 @@ export interface Step {
   readonly name: string;
   readonly consumes: readonly string[];
   readonly emits: readonly string[];
+  /** The whole deadline: the step's own work plus its LLM roles' timeouts under its configuration. */
   readonly timeoutMs: number;
   readonly idempotency: Idempotency;
   /** POST /invoke (an envelope in, a StepResponse out: 200 / 422 permanent / 503 transient), GET /healthz. */
@@ -149,12 +156,14 @@ const leaseMs = (timeoutMs: number, configured: number) => Math.min(configured, 
 export function defineStep(def: StepDefinition, deps?: Deps): Step {
   if (!/^[a-z][a-z0-9-]{0,47}$/.test(def.name)) throw new Error(`step name ${JSON.stringify(def.name)}: expected [a-z][a-z0-9-]*`);
   for (const t of [...def.consumes, ...def.emits]) MessageType.parse(t);
-  const timeoutMs = def.timeoutMs ?? 30_000;
   const idempotency = def.idempotency ?? 'claim';
   const getDeps = () => deps ?? processDeps();
+  // Read from the configuration when first needed, not when the module loads.
+  let deadlineMs: number | undefined;
+  const timeoutMs = () => (deadlineMs ??= stepDeadlineMs(def, getDeps().env));
 
   const invoke = (raw: string | Uint8Array, opts: InvokeOptions = {}) =>
-    run(def, timeoutMs, idempotency, getDeps(), raw, opts);
+    run(def, timeoutMs(), idempotency, getDeps(), raw, opts);
 
   const app = new Hono();
   app.post(
@@ -184,8 +193,20 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
   );
   app.get('/healthz', (c) => c.json({ ok: true, step: def.name }));
 
-  return { name: def.name, consumes: def.consumes, emits: def.emits, timeoutMs, idempotency, app, invoke, withDeps: (d) => defineStep(def, d) };
+  return {
+    name: def.name,
+    consumes: def.consumes,
+    emits: def.emits,
+    get timeoutMs() {
+      return timeoutMs();
+    },
+    idempotency,
+    app,
+    invoke,
+    withDeps: (d) => defineStep(def, d),
+  };
 }
+
 
 const success = (stored: StoredResult, replayed: boolean): StepSuccess => ({ ok: true, emit: stored.emit, result: stored.result, replayed });
 const failure = (e: StepError): StepFailure => ({

@@ -5,6 +5,8 @@ import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
+import { LLM_ROLES, roleSettings, type LlmRole } from '../llm/roles.ts';
+import { LLM_BREAKER } from '../llm/run.ts';
 import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
 import type { Deps } from '../runtime/deps.ts';
 import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
@@ -23,6 +25,46 @@ export interface SwarmServices {
   signer(): Promise<CertificateSigner>;
   /** Per-step LLM timeouts (ms). */
   llmTimeoutMs: number;
+  /** Roles with a model of their own (LLM_MODEL_<ROLE>); null: none for that role. Others use `model`. */
+  roleModels: Partial<Record<LlmRole, LanguageModel | null>>;
+  /** Roles with a timeout of their own (LLM_TIMEOUT_MS_<ROLE>). Others use `llmTimeoutMs`. */
+  roleTimeouts: Partial<Record<LlmRole, number>>;
+}
+
+/** What one role calls: its model (none: the fallback decides), its timeout, its circuit breaker. */
+export interface LlmBinding {
+  model: LanguageModel | undefined;
+  timeoutMs: number;
+  /** A role with its own model has its own breaker: a failing extraction model must not silence oversight. */
+  breaker: string;
+}
+
+export function llmFor(svc: SwarmServices, role: LlmRole): LlmBinding {
+  const own = svc.roleModels[role];
+  return {
+    model: own === undefined ? svc.model : (own ?? undefined),
+    timeoutMs: svc.roleTimeouts[role] ?? svc.llmTimeoutMs,
+    breaker: own ? `${LLM_BREAKER}:${role}` : LLM_BREAKER,
+  };
+}
+
+/** The per-role overrides the configuration names (one client per distinct model name). */
+function roleOverrides(env: Deps['env']): Pick<SwarmServices, 'roleModels' | 'roleTimeouts'> {
+  const roleModels: SwarmServices['roleModels'] = {};
+  const roleTimeouts: SwarmServices['roleTimeouts'] = {};
+  const byName = new Map<string, LanguageModel | undefined>();
+  for (const role of LLM_ROLES) {
+    const s = roleSettings(env, role);
+    if (s.ownModel) {
+      if (!s.model) roleModels[role] = null;
+      else {
+        if (!byName.has(s.model)) byName.set(s.model, modelFromConfig({ ...env, LLM_MODEL: s.model }));
+        roleModels[role] = byName.get(s.model) ?? null;
+      }
+    }
+    if (env[`LLM_TIMEOUT_MS_${role.toUpperCase() as Uppercase<LlmRole>}`] !== undefined) roleTimeouts[role] = s.timeoutMs;
+  }
+  return { roleModels, roleTimeouts };
 }
 
 const cache = new WeakMap<Deps, SwarmServices>();
@@ -40,6 +82,7 @@ function build(deps: Deps): SwarmServices {
     authzAdmin: createAuthzAdmin(env),
     signer: () => (signer ??= loadSigner(env)),
     llmTimeoutMs: env.LLM_TIMEOUT_MS,
+    ...roleOverrides(env),
   };
 }
 

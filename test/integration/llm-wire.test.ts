@@ -7,10 +7,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { step as facts } from '../../functions/facts/index.ts';
-import { resetBreakers } from '../../shared/adapters/resilience.ts';
+import { step as governance } from '../../functions/governance/index.ts';
+import { step as status } from '../../functions/status/index.ts';
+import { breakerStates, resetBreakers } from '../../shared/adapters/resilience.ts';
+import { LLM_BREAKER } from '../../shared/llm/run.ts';
 import { modelFromConfig } from '../../shared/llm/model.ts';
 import { queryNodes } from '../../shared/store/graph.ts';
-import { acme, envelope, logEntries, run, swarmTestEnv, type SwarmTestEnv } from '../support/swarm.ts';
+import { acme, emitted, envelope, logEntries, run, swarmTestEnv, type SwarmTestEnv } from '../support/swarm.ts';
 
 type Reply = { toolCall: { name: string; args: unknown } } | { text: string } | { status: number } | { hangMs: number };
 
@@ -122,5 +125,73 @@ describe('facts over a chat-completions endpoint', () => {
     const [entry] = await logEntries(t, scope, ['context_doc']);
     expect(entry!.payload).toMatchObject({ fallback_reason: 'breaker_open' });
     expect(requests.length).toBe(sent);
+  });
+});
+
+describe('per-role models and timeouts (LLM_MODEL_<ROLE>, LLM_TIMEOUT_MS_<ROLE>)', () => {
+  // Built from configuration, as a deployed process is: no model handed in by the test.
+  const depsFor = (roles: Record<string, string | number>) =>
+    t.depsWith({}, { LLM_PROVIDER: 'openai-compatible', LLM_BASE_URL: baseUrl, LLM_API_KEY: 'sk-test', LLM_MODEL: 'general', LLM_TIMEOUT_MS: 10_000, ...roles });
+  const briefing = (text: string): Reply[] => [{ toolCall: { name: 'writeBriefing', args: { text } } }, { text: 'Published.' }];
+  const figure = recordFacts([{ quote: 'Revenue for Q3 was $2.1M', subject: 'Q3 revenue', value: 2100000, unit: 'USD', period: 'Q3' }]);
+
+  it('each role asks the model named for it, a role set to none takes its fallback, the others use LLM_MODEL', async () => {
+    const deps = depsFor({ LLM_MODEL_FACTS: 'extractor', LLM_MODEL_STATUS: 'none' });
+    const scope = await t.scope('wire-roles-');
+    script = [figure, { text: 'Recorded.' }];
+    const extracted = await run(facts, deps, envelope('doc.submitted', scope, acme(1)));
+    expect(extracted.result).toMatchObject({ tier: 'llm', claims: 1 });
+    expect(requests.map((r) => r.body.model)).toEqual(['extractor', 'extractor']);
+
+    requests.length = 0;
+    const quiet = await run(status, deps, emitted(extracted, 'facts.extracted'));
+    expect(quiet.result).toMatchObject({ tier: 'fallback' });
+    expect(requests).toEqual([]);
+
+    // Same configuration without the status override: the briefing comes from the global model.
+    const other = await t.scope('wire-roles-general-');
+    script = [figure, { text: 'Recorded.' }, ...briefing('Q3 revenue is $2.1M; nothing contradicts it yet.')];
+    const deps2 = depsFor({ LLM_MODEL_FACTS: 'extractor' });
+    const ev = emitted(await run(facts, deps2, envelope('doc.submitted', other, acme(1))), 'facts.extracted');
+    const said = await run(status, deps2, ev);
+    expect(said.result).toMatchObject({ tier: 'llm', briefing: 'Q3 revenue is $2.1M; nothing contradicts it yet.' });
+    expect(requests.map((r) => r.body.model)).toEqual(['extractor', 'extractor', 'general', 'general']);
+  });
+
+  it("a role's own timeout cuts only that role, and the step's deadline grows with its roles' timeouts", async () => {
+    const deps = depsFor({ LLM_TIMEOUT_MS_FACTS: 400, LLM_TIMEOUT_MS_GOVERNANCE_TOOLS: 45_000 });
+    const scope = await t.scope('wire-roles-slow-');
+    script = [{ hangMs: 5_000 }, ...briefing('Briefed in time.')];
+    const t0 = Date.now();
+    const extracted = await run(facts, deps, envelope('doc.submitted', scope, acme(1)));
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    const [entry] = await logEntries(t, scope, ['context_doc']);
+    expect(entry!.payload).toMatchObject({ extraction_tier: 'fallback', fallback_reason: 'timeout' });
+    // The status role keeps the global 10 s and answers.
+    expect((await run(status, deps, emitted(extracted, 'facts.extracted'))).result).toMatchObject({ tier: 'llm', briefing: 'Briefed in time.' });
+
+    // Work budget (functions/budgets.ts) + the roles' timeouts: governance calls oversight then the tool agent.
+    expect(facts.withDeps(deps).timeoutMs).toBe(90_000 + 400);
+    expect(governance.withDeps(deps).timeoutMs).toBe(30_000 + 10_000 + 45_000);
+    // No model configured: nothing to wait for beyond the step's own work.
+    expect(governance.withDeps(t.deps).timeoutMs).toBe(30_000);
+  });
+
+  it('a role with its own model has its own circuit breaker: a failing extractor does not silence the others', async () => {
+    const deps = depsFor({ LLM_MODEL_FACTS: 'extractor' });
+    // The extractor fails three times and its breaker opens.
+    script = [{ status: 500 }, { status: 500 }, { status: 500 }];
+    for (let i = 0; i < 3; i++) await run(facts, deps, envelope('doc.submitted', await t.scope('wire-roles-500-'), acme(1)));
+    expect(breakerStates()[`${LLM_BREAKER}:facts`]).toBe('open');
+    expect(breakerStates()[LLM_BREAKER] ?? 'closed').toBe('closed');
+
+    const scope = await t.scope('wire-roles-open-');
+    requests.length = 0;
+    script = briefing('Still briefed.');
+    const extracted = await run(facts, deps, envelope('doc.submitted', scope, acme(1)));
+    const [entry] = await logEntries(t, scope, ['context_doc']);
+    expect(entry!.payload).toMatchObject({ fallback_reason: 'breaker_open' });
+    expect((await run(status, deps, emitted(extracted, 'facts.extracted'))).result).toMatchObject({ tier: 'llm', briefing: 'Still briefed.' });
+    expect(requests.map((r) => r.body.model)).toEqual(['general', 'general']);
   });
 });

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SWARM_STEPS } from '../../functions/registry.ts';
 import { envSchema } from '../../shared/config.ts';
+import { llmCloudEnv, stepFunctions } from '../../infra/sst/functions.ts';
 
 type Args = Record<string, unknown>;
 const made: { kind: string; name: string; args: Args }[] = [];
@@ -88,5 +89,22 @@ describe('sst.config.ts', () => {
     const urls = Object.fromEntries(env.BRIDGE_FUNCTION_URLS!.split(',').map((p) => p.split('=') as [string, string]));
     expect(Object.keys(urls).sort()).toEqual(SWARM_STEPS.map((s) => s.name).sort());
     expect(env.STEP_INVOKE_TOKEN).toBe('<secret StepInvokeToken>');
+  });
+
+  it("sizes each Lambda from the step's LLM budgets being deployed, and refuses one Lambda cannot run", () => {
+    const seconds = (env: NodeJS.ProcessEnv) => Object.fromEntries(stepFunctions(env).map((f) => [f.name, f.timeoutSeconds]));
+    const offline = seconds({});
+    const online = seconds({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_TIMEOUT_MS_GOVERNANCE_TOOLS: '300000' });
+    // Offline: the step's own work plus a 30 s margin; with a model, each role's timeout is added.
+    expect(offline).toMatchObject({ governance: 60, executor: 60, facts: 120 });
+    expect(online).toMatchObject({ governance: 60 + 30 + 300, executor: 60, facts: 150 });
+    expect(() => stepFunctions({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_TIMEOUT_MS: '600000' })).toThrow(/more than Lambda's 900/);
+    expect(() => stepFunctions({ LLM_TIMEOUT_MS_FACTS: '-1' })).toThrow(/LLM_TIMEOUT_MS_FACTS/);
+  });
+
+  it('passes the LLM settings of the deploying shell to the cloud, never the key', () => {
+    const env = llmCloudEnv({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_MODEL_FACTS: 'x', LLM_API_KEY: 'sk-secret', LLM_BASE_URL: 'https://llm.example/v1' });
+    expect(env).toEqual({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_MODEL_FACTS: 'x' });
+    expect(llmCloudEnv({})).toEqual({ LLM_PROVIDER: 'none' });
   });
 });

@@ -1,0 +1,24 @@
+// How long each step may run: its own work, plus the timeouts of the LLM roles it
+// calls one after another (LLM_TIMEOUT_MS_<ROLE>, shared/llm/roles.ts). The step's
+// deadline, the bridge's HTTP timeout and the Lambda timeout (infra/sst/functions.ts)
+// all come from here, so a slow model given a long budget is not cut off by the step.
+import type { LlmRole } from '../shared/llm/roles.ts';
+
+export interface StepBudget {
+  /** The work besides the model calls (with no model, the whole deadline). */
+  readonly timeoutMs: number;
+  /** The LLM roles the step calls, in sequence. */
+  readonly llm: readonly LlmRole[];
+}
+
+export const STEP_BUDGETS = {
+  // The offline extractor (EXTRACT_TIMEOUT_MS) also runs when the model fails.
+  facts: { timeoutMs: 90_000, llm: ['facts'] },
+  drift: { timeoutMs: 90_000, llm: ['drift'] },
+  planner: { timeoutMs: 60_000, llm: ['planner'] },
+  status: { timeoutMs: 30_000, llm: ['status'] },
+  // Oversight may hand the decision to the tool-calling agent: both in one run.
+  governance: { timeoutMs: 30_000, llm: ['governance_oversight', 'governance_tools'] },
+  executor: { timeoutMs: 30_000, llm: [] },
+  finality: { timeoutMs: 60_000, llm: ['review_explanation'] },
+} as const satisfies Record<string, StepBudget>;
