@@ -61,7 +61,6 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   const r = payloadOf('review.responded', msg.payload);
   if (r.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
-  if (r.amendments && r.option !== 'approve') throw new PermanentError('amendment_not_allowed', `amendments go with an approval, not ${r.option}`);
   await authorize(ctx, msg.scope);
   await authorizeResponder(ctx.deps.authz, msg.scope, r.responder);
   return ctx.commit(async (tx) => {

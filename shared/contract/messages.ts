@@ -106,6 +106,9 @@ export const ReviewResponded = z.object({
   access_id: z.number().int().positive(),
   /** approve of a governance review only: the proposal is approved as amended (checked again by the executor). */
   amendments: ProposalAmendments.optional(),
+}).refine((r) => !r.amendments || (r.kind === 'governance_review' && r.option === 'approve'), {
+  message: 'amendments go with option approve of a governance review only',
+  path: ['amendments'],
 });
 
 /** A human rejected a proposal (executor, after recording it): its proposer's side plans again. */

@@ -142,8 +142,9 @@ describe('executor', () => {
       expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'pending', respondedBy: null });
       expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
     };
-    // The API refuses these; a message that did not go through its check is refused here too.
-    await refused(await humanAnswer(t, scope, { ...answer, option: 'reject', amendments: { reason: 'x' } }), 'amendment_not_allowed');
+    // The API refuses these; a message that did not go through its check is refused here too
+    // (amendments with a rejection by the message schema itself, a no-op amendment by the executor's check).
+    await refused(await humanAnswer(t, scope, { ...answer, option: 'reject', amendments: { reason: 'x' } }), 'invalid_input');
     await refused(await humanAnswer(t, scope, { ...answer, option: 'approve', amendments: { reason: proposal.reason ?? '' } }), 'invalid_amendment');
 
     const res = await run(executor, t.deps, await humanAnswer(t, scope, { ...answer, option: 'approve', amendments: { reason: 'checked by alice', plan: { actions: ['open_investigation'] } } }));
