@@ -5,7 +5,8 @@
 // shows in the dialog, which stays open), approves; the scope page then shows the plan as
 // approved beside the plan as proposed, and the timeline the amended plan.
 import { serve, type ServerType } from '@hono/node-server';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { waitFor } from '../faults/support/env.ts';
 import { uniq } from '../support/ids.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = process.env.SCREENSHOTS ?? join(tmpdir(), 'governed-swarm-screenshots');
 const HARBOR = join(import.meta.dirname, '../../infra/demo/scenarios/harbor');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 type ReviewJson = { review_id: string; kind: string; status: string; request: { proposal?: { reason?: string; plan?: { actions: string[] } } }; response: Record<string, unknown> | null };
@@ -37,6 +39,7 @@ beforeAll(async () => {
   const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('uiam-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
   swarm = await startSwarm(env, { deps: createDeps({ env, db: h.guarded }) });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -100,6 +103,7 @@ describe('amend before approving, in the console', () => {
     const amended = [...proposed, 'halt_and_review'];
     await plan.fill(`${amended.join('\n')}\n`);
     await dialog.getByLabel('Reason', { exact: true }).fill('hold: the ARR bridge is to be reconciled first');
+    await page.screenshot({ path: join(SHOTS, 'console-amend.png') });
     await dialog.getByRole('button', { name: 'Send answer' }).click();
     await page.getByRole('status').getByText(/Answer sent: Approve the proposal \(as amended\)/).waitFor({ timeout: 15_000 });
     const answered = await waitFor('the amended approval recorded', async () => {
@@ -116,6 +120,7 @@ describe('amend before approving, in the console', () => {
     expect(await row.getByRole('cell').allTextContents()).toEqual([amended.join(', '), proposed.join(', ')]);
     expect(await shown.textContent()).toContain('approved as amended by user:operator');
     await page.getByRole('region', { name: 'Timeline' }).getByText('Plan amended by a reviewer').first().waitFor({ timeout: 30_000 });
+    await shown.screenshot({ path: join(SHOTS, 'console-amended.png') });
     expect(await axe(page)).toEqual([]);
     expect(errors).toEqual([]);
     await ctx.close();
