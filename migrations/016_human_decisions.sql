@@ -9,7 +9,7 @@ ALTER TABLE decision_records
   ADD COLUMN review_id    text,
   ADD COLUMN amended_from jsonb,
   ADD COLUMN amended_to   jsonb,
-  ADD CONSTRAINT decision_records_human CHECK ((tier IS NULL) = (decided_by IS NOT NULL) AND (decided_by IS NULL OR review_id IS NOT NULL)),
+  ADD CONSTRAINT decision_records_human CHECK ((tier IS NULL) = (decided_by IS NOT NULL)),
   ADD CONSTRAINT decision_records_amended CHECK ((amended_from IS NULL) = (amended_to IS NULL) AND (amended_from IS NULL OR decided_by IS NOT NULL));
 
 -- One human decision per review: a redelivered answer cannot record a second one.
