@@ -8,6 +8,7 @@ import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Context } from '../../shared/adapters/telemetry.ts';
 import { Envelope, MAX_ENVELOPE_BYTES, describeIssues } from '../../shared/contract/envelope.ts';
 import { DocSubmitted, ReviewResponded, type Payload } from '../../shared/contract/messages.ts';
+import { canonicalAmendments } from '../../shared/domain/amend.ts';
 import { ApiError } from './errors.ts';
 
 /** Source of every envelope the API publishes. */
@@ -56,7 +57,8 @@ export const answerHash = (env: Envelope, resolutionText: string | undefined): s
 
 export function responseEnvelope(scope: string, payload: Payload<'review.responded'>): Envelope {
   const p = ReviewResponded.parse(payload);
-  const id = h(p.review_id, p.option, String(p.days ?? ''), p.note ?? '', p.responder);
+  // Amendments are part of the answer: the same approval with other amendments is another answer (409).
+  const id = h(p.review_id, p.option, String(p.days ?? ''), p.note ?? '', p.responder, ...(p.amendments ? [canonicalAmendments(p.amendments)] : []));
   return envelope(`api:review:${id}`, scope, 'review.responded', p);
 }
 

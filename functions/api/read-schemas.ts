@@ -202,12 +202,16 @@ export const DecisionRecord = z.object({
   to_node: z.string().nullable(),
   decision: z.string(),
   governance_path: z.string(),
-  tier: z.number().int(),
+  tier: z.number().int().nullable().openapi({ description: "1-3: the governance tier that decided; null: a human's answer to a review (decided_by)" }),
   mode: z.string(),
   policy_version: z.string(),
   reasons: z.array(z.unknown()),
   obligations: z.array(z.unknown()),
   rationale: z.string().nullable(),
+  decided_by: z.string().nullable().openapi({ description: 'human:<principal> for a reviewer\'s answer (governance_path human_review); null for a tier' }),
+  review_id: z.string().nullable(),
+  amended_from: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'approved with amendments: the proposal as proposed' }),
+  amended_to: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'approved with amendments: the proposal as approved (amended by decided_by, at created_at)' }),
   created_at: iso,
 });
 

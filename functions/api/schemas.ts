@@ -198,7 +198,10 @@ export const Review = z
     proposal_id: z.string().nullable(),
     decision_id: z.string().nullable(),
     request: z.record(z.string(), z.unknown()),
-    response: z.record(z.string(), z.unknown()).nullable(),
+    response: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: 'governance: {approve, note?, amendment?: {by, changed, original, amended}} — an approval with amendments keeps the proposal as proposed (original) and as approved (amended)' }),
     responded_by: z.string().nullable(),
     defer_until: iso.nullable(),
     created_at: iso,
@@ -214,6 +217,15 @@ export const RespondBody = z
     days: z.number().int().min(1).max(365).optional().openapi({ description: 'defer only; default finality.yaml review.defer_days' }),
     note: z.string().max(2000).refine(noNul, 'must not contain NUL characters').optional(),
     text: text(MAX_DOCUMENT_CHARS).optional().openapi({ description: 'provide_resolution only (required there): the resolution, submitted as a document of kind resolution' }),
+    // Any object here: which fields may change, and how, is answered with a 400 naming the field (shared/domain/amend.ts).
+    amendments: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({
+        description:
+          'approve of a governance review only: approve the proposal as amended. Fields: reason (string, ≤ 500) and plan ({actions: [lower-case words], ≤ 20, each once}); the proposal\'s identity and transition (proposal_id, proposer, action, from, to, expected_epoch) may not change (400 amendment_not_allowed, naming the field). The amended proposal must still parse as a proposal (400 invalid_amendment).',
+        example: { plan: { actions: ['open_investigation', 'request_source_refresh'] } },
+      }),
   })
   .openapi('ReviewResponse');
 

@@ -28,7 +28,12 @@ export function summarize(kind: string, p: Record<string, unknown>, ctx: EntryCo
     }
     case 'proposal_approved': {
       const by = str(p.approved_by);
-      return `governance approve${how(by && by !== 'auto' ? `by ${by}` : null, tier, path ? `path ${path}` : null, str(p.mode))}`;
+      const amended = list(p.amended);
+      return `governance approve${how(by && by !== 'auto' ? `by ${by}` : null, amended.length ? `amended: ${amended.join(', ')}` : null, tier, path ? `path ${path}` : null, str(p.mode))}`;
+    }
+    case 'plan_amended': {
+      const actions = list(p.actions);
+      return `plan amended${how(str(p.amended_by) ? `by ${str(p.amended_by)}` : null)}: ${actions.length ? short(actions.join(', '), 120) : 'no action'}${list(p.original_actions).length ? ` (was ${short(list(p.original_actions).join(', '), 80)})` : ''}`;
     }
     case 'proposal_rejected':
       return `governance reject${how(tier, path ? `path ${path}` : null, str(p.reason_code))}${reason}`;

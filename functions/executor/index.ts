@@ -67,7 +67,15 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   return ctx.commit(async (tx) => {
     let review;
     try {
-      review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.note ? { note: r.note } : {}) });
+      review = await respondToGovernanceReview(tx, {
+        reviewId: r.review_id,
+        approve: r.option === 'approve',
+        scope: msg.scope,
+        by: r.responder,
+        accessId: r.access_id,
+        ...(r.note ? { note: r.note } : {}),
+        ...(r.amendments ? { amendments: r.amendments } : {}),
+      });
     } catch (err) {
       // A second answer: the first one stands and was acted on; this one changes nothing.
       if (isReviewClosed(err)) return { result: { review: r.review_id, skipped: 'already answered' } };
@@ -96,6 +104,8 @@ async function onReview(msg: Envelope, ctx: StepContext) {
     }
     const o = ((review.request.obligations as { type: string; from: string; to: string; expected_epoch: number }[] | undefined) ?? []).find((x) => x.type === 'advance_state');
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);
-    return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, approved_by: `human:${r.responder}` });
+    // The transition is the one proposed (an amendment cannot change it); the cause says it was approved as amended.
+    const amended = review.amendment ? { amended: review.amendment.changed, amended_by: `human:${review.amendment.by}` } : {};
+    return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, decision_id: review.humanDecisionId, approved_by: `human:${r.responder}`, ...amended });
   });
 }

@@ -85,7 +85,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     });
     await saveMemory(tx, msg.scope, AGENT, { activated: true });
     return {
-      emit: [message('plan.ready', { actions: plan.value.actions, tier: plan.tier }), proposeAdvance(msg.scope, AGENT, state, reason, feedback?.attempt ?? 0)],
+      emit: [message('plan.ready', { actions: plan.value.actions, tier: plan.tier }), proposeAdvance(msg.scope, AGENT, state, reason, feedback?.attempt ?? 0, { actions: plan.value.actions })],
       result: { actions: plan.value.actions, tier: plan.tier, ...(feedback ? { attempt: feedback.attempt } : {}) },
     };
   });

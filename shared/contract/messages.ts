@@ -48,6 +48,16 @@ export const FactsExtracted = z.object({
   unembedded: z.number().int(),
 });
 
+/** An action of a plan: a lower-case word, as the actions of governance.yaml's rules. */
+export const PlanAction = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, 'action: a lower-case word (letters, digits, _)');
+/** The actions a proposer means to take once its proposal is approved (the planner's; facts and drift have none). */
+export const ProposalPlan = z.strictObject({
+  actions: z
+    .array(PlanAction)
+    .max(20)
+    .refine((xs) => new Set(xs).size === xs.length, 'actions: each action once'),
+});
+
 export const ProposalSubmitted = z.object({
   proposal_id: z.string().min(1).max(200),
   proposer: z.string().min(1).max(64),
@@ -56,6 +66,16 @@ export const ProposalSubmitted = z.object({
   to: StateNodeName,
   expected_epoch: z.number().int().min(0),
   reason: z.string().max(500).optional(),
+  plan: ProposalPlan.optional(),
+});
+
+/**
+ * What a reviewer may change in a proposal before approving it (shared/domain/amend.ts):
+ * what it says and what it plans, never what it asks for (its identity and transition).
+ */
+export const ProposalAmendments = z.strictObject({
+  reason: ProposalSubmitted.shape.reason,
+  plan: ProposalSubmitted.shape.plan,
 });
 
 export const ActionApproved = z.object({
@@ -84,6 +104,11 @@ export const ReviewResponded = z.object({
   responder: z.string().min(1).max(100),
   /** The API's access_log row for this answer: the receiving step checks it names this responder, scope and review. */
   access_id: z.number().int().positive(),
+  /** approve of a governance review only: the proposal is approved as amended (checked again by the executor). */
+  amendments: ProposalAmendments.optional(),
+}).refine((r) => !r.amendments || (r.kind === 'governance_review' && r.option === 'approve'), {
+  message: 'amendments go with option approve of a governance review only',
+  path: ['amendments'],
 });
 
 /** A human rejected a proposal (executor, after recording it): its proposer's side plans again. */

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { Authorizer } from '../adapters/authz.ts';
 import { ScopeId } from '../contract/envelope.ts';
+import { ProposalPlan } from '../contract/messages.ts';
 import {
   applyHigherTier,
   checkStructure,
@@ -54,6 +55,8 @@ export const ProposalInput = z.object({
   expected_epoch: z.number().int().min(0),
   /** What the proposer says (shown to a reviewer, never used to decide). */
   reason: z.string().max(500).optional(),
+  /** What the proposer will do once approved (shown to a reviewer, who may amend it; never used to decide). */
+  plan: ProposalPlan.optional(),
   /** The current drift, as read by the governance step (never taken from the proposer). */
   drift: z.object({ level: DriftLevelSchema, types: z.array(DriftTypeSchema).default([]) }),
   message_id: z.string().min(1).max(200).optional(),
@@ -224,7 +227,7 @@ async function record(
           request: {
             type: o.review_kind,
             // The reason carries what the proposer says, e.g. the note of a rejection it answers.
-            proposal: { proposal_id: p.proposal_id, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch, ...(p.reason ? { reason: p.reason } : {}) },
+            proposal: { proposal_id: p.proposal_id, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch, ...(p.reason ? { reason: p.reason } : {}), ...(p.plan ? { plan: p.plan } : {}) },
             drift: p.drift,
             mode: d.mode,
             reasons: d.reasons,

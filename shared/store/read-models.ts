@@ -204,12 +204,18 @@ export interface DecisionRow {
   toNode: string | null;
   decision: string;
   governancePath: string;
-  tier: number;
+  /** Null for a human's decision (decidedBy). */
+  tier: number | null;
   mode: string;
   policyVersion: string;
   reasons: unknown[];
   obligations: unknown[];
   rationale: string | null;
+  decidedBy: string | null;
+  reviewId: string | null;
+  /** An approval with amendments: the proposal as proposed and as approved. */
+  amendedFrom: Record<string, unknown> | null;
+  amendedTo: Record<string, unknown> | null;
   /** ISO with microseconds: the page cursor. */
   createdAt: string;
 }
@@ -225,16 +231,20 @@ export async function decisionPage(q: Queryable, scope: string, opts: { beforeAt
     to_node: string | null;
     decision: string;
     governance_path: string;
-    tier: number;
+    tier: number | null;
     mode: string;
     policy_version: string;
     reasons: unknown[];
     obligations: unknown[];
     rationale: string | null;
+    decided_by: string | null;
+    review_id: string | null;
+    amended_from: Record<string, unknown> | null;
+    amended_to: Record<string, unknown> | null;
     at: string;
   }>(
     `SELECT decision_id, proposal_id, proposer, action, from_node, to_node, decision, governance_path, tier, mode,
-            policy_version, reasons, obligations, rationale, ${isoUs('created_at')} AS at
+            policy_version, reasons, obligations, rationale, decided_by, review_id, amended_from, amended_to, ${isoUs('created_at')} AS at
        FROM decision_records
       WHERE scope_id = $1
         AND ($2::timestamptz IS NULL OR created_at < $2 OR ($3::uuid IS NOT NULL AND created_at = $2 AND decision_id < $3))
@@ -256,6 +266,10 @@ export async function decisionPage(q: Queryable, scope: string, opts: { beforeAt
     reasons: r.reasons,
     obligations: r.obligations,
     rationale: r.rationale,
+    decidedBy: r.decided_by,
+    reviewId: r.review_id,
+    amendedFrom: r.amended_from,
+    amendedTo: r.amended_to,
     createdAt: r.at,
   }));
 }

@@ -7,6 +7,8 @@ import { PermanentError } from '../contract/errors.ts';
 import type { Basis, HumanDecision, HumanOption } from '../domain/finality.ts';
 import { HUMAN_OPTIONS } from '../domain/finality.ts';
 import type { FinalityReviewRequest } from '../domain/review.ts';
+import { amendProposal, type AmendableField, type Proposal } from '../domain/amend.ts';
+import { ProposalAmendments } from '../contract/messages.ts';
 import { appendEvent } from './context-log.ts';
 import { inTransaction, type Db, type PoolClient, type Queryable } from './db.ts';
 
@@ -168,24 +170,75 @@ export const GovernanceResponse = z.object({
   approve: z.boolean(),
   ...Answer,
   note: z.string().max(2000).optional(),
+  /** Approve only: the proposal is approved as amended (reason, plan; shared/domain/amend.ts). */
+  amendments: ProposalAmendments.optional(),
 });
+
+/** An approval with amendments, as review_queue.response keeps it (the decision record has the same). */
+export interface RecordedAmendment {
+  by: string;
+  changed: AmendableField[];
+  original: Proposal;
+  amended: Proposal;
+}
+
+export type GovernanceAnswer = Review & {
+  /** The human decision record appended for this answer. */
+  humanDecisionId: string;
+  amendment: RecordedAmendment | null;
+};
 
 /**
  * A human's answer to a governance review. Approval emits `proposal_approved` with the
  * proposal's compare-and-swap obligation; if the scope moved on meanwhile, the executor's
- * advance reports a lost race rather than applying a stale decision.
+ * advance reports a lost race rather than applying a stale decision. The answer is
+ * appended to decision_records (governance_path human_review, decided_by, no tier) beside
+ * the tier decision that asked for it; with amendments, that record and the review's
+ * response keep the proposal as proposed and as approved, and an amended plan is logged
+ * (plan_amended) as the plan in force.
  */
-export async function respondToGovernanceReview(db: Db, input: z.input<typeof GovernanceResponse>): Promise<Review> {
+export async function respondToGovernanceReview(db: Db, input: z.input<typeof GovernanceResponse>): Promise<GovernanceAnswer> {
   const a = GovernanceResponse.parse(input);
   return inTransaction(db, async (tx) => {
     const review = await lockPending(tx, a.reviewId, 'governance_review', a);
+    let amendment: RecordedAmendment | null = null;
+    if (a.amendments) {
+      if (!a.approve) throw new PermanentError('amendment_not_allowed', `review ${a.reviewId}: amendments go with an approval, not a rejection`);
+      // Checked again here: the API checked it, but the message is what arrives.
+      const m = amendProposal(review.request.proposal, a.amendments);
+      if (!m.ok) throw new PermanentError(m.code, `review ${a.reviewId}: ${m.message}`);
+      amendment = { by: a.by, changed: m.changed, original: m.original, amended: m.amended };
+    }
     const status: ReviewStatus = a.approve ? 'approved' : 'rejected';
-    const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}) };
+    const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}), ...(amendment ? { amendment } : {}) };
     const { rows } = await tx.query<Row>(
       `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = now() WHERE review_id = $1 RETURNING *`,
       [a.reviewId, status, JSON.stringify(response), a.by],
     );
-    const obligations = (review.request.obligations as { type: string }[] | undefined) ?? [];
+    const obligations = ((review.request.obligations as { type: string }[] | undefined) ?? []).filter((o) => o.type === 'advance_state');
+    // Copied from the decision that asked: same proposal, transition, policy and mode; the human's answer, no tier.
+    const human = await tx.query<{ decision_id: string }>(
+      `INSERT INTO decision_records (scope_id, proposal_id, proposer, action, from_node, to_node, decision, reasons, obligations, suggested_actions,
+         policy_version, governance_path, tier, mode, rationale, trace_id, decided_by, review_id, amended_from, amended_to)
+       SELECT scope_id, proposal_id, proposer, action, from_node, to_node, $2, $3, $4, suggested_actions,
+              policy_version, 'human_review', NULL, mode, $5, trace_id, $6, $7, $8, $9
+         FROM decision_records WHERE decision_id = $1 AND scope_id = $10
+       RETURNING decision_id`,
+      [
+        review.decisionId,
+        a.approve ? 'approve' : 'reject',
+        JSON.stringify(amendment ? [{ code: 'amended', message: `approved as amended by ${a.by}: ${amendment.changed.join(', ')}` }] : []),
+        JSON.stringify(a.approve ? obligations : []),
+        a.note ?? null,
+        `human:${a.by}`,
+        a.reviewId,
+        amendment ? JSON.stringify(amendment.original) : null,
+        amendment ? JSON.stringify(amendment.amended) : null,
+        review.scope,
+      ],
+    );
+    const humanDecisionId = human.rows[0]?.decision_id;
+    if (!humanDecisionId) throw new PermanentError('review_without_decision', `review ${a.reviewId} names no decision record of scope ${review.scope}`);
     await appendEvent(tx, {
       scope: review.scope,
       kind: a.approve ? 'proposal_approved' : 'proposal_rejected',
@@ -194,14 +247,33 @@ export async function respondToGovernanceReview(db: Db, input: z.input<typeof Go
       payload: {
         proposal_id: review.proposalId,
         decision_id: review.decisionId,
+        human_decision_id: humanDecisionId,
         review_id: a.reviewId,
         approved_by: `human:${a.by}`,
         governance_path: 'human_review',
         ...(a.note ? { reason: a.note } : {}),
-        ...(a.approve ? { obligations: obligations.filter((o) => o.type === 'advance_state') } : {}),
+        ...(a.approve ? { obligations } : {}),
+        ...(amendment ? { amended: amendment.changed } : {}),
       },
     });
-    return toReview(rows[0]!);
+    if (amendment?.changed.includes('plan')) {
+      // The timeline shows the plan in force: the reviewer's, not the one the planner logged.
+      await appendEvent(tx, {
+        scope: review.scope,
+        kind: 'plan_amended',
+        source: 'human',
+        messageId: `review:${a.reviewId}:plan`,
+        payload: {
+          proposal_id: review.proposalId,
+          review_id: a.reviewId,
+          decision_id: humanDecisionId,
+          amended_by: `human:${a.by}`,
+          actions: amendment.amended.plan?.actions ?? [],
+          original_actions: amendment.original.plan?.actions ?? [],
+        },
+      });
+    }
+    return { ...toReview(rows[0]!), humanDecisionId, amendment };
   });
 }
 

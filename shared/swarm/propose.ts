@@ -4,7 +4,7 @@
 import { message } from '../contract/messages.ts';
 import { successor, type StateNode } from '../domain/state-machine.ts';
 
-export function proposeAdvance(scope: string, proposer: string, state: { node: StateNode; epoch: number }, reason: string, attempt = 0) {
+export function proposeAdvance(scope: string, proposer: string, state: { node: StateNode; epoch: number }, reason: string, attempt = 0, plan?: { actions: readonly string[] }) {
   const to = successor(state.node);
   return message('proposal.submitted', {
     // One proposal per (scope, epoch, proposer, attempt): a re-run proposes the same thing;
@@ -16,5 +16,7 @@ export function proposeAdvance(scope: string, proposer: string, state: { node: S
     to,
     expected_epoch: state.epoch,
     reason: reason.slice(0, 500),
+    // What the proposer will do once approved, for the reviewer to see (and amend): each action once, at most 20.
+    ...(plan ? { plan: { actions: [...new Set(plan.actions)].slice(0, 20) } } : {}),
   });
 }

@@ -168,7 +168,7 @@ export async function recordedApproval(t: SwarmTestEnv, scope: string, a: { from
 export async function humanAnswer(
   t: SwarmTestEnv,
   scope: string,
-  answer: { review_id: string; kind: 'governance_review' | 'finality_review'; option: string; responder: string; note?: string; days?: number },
+  answer: { review_id: string; kind: 'governance_review' | 'finality_review'; option: string; responder: string; note?: string; days?: number; amendments?: Record<string, unknown> },
 ): Promise<Envelope> {
   await t.admin.write([{ user: answer.responder, relation: 'reviewer', object: `scope:${scope}` }]);
   const accessId = await recordAnswer(t.db.pool, { scope, reviewId: answer.review_id, by: answer.responder });

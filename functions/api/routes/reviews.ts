@@ -5,6 +5,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
+import { amendProposal } from '../../../shared/domain/amend.ts';
 import { getReview, listReviews, type Review } from '../../../shared/store/reviews.ts';
 import { authorize } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -71,7 +72,7 @@ const respondRoute = createRoute({
   path: '/v1/reviews/{id}/respond',
   summary: 'Respond to a pending review',
   description:
-    'Governance reviews take approve | reject; finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. A review is answered once: a different answer after the first is 409 review_already_answered. Permission: reviewer on the review\'s scope (a principal that cannot read it gets 404, as for a missing review).',
+    'Governance reviews take approve | reject; an approval may carry amendments (reason, plan) and is then applied and recorded as amended (the decision record keeps both versions and who amended); finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. A review is answered once: a different answer after the first is 409 review_already_answered. Permission: reviewer on the review\'s scope (a principal that cannot read it gets 404, as for a missing review).',
   tags: ['reviews'],
   security: bearer,
   request: { params: ReviewParam, body: { content: { 'application/json': { schema: RespondBody } }, required: true } },
@@ -127,6 +128,16 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     if (body.text !== undefined && body.option !== 'provide_resolution') {
       throw new ApiError(400, 'invalid_request', `body.text: only with option provide_resolution, not ${body.option}`);
     }
+    // Checked before the answer is claimed: a refused amendment leaves the review open for a corrected one.
+    let amendments: Payload<'review.responded'>['amendments'];
+    if (body.amendments !== undefined) {
+      if (review.kind !== 'governance_review' || body.option !== 'approve') {
+        throw new ApiError(400, 'amendment_not_allowed', `body.amendments: only with option approve of a governance review, not ${body.option} of a ${review.kind}`);
+      }
+      const m = amendProposal(review.request.proposal, body.amendments);
+      if (!m.ok) throw new ApiError(400, m.code === 'nothing_to_amend' ? 'amendment_not_allowed' : m.code, m.message.startsWith('amendments') ? `body.${m.message}` : m.message);
+      amendments = m.amendments;
+    }
     if (review.status !== 'pending') {
       const by = review.respondedBy ? ` (by ${review.respondedBy})` : '';
       if (ANSWERED.includes(review.status)) throw new ApiError(409, 'review_already_answered', `review "${id}" is already ${review.status}${by}; a review is answered once`);
@@ -139,6 +150,7 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       option: body.option,
       ...(days !== undefined ? { days } : {}),
       ...(body.note !== undefined ? { note: body.note } : {}),
+      ...(amendments ? { amendments } : {}),
       responder: principal,
       // The step applying the answer checks this row: no answer takes effect unless the API recorded it.
       access_id: accessId!,

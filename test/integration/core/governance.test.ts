@@ -101,6 +101,11 @@ describe('governance decisions are recorded with their obligations carried out',
     const [pending] = await readSince(db.pool, 'gv-block', 0, { kinds: ['proposal_pending_approval'] });
     expect(pending!.payload).toMatchObject({ audience: 'reviewers', reason_code: 'policy_block', review_id: r.reviewId });
 
+    // Amendments go with an approval only: a rejection carrying them is refused and records nothing.
+    await expect(
+      respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: false, amendments: { reason: 'x' }, ...(await answeredBy(db.pool, 'gv-block', r.reviewId!, 'alice')) }),
+    ).rejects.toMatchObject({ code: 'amendment_not_allowed' });
+    expect(await getReview(db.pool, r.reviewId!)).toMatchObject({ status: 'pending' });
     const done = await respondToGovernanceReview(db.pool, { reviewId: r.reviewId!, approve: true, ...(await answeredBy(db.pool, 'gv-block', r.reviewId!, 'alice')) });
     expect(done).toMatchObject({ status: 'approved', respondedBy: 'alice' });
     const [approved] = await readSince(db.pool, 'gv-block', 0, { kinds: ['proposal_approved'] });

@@ -114,12 +114,47 @@ describe('executor', () => {
     });
     expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    // Each human answer is a decision record of its own, after the tier decision that asked for it.
+    const records = await rows<{ decision: string; tier: number | null; decided_by: string | null; amended_to: unknown }>(
+      t, `SELECT decision, tier, decided_by, amended_to FROM decision_records WHERE scope_id = ANY($1) ORDER BY scope_id = $2, created_at`, [[scope, scope2], scope2],
+    );
+    expect(records).toEqual([
+      { decision: 'review', tier: 1, decided_by: null, amended_to: null },
+      { decision: 'approve', tier: null, decided_by: 'human:user:alice', amended_to: null },
+      { decision: 'review', tier: 1, decided_by: null, amended_to: null },
+      { decision: 'reject', tier: null, decided_by: 'human:user:bob', amended_to: null },
+    ]);
 
     // A second, different answer (another message) is a no-op, not a dead letter: the first one stands.
     const second = await run(executor, t.deps, await humanAnswer(t, scope2, { review_id: String(req2.payload.review_id), kind: 'governance_review', option: 'approve', responder: 'user:carol' }));
     expect(second).toMatchObject({ emit: [], result: { review: req2.payload.review_id, skipped: 'already answered' } });
     expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+  });
+
+  it('amendments on the bus are checked again: with a rejection, or changing nothing, they are refused and the review stays open; valid ones are recorded', async () => {
+    const scope = await t.scope('xa-', { mode: 'MITL' });
+    const reviewId = String((await governed(scope)).find((e) => e.type === 'review.requested')!.payload.review_id);
+    const proposal = (await getReview(t.guarded, reviewId))!.request.proposal as { reason?: string };
+    const answer = { review_id: reviewId, kind: 'governance_review' as const, responder: 'user:alice' };
+    const refused = async (msg: Envelope, code: string) => {
+      expect(await invoke(executor, t.deps, msg)).toMatchObject({ ok: false, error: { class: 'permanent', code } });
+      expect(await getReview(t.guarded, reviewId)).toMatchObject({ status: 'pending', respondedBy: null });
+      expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+    };
+    // The API refuses these; a message that did not go through its check is refused here too
+    // (amendments with a rejection by the message schema itself, a no-op amendment by the executor's check).
+    await refused(await humanAnswer(t, scope, { ...answer, option: 'reject', amendments: { reason: 'x' } }), 'invalid_input');
+    await refused(await humanAnswer(t, scope, { ...answer, option: 'approve', amendments: { reason: proposal.reason ?? '' } }), 'invalid_amendment');
+
+    const res = await run(executor, t.deps, await humanAnswer(t, scope, { ...answer, option: 'approve', amendments: { reason: 'checked by alice', plan: { actions: ['open_investigation'] } } }));
+    expect(res.result).toMatchObject({ advanced: true, epoch: 1 });
+    const [human] = await rows<{ decided_by: string; amended_from: Record<string, unknown>; amended_to: Record<string, unknown> }>(
+      t, `SELECT decided_by, amended_from, amended_to FROM decision_records WHERE scope_id = $1 AND review_id = $2`, [scope, reviewId],
+    );
+    expect(human).toMatchObject({ decided_by: 'human:user:alice', amended_from: { proposer: 'facts' }, amended_to: { proposer: 'facts', reason: 'checked by alice', plan: { actions: ['open_investigation'] } } });
+    expect(human!.amended_from.plan).toBeUndefined(); // facts proposes no plan; the reviewer added one
+    expect((await logEntries(t, scope, ['plan_amended']))[0]?.payload).toMatchObject({ actions: ['open_investigation'], original_actions: [] });
   });
 
   it('forged approvals change nothing: no decision record, another scope\'s, another transition, a decision that was a review', async () => {

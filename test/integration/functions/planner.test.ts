@@ -48,6 +48,8 @@ describe('planner', () => {
     expect(emitted(res, 'plan.ready').payload).toEqual({ actions: expected, tier: 'fallback' });
     expect(emitted(res, 'proposal.submitted').payload).toMatchObject({
       proposal_id: `${scope}/e2/planner`, proposer: 'planner', from: 'DriftChecked', to: 'ContextIngested', expected_epoch: 2, reason: `plan: ${expected.join(', ')}`,
+      // The plan travels with the proposal: a reviewer sees it, and may amend it before approving.
+      plan: { actions: expected },
     });
     const [entry] = await logEntries(t, scope, ['actions_planned']);
     expect(entry).toMatchObject({ source: 'planner', message_id: wake.id, payload: { actions: expected, tier: 'fallback', fallback_reason: 'no_model', drift: current } });

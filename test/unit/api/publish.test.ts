@@ -65,4 +65,13 @@ describe('responseEnvelope', () => {
     expect(answerHash(a, 'text')).not.toBe(answerHash(a, undefined));
     expect(answerHash(responseEnvelope('acme', { ...p, days: 8 }), undefined)).not.toBe(answerHash(a, undefined));
   });
+  it('amendments are part of the answer: other amendments are another answer, the same ones in another key order the same', () => {
+    const approve = { review_id: 'gov-1', kind: 'governance_review' as const, option: 'approve' as const, responder: 'user:operator', access_id: 41 };
+    const plain = responseEnvelope('acme', approve);
+    const amended = responseEnvelope('acme', { ...approve, amendments: { reason: 'r', plan: { actions: ['a'] } } });
+    expect(ReviewResponded.parse(amended.payload).amendments).toEqual({ reason: 'r', plan: { actions: ['a'] } });
+    expect(amended.id).not.toBe(plain.id);
+    expect(responseEnvelope('acme', { ...approve, amendments: { plan: { actions: ['a'] }, reason: 'r' } }).id).toBe(amended.id);
+    expect(responseEnvelope('acme', { ...approve, amendments: { reason: 'r', plan: { actions: ['b'] } } }).id).not.toBe(amended.id);
+  });
 });

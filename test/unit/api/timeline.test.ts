@@ -9,6 +9,12 @@ describe('summarize', () => {
     expect(summarize('context_doc', { doc_id: 'd1', extraction_error: { code: 'document_too_large' } })).toBe('document received: d1 (not read: document_too_large)');
     expect(summarize('proposal_approved', { approved_by: 'auto', governance_path: 'processProposal', mode: 'YOLO' }, { tier: 1 })).toBe('governance approve (tier 1, path processProposal, YOLO)');
     expect(summarize('proposal_approved', { approved_by: 'human:alice', governance_path: 'human_review' })).toBe('governance approve (by human:alice, path human_review)');
+    expect(summarize('proposal_approved', { approved_by: 'human:alice', governance_path: 'human_review', amended: ['plan'] })).toBe(
+      'governance approve (by human:alice, amended: plan, path human_review)',
+    );
+    expect(summarize('plan_amended', { amended_by: 'human:alice', actions: ['open_investigation', 'halt_and_review'], original_actions: ['open_investigation'] })).toBe(
+      'plan amended (by human:alice): open_investigation, halt_and_review (was open_investigation)',
+    );
     expect(summarize('proposal_rejected', { governance_path: 'processProposal', reason_code: 'stale_epoch', reason: 'proposal read epoch 3' }, { tier: 2 })).toBe(
       'governance reject (tier 2, path processProposal, stale_epoch): proposal read epoch 3',
     );

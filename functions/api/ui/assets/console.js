@@ -415,6 +415,7 @@ const KIND_LABEL = {
   proposal_pending_approval: 'Governance: review requested',
   drift_analyzed: 'Drift checked',
   actions_planned: 'Actions planned',
+  plan_amended: 'Plan amended by a reviewer',
   status_card: 'Briefing',
   finality_review_requested: 'Finality review requested',
   finality_response: 'Review answered',
@@ -487,7 +488,7 @@ async function scopePage(scope, stale = () => false) {
     ]);
     renderSummary(sections.summary, summary);
     chart = renderChart(sections.chart, conv, reviews.reviews, certs.certificates, chart);
-    renderReviews(sections.reviews, reviews.reviews.filter((r) => r.status === 'pending'), perms, refresh);
+    renderReviews(sections.reviews, reviews.reviews.filter((r) => r.status === 'pending'), perms, refresh, reviews.reviews.filter((r) => r.response?.amendment).slice(-5).reverse());
     renderContradictions(sections.contradictions, facts);
     renderGoals(sections.goals, facts);
     renderBriefing(sections.briefing, briefings.briefings[0]);
@@ -723,13 +724,14 @@ function renderChart(section, conv, reviews, certs, old) {
   );
 }
 
-function renderReviews(section, pending, perms, after) {
+function renderReviews(section, pending, perms, after, amended = []) {
   put(section, 
     h('h2', { id: 'h-reviews' }, 'Pending reviews'),
     pending.length === 0
       ? h('p', { class: 'muted' }, 'None.')
       : h('ul', { class: 'plain' }, pending.map((r) => reviewCard(r, perms.reviewer, after))),
     pending.length > 0 && !perms.reviewer ? h('p', { class: 'muted' }, `You (${me.principal}) may read these reviews but not answer them.`) : null,
+    amended.length ? [h('h3', {}, 'Approved with amendments'), h('ul', { class: 'plain' }, amended.map(amendmentDetails))] : null,
   );
 }
 
@@ -947,6 +949,7 @@ function answerDialog(r, after) {
   if (q.drift) evidence.push(`drift ${q.drift.level}${q.drift.types?.length ? ` (${q.drift.types.join(', ')})` : ''}`);
   if (q.proposal) evidence.push(`proposal ${q.proposal.proposal_id ?? ''}: ${q.proposal.action ?? ''} ${q.proposal.from ?? ''} → ${q.proposal.to ?? ''}`);
   if (Array.isArray(q.suggested_actions) && q.suggested_actions.length) evidence.push(`suggested: ${q.suggested_actions.join(', ')}`);
+  if (Array.isArray(q.proposal?.plan?.actions)) evidence.push(`proposed plan: ${q.proposal.plan.actions.join(', ') || '(no action)'}`);
 
   const radios = r.options.map((o, i) =>
     h('div', { class: 'radio' }, h('input', { type: 'radio', name: 'option', id: `opt-${o}`, value: o, required: true, checked: i === 0 }), h('label', { for: `opt-${o}` }, OPTION_LABEL[o] ?? o)),
@@ -956,11 +959,13 @@ function answerDialog(r, after) {
   const text = h('textarea', { id: 'answer-text', rows: 5 });
   const textRow = h('div', { hidden: true }, h('label', { for: 'answer-text' }, 'The resolution (submitted to the scope as a document)'), text);
   const note = h('textarea', { id: 'answer-note', rows: 2, maxlength: 2000 });
+  const amend = r.kind === 'governance_review' && q.proposal ? amendForm(q.proposal) : null;
   const chosen = () => radios.map((d) => d.querySelector('input')).find((x) => x.checked)?.value;
   const sync = () => {
     daysRow.hidden = chosen() !== 'defer';
     textRow.hidden = chosen() !== 'provide_resolution';
     text.required = chosen() === 'provide_resolution';
+    if (amend) amend.el.hidden = chosen() !== 'approve';
   };
   radios.forEach((d) => d.querySelector('input').addEventListener('change', sync));
   sync();
@@ -975,6 +980,7 @@ function answerDialog(r, after) {
       h('fieldset', {}, h('legend', {}, 'Your answer'), radios),
       daysRow,
       textRow,
+      amend?.el,
       h('label', { for: 'answer-note' }, 'Note (optional, recorded with the answer)'),
       note,
     ],
@@ -986,12 +992,72 @@ function answerDialog(r, after) {
         if (option === 'defer') body.days = Number(days.value);
         if (option === 'provide_resolution') body.text = text.value;
         if (note.value.trim()) body.note = note.value.trim();
+        const amendments = option === 'approve' ? amend?.amendments() : undefined;
+        if (amendments) body.amendments = amendments;
         await api(`/v1/reviews/${enc(r.review_id)}/respond`, { method: 'POST', body });
-        toast(`Answer sent: ${OPTION_LABEL[option] ?? option}. It shows in the scope's timeline once applied.`);
+        toast(`Answer sent: ${OPTION_LABEL[option] ?? option}${amendments ? ' (as amended)' : ''}. It shows in the scope's timeline once applied.`);
         // The dialog closes now; the list behind it refreshes on its own time.
         void Promise.resolve(after?.()).catch(() => {});
       },
     },
+  );
+}
+
+/**
+ * "Amend before approving" for a governance review: the proposal's reason and plan
+ * (one action per line), sent as `amendments` with an approval — only what was changed.
+ * The API checks them (lower-case action words, at most 20, each once) and says what is wrong.
+ */
+function amendForm(proposal) {
+  const actionsOf = (p) => (Array.isArray(p?.plan?.actions) ? p.plan.actions : []);
+  const on = h('input', { type: 'checkbox', id: 'amend-on' });
+  const reason = h('textarea', { id: 'amend-reason', rows: 2, maxlength: 500 });
+  reason.value = proposal.reason ?? '';
+  const plan = h('textarea', { id: 'amend-plan', rows: 4, spellcheck: 'false', 'aria-describedby': 'amend-plan-help' });
+  plan.value = actionsOf(proposal).join('\n');
+  const fields = h(
+    'div',
+    { hidden: true },
+    h('label', { for: 'amend-reason' }, 'Reason'),
+    reason,
+    h('label', { for: 'amend-plan' }, 'Plan: one action per line'),
+    plan,
+    h('p', { id: 'amend-plan-help', class: 'muted' }, 'Lower-case words (e.g. open_investigation), at most 20. The proposed transition itself cannot be changed.'),
+  );
+  on.addEventListener('change', () => (fields.hidden = !on.checked));
+  const el = h('fieldset', {}, h('legend', {}, 'Amend before approving'), h('div', { class: 'radio' }, on, h('label', { for: 'amend-on' }, 'Approve with my changes to the reason and plan')), fields);
+  return {
+    el,
+    amendments() {
+      if (!on.checked) return undefined;
+      const out = {};
+      if (reason.value !== (proposal.reason ?? '')) out.reason = reason.value;
+      const actions = plan.value.split('\n').map((x) => x.trim()).filter(Boolean);
+      if (actions.join('\n') !== actionsOf(proposal).join('\n')) out.plan = { actions };
+      return Object.keys(out).length ? out : undefined;
+    },
+  };
+}
+
+/** A review answered with amendments: what changed, who changed it, the original beside it. */
+function amendmentDetails(r) {
+  const a = r.response?.amendment;
+  if (!a) return null;
+  const actions = (p) => (Array.isArray(p?.plan?.actions) && p.plan.actions.length ? p.plan.actions.join(', ') : '(none)');
+  const rows = [];
+  if (a.changed?.includes('plan')) rows.push(['Plan', actions(a.amended), actions(a.original)]);
+  if (a.changed?.includes('reason')) rows.push(['Reason', a.amended?.reason || '(none)', a.original?.reason || '(none)']);
+  return h(
+    'li',
+    { class: 'review', id: `amended-${r.review_id}` },
+    h('div', {}, h('strong', {}, REVIEW_KIND[r.kind] ?? r.kind), ` approved as amended by ${a.by ?? r.responded_by ?? '?'} · `, when(r.resolved_at)),
+    h(
+      'table',
+      {},
+      h('caption', { class: 'muted' }, `Proposal ${a.original?.proposal_id ?? r.proposal_id ?? ''}`),
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Field'), h('th', { scope: 'col' }, 'Approved'), h('th', { scope: 'col' }, 'Proposed'))),
+      h('tbody', {}, rows.map(([f, now, was]) => h('tr', {}, h('th', { scope: 'row' }, f), h('td', {}, now), h('td', {}, was)))),
+    ),
   );
 }
 
