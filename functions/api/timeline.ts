@@ -47,8 +47,10 @@ export function summarize(kind: string, p: Record<string, unknown>, ctx: EntryCo
       return `drift ${str(p.level) ?? 'unknown'}${types.length ? ` (${types.join(', ')})` : ''}${notes.length ? `: ${short(notes[0]!, 120)}${notes.length > 1 ? ` (+${notes.length - 1} more)` : ''}` : ''}`;
     }
     case 'actions_planned': {
-      const actions = Array.isArray(p.actions) ? (p.actions as Record<string, unknown>[]) : [];
-      const names = actions.map((a) => str(a?.type) ?? str(a?.action) ?? str(a?.name)).filter((x): x is string => x !== null);
+      const actions = Array.isArray(p.actions) ? (p.actions as unknown[]) : [];
+      // The planner logs action names; older entries logged objects.
+      const obj = (a: unknown) => (a && typeof a === 'object' ? (a as Record<string, unknown>) : {});
+      const names = actions.map((a) => str(a) ?? str(obj(a).type) ?? str(obj(a).action) ?? str(obj(a).name)).filter((x): x is string => x !== null);
       return `actions planned: ${actions.length}${names.length ? ` (${short(names.join(', '), 120)})` : ''}`;
     }
     case 'status_card':

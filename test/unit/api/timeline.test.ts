@@ -25,6 +25,9 @@ describe('summarize', () => {
     expect(summarize('scope_status_changed', { from: 'open', to: 'escalated', outcome: 'ESCALATED', decided_by: 'evaluator', certificate_id: null })).toBe(
       'scope open → escalated (ESCALATED, by evaluator)',
     );
+    // The planner logs action names (older entries, objects): both are listed.
+    expect(summarize('actions_planned', { actions: ['open_investigation', 'halt_and_review'], reasoning: 'rule table' })).toBe('actions planned: 2 (open_investigation, halt_and_review)');
+    expect(summarize('actions_planned', { actions: [{ type: 'request_source_refresh' }] })).toBe('actions planned: 1 (request_source_refresh)');
     expect(summarize('some_new_kind', {})).toBe('some new kind');
   });
 });
