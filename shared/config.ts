@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_DOCUMENT_CHARS } from './contract/messages.ts';
+import { parseAllowNets } from './notify/address.ts';
+import { parseGlobalWebhooks } from './notify/webhook.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -194,6 +196,39 @@ export const envSchema = z.object({
   API_SSE_MAX_STREAMS: int(1, 100_000).default(100),
   /** At SIGTERM/SIGINT: event streams end at once; other requests get this long to finish. */
   API_SHUTDOWN_GRACE_MS: int(0).default(10_000),
+
+  /** The API's address as people reach it (https://swarm.example.com); links in notifications. Empty: no links. */
+  API_PUBLIC_URL: z.union([url(['http', 'https']), z.literal('')]).default(''),
+
+  /**
+   * Global webhooks (every scope), a JSON array of {id, url, events?, format?, secret}
+   * (shared/notify/webhook.ts); a scope's own are set through the API.
+   */
+  WEBHOOKS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseGlobalWebhooks(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .default(''),
+  /** Addresses or CIDRs (comma-separated) webhooks may reach although not public (loopback, private); none by default. */
+  WEBHOOK_ALLOW_NETS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowNets(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .default(''),
+  /** One webhook request, connection to last byte read. */
+  NOTIFY_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  /** A notification whose POST failed this many deliveries is dead-lettered (replay: npm run dlq). */
+  NOTIFY_MAX_ATTEMPTS: int(1, 100).default(12),
 
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('governed-swarm'),

@@ -24,6 +24,7 @@ export const STEP_FUNCTIONS: readonly DeployedFunction[] = [
   stepFn('governance', 120),
   stepFn('executor', 60),
   stepFn('finality', 120),
+  stepFn('notifier', 90),
 ];
 
 export const API_FUNCTION: DeployedFunction = { name: 'api', handler: 'functions/api/index.handler', timeoutSeconds: 30, memoryMb: 512 };
