@@ -159,3 +159,16 @@ describe('what a status means', () => {
     for (const s of [301, 302, 400, 401, 404, 410, 413]) expect(statusOutcome(s, 'o'), String(s)).toBeInstanceOf(PermanentError);
   });
 });
+
+describe("the README's verification snippet", () => {
+  it('accepts what the notifier signs and refuses a changed body or an old timestamp', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const code = /Verifying it[^\n]*\n\n```js\n([\s\S]*?)```/.exec(readme)![1]!.replace(/^import .*$/m, '');
+    const verify = new Function('createHmac', 'timingSafeEqual', `${code}\nreturn verify;`)(createHmac, timingSafeEqual) as (h: string, b: string, s: string, tol?: number) => boolean;
+    const body = '{"id":"notify:x:scope:a","event":"review.requested"}';
+    expect(verify(signatureHeader(SECRET, body), body, SECRET)).toBe(true);
+    expect(verify(signatureHeader(SECRET, body), body.replace('x', 'y'), SECRET)).toBe(false);
+    expect(verify(signatureHeader(SECRET, body, Date.now() - 600_000), body, SECRET)).toBe(false);
+  });
+});
