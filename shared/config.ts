@@ -264,6 +264,9 @@ export function readServicesEnv(env: NodeJS.ProcessEnv = process.env): Record<st
   return out;
 }
 
+/** Variables whose value must not be echoed in a configuration error (WEBHOOKS holds signing secrets). */
+const SECRET_VALUES = new Set(['WEBHOOKS']);
+
 /**
  * Parse the environment. Values from services.env fill in what the process
  * environment leaves unset, so local commands find the OpenFGA store without setup.
@@ -276,7 +279,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({
         variable: String(i.path[0] ?? '?'),
-        message: `${i.message} (got ${JSON.stringify(merged[String(i.path[0])] ?? null)})`,
+        message: SECRET_VALUES.has(String(i.path[0])) ? `${i.message} (value not shown: it holds secrets)` : `${i.message} (got ${JSON.stringify(merged[String(i.path[0])] ?? null)})`,
       })),
     );
   }

@@ -51,6 +51,8 @@ export class AddressRefused extends Error {
 /** URL hosts as node:net wants them: [::1] → ::1. */
 export const hostOf = (u: URL) => u.hostname.replace(/^\[(.*)\]$/, '$1');
 
+const RESOLVE_TIMEOUT_MS = 2_000;
+
 type LookupAll = (host: string) => Promise<LookupAddress[]>;
 const lookupAll: LookupAll = (host) =>
   new Promise((resolve, reject) => dnsLookup(host, { all: true }, (err, addrs) => (err ? reject(err) : resolve(addrs))));
@@ -63,10 +65,14 @@ export async function refusedDestination(url: string, allow: BlockList, resolve:
   const host = hostOf(new URL(url));
   if (isIP(host)) return addressAllowed(host, allow) ? undefined : new AddressRefused(host, host).message;
   let addrs: LookupAddress[];
+  let timer: NodeJS.Timeout | undefined;
   try {
-    addrs = await resolve(host);
+    // A slow resolver must not hold the request: unresolved is accepted, and checked at connection.
+    addrs = await Promise.race([resolve(host), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('dns timeout')), RESOLVE_TIMEOUT_MS)))]);
   } catch {
     return undefined;
+  } finally {
+    clearTimeout(timer);
   }
   const bad = addrs.find((a) => !addressAllowed(a.address, allow));
   return bad ? new AddressRefused(host, bad.address).message : undefined;

@@ -116,6 +116,10 @@ describe('configuration', () => {
       expect((err as Error).message).toMatch(/WEBHOOKS: 0\.url: url: scheme gopher refused/);
     }
     expect(() => loadEnv({ GSWARM_HOME: '/nonexistent', WEBHOOK_ALLOW_NETS: '127.0.0.1/33' })).toThrow(/WEBHOOK_ALLOW_NETS: .*bad prefix/);
+    // The value holds signing secrets: the error names the problem, never echoes it.
+    const leaky = JSON.stringify([{ id: 'ops', url: 'https://hooks.example.com/a', secret: SECRET, format: 'xml' }]);
+    expect(() => loadEnv({ GSWARM_HOME: '/nonexistent', WEBHOOKS: leaky })).toThrow(/WEBHOOKS: 0\.format: .*value not shown/);
+    expect(() => loadEnv({ GSWARM_HOME: '/nonexistent', WEBHOOKS: leaky })).not.toThrow(new RegExp(SECRET));
   });
 });
 
@@ -147,6 +151,12 @@ describe('where a webhook may send', () => {
     expect(await refusedDestination('http://[::1]:8080/', none)).toMatch(/::1/);
     expect(await refusedDestination('http://169.254.169.254/latest/meta-data', none)).toMatch(/169\.254\.169\.254/);
     expect(await refusedDestination('http://127.0.0.1:9/', parseAllowNets('127.0.0.1'))).toBeUndefined();
+    // Other spellings of loopback are normalised by the URL parser first.
+    for (const url of ['http://2130706433/', 'http://0x7f000001/', 'http://0177.0.0.1/', 'http://127.1/', 'http://[::ffff:127.0.0.1]/']) {
+      expect(await refusedDestination(url, none), url).toMatch(/not a public address/);
+    }
+    // A resolver that never answers does not hold the request (the connection is checked anyway).
+    expect(await refusedDestination('http://slow.example/', none, () => new Promise(() => {}))).toBeUndefined();
   });
 });
 
