@@ -184,7 +184,10 @@ describe('delivery', () => {
     // A signature made with another webhook's secret does not verify.
     expect(receiver.received.filter((r) => r.path === '/global').every((r) => r.signed)).toBe(true);
 
-    const { rows } = await h.db.pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_deliveries WHERE scope_id = $1 ORDER BY delivery_id', [scope]);
+    const rows = await waitFor('the delivery records', async () => {
+      const r = await h.db.pool.query<{ delivery_id: string }>('SELECT delivery_id FROM webhook_deliveries WHERE scope_id = $1', [scope]);
+      return r.rows.length >= 4 ? r.rows : undefined;
+    });
     expect(rows.map((r) => r.delivery_id).sort()).toEqual(got.map((r) => r.delivery).sort());
   }, 40_000);
 
@@ -198,7 +201,11 @@ describe('delivery', () => {
     expect(tries.map((r) => [r.status, r.attempt])).toEqual([[500, 1], [200, 2]]);
     expect(new Set(tries.map((r) => r.delivery)).size).toBe(1);
     expect(tries.every((r) => r.signed)).toBe(true);
-    const { rows } = await h.db.pool.query<{ attempt: number; status_code: number }>('SELECT attempt, status_code FROM webhook_deliveries WHERE scope_id = $1', [scope]);
+    // The receiver records a request before the notifier has its answer: the row follows.
+    const rows = await waitFor('the delivery record', async () => {
+      const r = await h.db.pool.query<{ attempt: number; status_code: number }>('SELECT attempt, status_code FROM webhook_deliveries WHERE scope_id = $1', [scope]);
+      return r.rows.length ? r.rows : undefined;
+    });
     expect(rows).toEqual([{ attempt: 2, status_code: 200 }]);
   }, 30_000);
 
