@@ -21,4 +21,6 @@ export const STEP_BUDGETS = {
   governance: { timeoutMs: 30_000, llm: ['governance_oversight', 'governance_tools'] },
   executor: { timeoutMs: 30_000, llm: [] },
   finality: { timeoutMs: 60_000, llm: ['review_explanation'] },
+  // One POST at a time, above the longest NOTIFY_TIMEOUT_MS allows (60 s).
+  notifier: { timeoutMs: 70_000, llm: [] },
 } as const satisfies Record<string, StepBudget>;

@@ -5,7 +5,8 @@ import { step as executor } from './executor/index.ts';
 import { step as facts } from './facts/index.ts';
 import { step as finality } from './finality/index.ts';
 import { step as governance } from './governance/index.ts';
+import { step as notifier } from './notifier/index.ts';
 import { step as planner } from './planner/index.ts';
 import { step as status } from './status/index.ts';
 
-export const SWARM_STEPS: readonly Step[] = [facts, drift, planner, status, governance, executor, finality];
+export const SWARM_STEPS: readonly Step[] = [facts, drift, planner, status, governance, executor, finality, notifier];

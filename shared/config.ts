@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MAX_DOCUMENT_CHARS } from './contract/messages.ts';
+import { parseAllowNets } from './notify/address.ts';
+import { parseGlobalWebhooks } from './notify/webhook.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -215,6 +217,39 @@ export const envSchema = z.object({
   /** At SIGTERM/SIGINT: event streams end at once; other requests get this long to finish. */
   API_SHUTDOWN_GRACE_MS: int(0).default(10_000),
 
+  /** The API's address as people reach it (https://swarm.example.com); links in notifications. Empty: no links. */
+  API_PUBLIC_URL: z.union([url(['http', 'https']), z.literal('')]).default(''),
+
+  /**
+   * Global webhooks (every scope), a JSON array of {id, url, events?, format?, secret}
+   * (shared/notify/webhook.ts); a scope's own are set through the API.
+   */
+  WEBHOOKS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseGlobalWebhooks(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .default(''),
+  /** Addresses or CIDRs (comma-separated) webhooks may reach although not public (loopback, private); none by default. */
+  WEBHOOK_ALLOW_NETS: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowNets(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .default(''),
+  /** One webhook request, connection to last byte read. */
+  NOTIFY_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  /** A notification whose POST failed this many deliveries is dead-lettered (replay: npm run dlq). */
+  NOTIFY_MAX_ATTEMPTS: int(1, 100).default(12),
+
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('governed-swarm'),
 });
@@ -249,6 +284,9 @@ export function readServicesEnv(env: NodeJS.ProcessEnv = process.env): Record<st
   return out;
 }
 
+/** Variables whose value must not be echoed in a configuration error (WEBHOOKS holds signing secrets). */
+const SECRET_VALUES = new Set(['WEBHOOKS']);
+
 /**
  * Parse the environment. Values from services.env fill in what the process
  * environment leaves unset, so local commands find the OpenFGA store without setup.
@@ -261,7 +299,7 @@ export function loadEnv(env: NodeJS.ProcessEnv = process.env): Env {
     throw new ConfigError(
       parsed.error.issues.map((i) => ({
         variable: String(i.path[0] ?? '?'),
-        message: `${i.message} (got ${JSON.stringify(merged[String(i.path[0])] ?? null)})`,
+        message: SECRET_VALUES.has(String(i.path[0])) ? `${i.message} (value not shown: it holds secrets)` : `${i.message} (got ${JSON.stringify(merged[String(i.path[0])] ?? null)})`,
       })),
     );
   }

@@ -61,7 +61,7 @@ export const Me = z
   .openapi('Me');
 
 export const ScopePermissions = z
-  .object({ scope: z.string(), reader: z.boolean(), ingester: z.boolean(), reviewer: z.boolean() })
+  .object({ scope: z.string(), reader: z.boolean(), ingester: z.boolean(), reviewer: z.boolean(), operator: z.boolean() })
   .openapi('ScopePermissions');
 
 // ------------------------------------------------------------------ facts

@@ -5,6 +5,8 @@ import { ScopeId } from '../../shared/contract/envelope.ts';
 import { MAX_DOCUMENT_CHARS } from '../../shared/contract/messages.ts';
 import { FINALITY_OUTCOMES, HUMAN_OPTIONS } from '../../shared/domain/finality.ts';
 import { MODES } from '../../shared/policy/schema.ts';
+import { NOTIFY_EVENTS, type NotifyEvent } from '../../shared/notify/events.ts';
+import { MAX_URL_CHARS, WebhookId, WebhookSecret, WebhookUrl } from '../../shared/notify/webhook.ts';
 
 /** Postgres text cannot hold NUL; refuse it here rather than fail in a step later. */
 const noNul = (s: string) => !s.includes('\u0000');
@@ -280,3 +282,51 @@ export const LastEventHeader = z.object({
 export const Health = z.object({ ok: z.literal(true) });
 export const Check = z.object({ ok: z.boolean(), ms: z.number(), error: z.string().optional() });
 export const Ready = z.object({ ready: z.boolean(), checks: z.record(z.string(), Check) }).openapi('Readiness');
+
+// ------------------------------------------------------------------ webhooks
+
+/** Delegates to a shared zod schema (its messages), in this module's zod (see scopeId). */
+const checkedBy =
+  (schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }) =>
+  (v: unknown, ctx: { addIssue(i: { code: 'custom'; message: string }): void }) => {
+    const r = schema.safeParse(v);
+    if (!r.success) for (const i of r.error!.issues) ctx.addIssue({ code: 'custom', message: i.message });
+  };
+
+export const WebhookParam = z.object({
+  scope: scopeId.openapi({ param: { name: 'scope', in: 'path' } }),
+  id: z.string().superRefine(checkedBy(WebhookId)).openapi({ param: { name: 'id', in: 'path' }, example: 'ops-slack' }),
+});
+
+export const WebhookBody = z
+  .strictObject({
+    url: z.string().max(MAX_URL_CHARS, `at most ${MAX_URL_CHARS} characters`).superRefine(checkedBy(WebhookUrl)).openapi({ example: 'https://hooks.example.com/swarm' }),
+    events: z
+      .array(z.enum(NOTIFY_EVENTS as [NotifyEvent, ...NotifyEvent[]]))
+      .min(1)
+      .max(NOTIFY_EVENTS.length)
+      .refine((a) => new Set(a).size === a.length, 'an event is listed twice')
+      .optional()
+      .openapi({ description: 'default: every event' }),
+    format: z.enum(['json', 'slack']).optional().openapi({ description: 'json (default) or slack ({text}, for a Slack incoming webhook); both signed' }),
+    secret: z.string().superRefine(checkedBy(WebhookSecret)).optional().openapi({ description: 'the HMAC key (24-200 printable characters); omitted: generated and returned once (on a replace: kept)' }),
+  })
+  .openapi('WebhookInput');
+
+export const WebhookJson = z
+  .object({
+    id: z.string(),
+    scope: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    format: z.string(),
+    created_by: z.string(),
+    created_at: iso,
+    updated_at: iso,
+  })
+  .openapi('Webhook');
+
+export const WebhookSaved = z
+  .object({ webhook: WebhookJson, secret: z.string().optional().openapi({ description: 'only when generated: shown this once, never again' }) })
+  .openapi('WebhookSaved');
+export const WebhookList = z.object({ scope: z.string(), webhooks: z.array(WebhookJson) }).openapi('WebhookList');

@@ -14,6 +14,8 @@
 //   finality.evaluate  executor (cycle complete) → finality
 //   finality.decided   finality       → status
 //   status.tick        any scheduler  → status
+//   review.escalated   ticker (a review's deadline passed) → executor / finality, notifier
+//   notification.deliver notifier     → notifier       one webhook's copy of a review / finality event
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -157,6 +159,31 @@ export const FinalityDecided = z.object({
 
 export const StatusTick = z.object({}).loose();
 
+/** A review's deadline passed (the bridge's tick): what governance.yaml's `deadlines` says happened. */
+export const ReviewEscalated = z.object({
+  review_id: z.string().min(1).max(200),
+  kind: z.enum(['governance_review', 'finality_review']),
+  /** escalate: now also answerable by escalated_to; reject / defer: the fail-safe answer was applied. */
+  action: z.enum(['escalate', 'reject', 'defer']),
+  escalated_to: z.string().max(200).optional(),
+  deadline: z.string().max(40),
+});
+
+/**
+ * One webhook's copy of an event (functions/notifier). It names the webhook, not its URL
+ * or secret: those are read when it is sent, so neither travels on the bus nor sits in a
+ * dead letter, and a webhook deleted meanwhile is not called.
+ */
+export const NotificationDeliver = z.object({
+  /** notify:<event message id>:<webhook ref>: X-Swarm-Delivery, the receiver's dedup key. */
+  delivery_id: z.string().min(1).max(300),
+  /** global:<id> (configuration) or scope:<id> (this scope's, through the API). */
+  webhook: z.string().regex(/^(global|scope):[a-z0-9][a-z0-9_-]{0,63}$/),
+  event: z.enum(['review.requested', 'review.escalated', 'review.responded', 'certificate.issued', 'scope.blocked', 'scope.expired']),
+  occurred_at: z.string().max(40),
+  data: z.record(z.string(), z.union([z.string().max(300), z.number(), z.boolean(), z.null()])),
+});
+
 export const MESSAGES = {
   'doc.submitted': DocSubmitted,
   'facts.extracted': FactsExtracted,
@@ -171,6 +198,8 @@ export const MESSAGES = {
   'finality.evaluate': FinalityEvaluate,
   'finality.decided': FinalityDecided,
   'status.tick': StatusTick,
+  'review.escalated': ReviewEscalated,
+  'notification.deliver': NotificationDeliver,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -190,8 +219,10 @@ export const PUBLISHERS = {
   executor: ['state.advanced', 'finality.evaluate', 'proposal.rejected'],
   finality: ['finality.decided', 'review.requested'],
   status: [],
+  /** Outgoing webhooks: fans events out to one message per webhook, and sends them. */
+  notifier: ['notification.deliver'],
   /** The bridge's timer (infra/bridge/ticker.ts). */
-  ticker: ['finality.evaluate', 'status.tick'],
+  ticker: ['finality.evaluate', 'status.tick', 'review.escalated'],
 } as const satisfies Record<string, readonly MessageName[]>;
 export type Publisher = keyof typeof PUBLISHERS;
 export type Payload<T extends MessageName> = z.infer<(typeof MESSAGES)[T]>;

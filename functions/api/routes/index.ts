@@ -10,6 +10,7 @@ import { healthRoutes } from './health.ts';
 import { readRoutes } from './read.ts';
 import { reviewRoutes } from './reviews.ts';
 import { scopeRoutes } from './scopes.ts';
+import { webhookRoutes } from './webhooks.ts';
 
 export interface Routes {
   app: ApiApp;
@@ -29,5 +30,6 @@ export function registerRoutes(r: Omit<Routes, 'streams'>): Routes {
   certificateRoutes(r.app, routes);
   eventRoutes(r.app, routes);
   readRoutes(r.app, routes);
+  webhookRoutes(r.app, routes);
   return routes;
 }

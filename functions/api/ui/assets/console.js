@@ -441,10 +441,11 @@ async function scopePage(scope, stale = () => false) {
     timeline: h('section', { 'aria-labelledby': 'h-timeline', class: 'card' }),
     decisions: h('section', { 'aria-labelledby': 'h-decisions', class: 'card' }),
     add: perms.ingester ? h('section', { 'aria-labelledby': 'h-add', class: 'card' }) : null,
+    webhooks: perms.operator ? h('section', { 'aria-labelledby': 'h-webhooks', class: 'card' }) : null,
   };
   put($main, 
     h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), live),
-    h('div', { class: 'cols' }, h('div', {}, sections.summary, sections.chart, sections.reviews, sections.contradictions, sections.goals), h('div', {}, sections.add, sections.briefing, sections.certificates)),
+    h('div', { class: 'cols' }, h('div', {}, sections.summary, sections.chart, sections.reviews, sections.contradictions, sections.goals), h('div', {}, sections.add, sections.briefing, sections.certificates, sections.webhooks)),
     sections.timeline,
     sections.decisions,
   );
@@ -475,6 +476,7 @@ async function scopePage(scope, stale = () => false) {
     table: ['When', 'Decision', 'Action', 'Path', 'Tier', 'Mode', 'Policy', 'Reason'],
   });
   if (sections.add) addDocumentForm(sections.add, scope, base);
+  if (sections.webhooks) void webhooksPanel(sections.webhooks, base);
 
   let chart = null;
   const refresh = async () => {
@@ -907,6 +909,100 @@ function addDocumentForm(section, scope, base) {
     }
   });
   put(section, h('h2', { id: 'h-add' }, 'Add a document'), form);
+}
+
+// ------------------------------------------------------------------ notifications (webhooks)
+
+const WEBHOOK_EVENTS = ['review.requested', 'review.escalated', 'review.responded', 'certificate.issued', 'scope.blocked', 'scope.expired'];
+
+/**
+ * The scope's webhooks, for an operator: the list (never a secret: the API does not
+ * return them), add one (the secret the server generates is shown here once), delete one.
+ */
+async function webhooksPanel(section, base) {
+  const list = h('div', {});
+  const out = h('div', { 'aria-live': 'polite' });
+  const fail = (err) => {
+    if (!(err instanceof ApiFailure && err.status === 401)) put(out, errorBox(err));
+  };
+  const remove = async (w) => {
+    try {
+      await api(`${base}/webhooks/${enc(w.id)}`, { method: 'DELETE' });
+      put(out, h('p', { class: 'verified' }, `Webhook ${w.id} deleted.`));
+      await load();
+    } catch (err) {
+      fail(err);
+    }
+  };
+  const load = async () => {
+    const r = await api(`${base}/webhooks`);
+    put(
+      list,
+      r.webhooks.length
+        ? h(
+            'table',
+            {},
+            h('thead', {}, h('tr', {}, ['Id', 'URL', 'Events', 'Format', 'Action'].map((t) => h('th', { scope: 'col' }, t)))),
+            h(
+              'tbody',
+              {},
+              r.webhooks.map((w) =>
+                h(
+                  'tr',
+                  {},
+                  h('td', { class: 'mono' }, w.id),
+                  h('td', { class: 'mono' }, w.url),
+                  h('td', {}, w.events.join(', ')),
+                  h('td', {}, w.format),
+                  h('td', {}, h('button', { type: 'button', 'aria-label': `Delete webhook ${w.id}`, onclick: () => remove(w) }, 'Delete')),
+                ),
+              ),
+            ),
+          )
+        : h('p', { class: 'muted' }, 'No webhook: nobody is notified of this scope (global webhooks aside).'),
+    );
+  };
+
+  const id = h('input', { id: 'webhook-id', required: true, pattern: '[a-z0-9][a-z0-9_\\-]{0,63}', autocomplete: 'off' });
+  const url = h('input', { id: 'webhook-url', type: 'url', required: true, maxlength: 2000, autocomplete: 'off' });
+  const format = h('select', { id: 'webhook-format' }, h('option', { value: 'json' }, 'JSON'), h('option', { value: 'slack' }, 'Slack (incoming webhook)'));
+  const boxes = WEBHOOK_EVENTS.map((ev) => h('input', { type: 'checkbox', id: `webhook-ev-${ev}`, value: ev, checked: true }));
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Add webhook');
+  const form = h(
+    'form',
+    {},
+    h('label', { for: 'webhook-id' }, 'Webhook id'),
+    id,
+    h('label', { for: 'webhook-url' }, 'URL (https)'),
+    url,
+    h('fieldset', {}, h('legend', {}, 'Events'), boxes.map((b) => h('div', {}, b, ' ', h('label', { for: b.id }, b.value)))),
+    h('label', { for: 'webhook-format' }, 'Format'),
+    format,
+    h('div', { class: 'actions' }, submit),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    try {
+      const events = boxes.filter((b) => b.checked).map((b) => b.value);
+      const r = await api(`${base}/webhooks/${enc(id.value)}`, { method: 'PUT', body: { url: url.value, events, format: format.value } });
+      put(
+        out,
+        h('p', { class: 'verified' }, `Webhook ${r.webhook.id} saved.`),
+        r.secret
+          ? h('p', {}, 'Signing secret, shown only now: give it to the receiver, which checks X-Swarm-Signature with it. ', h('code', { class: 'mono', id: 'webhook-secret' }, r.secret))
+          : null,
+      );
+      form.reset();
+      await load();
+    } catch (err) {
+      fail(err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  put(section, h('h2', { id: 'h-webhooks' }, 'Notifications'), list, h('h3', {}, 'Add a webhook'), form, out);
+  await load().catch(fail);
 }
 
 // ------------------------------------------------------------------ reviews
