@@ -14,6 +14,7 @@
 //   finality.evaluate  executor (cycle complete) → finality
 //   finality.decided   finality       → status
 //   status.tick        any scheduler  → status
+//   review.escalated   ticker         → executor (governance reviews), finality (finality reviews)
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -98,6 +99,16 @@ export const ProposalRejected = z.object({
   note: z.string().max(2000).optional(),
 });
 
+/** A review's deadline passed (the bridge's tick): what governance.yaml's `deadlines` says happened. */
+export const ReviewEscalated = z.object({
+  review_id: z.string().min(1).max(200),
+  kind: z.enum(['governance_review', 'finality_review']),
+  /** escalate: now also answerable by escalated_to; reject / defer: the fail-safe answer was applied. */
+  action: z.enum(['escalate', 'reject', 'defer']),
+  escalated_to: z.string().max(200).optional(),
+  deadline: z.string().max(40),
+});
+
 export const StateAdvanced = z.object({
   from: StateNodeName,
   to: StateNodeName,
@@ -146,6 +157,7 @@ export const MESSAGES = {
   'finality.evaluate': FinalityEvaluate,
   'finality.decided': FinalityDecided,
   'status.tick': StatusTick,
+  'review.escalated': ReviewEscalated,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -166,7 +178,7 @@ export const PUBLISHERS = {
   finality: ['finality.decided', 'review.requested'],
   status: [],
   /** The bridge's timer (infra/bridge/ticker.ts). */
-  ticker: ['finality.evaluate', 'status.tick'],
+  ticker: ['finality.evaluate', 'status.tick', 'review.escalated'],
 } as const satisfies Record<string, readonly MessageName[]>;
 export type Publisher = keyof typeof PUBLISHERS;
 export type Payload<T extends MessageName> = z.infer<(typeof MESSAGES)[T]>;

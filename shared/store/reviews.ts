@@ -26,6 +26,11 @@ export interface Review {
   deferUntil: Date | null;
   createdAt: Date;
   resolvedAt: Date | null;
+  /** Escalations so far (governance.yaml `deadlines`); 0: never escalated. */
+  escalationLevel: number;
+  /** The OpenFGA group whose members may answer it too, since its last escalation. */
+  escalatedTo: string | null;
+  escalatedAt: Date | null;
 }
 
 type Row = {
@@ -41,6 +46,9 @@ type Row = {
   defer_until: Date | null;
   created_at: Date;
   resolved_at: Date | null;
+  escalation_level: number;
+  escalated_to: string | null;
+  escalated_at: Date | null;
 };
 
 const toReview = (r: Row): Review => ({
@@ -56,6 +64,9 @@ const toReview = (r: Row): Review => ({
   deferUntil: r.defer_until,
   createdAt: r.created_at,
   resolvedAt: r.resolved_at,
+  escalationLevel: r.escalation_level,
+  escalatedTo: r.escalated_to,
+  escalatedAt: r.escalated_at,
 });
 
 export async function getReview(q: Queryable, reviewId: string): Promise<Review | null> {
@@ -235,31 +246,8 @@ export async function respondToFinalityReview(
   const now = opts.now ?? new Date();
   return inTransaction(db, async (tx) => {
     const review = await lockPending(tx, a.reviewId, 'finality_review', a);
-    const basis = review.request.basis as Basis | undefined;
-    if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
-      throw new PermanentError('review_without_basis', `review ${a.reviewId} carries no evidence basis`);
-    }
     const days = a.option === 'defer' ? (a.days ?? opts.defaultDeferDays ?? 7) : null;
-    const deferUntil = days ? new Date(now.getTime() + days * 86_400_000) : null;
-    const { rows } = await tx.query<Row>(
-      `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
-      [a.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days, note: a.note ?? null }), a.by, now, deferUntil],
-    );
-    await tx.query(
-      `INSERT INTO finality_decisions (scope_id, outcome, decided_by, option, days, reasons, details, basis, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        review.scope,
-        OUTCOME_OF[a.option],
-        `human:${a.by}`,
-        a.option,
-        days,
-        JSON.stringify(a.note ? [a.note] : []),
-        JSON.stringify({ review_id: a.reviewId, defer_until: deferUntil?.toISOString() ?? null }),
-        JSON.stringify(basis),
-        now,
-      ],
-    );
+    const decision = await recordFinalityAnswer(tx, review, { option: a.option, decidedBy: `human:${a.by}`, days, note: a.note ?? null, now });
     await appendEvent(tx, {
       scope: review.scope,
       kind: 'finality_response',
@@ -267,11 +255,48 @@ export async function respondToFinalityReview(
       messageId: `review:${a.reviewId}`,
       payload: { review_id: a.reviewId, option: a.option, days, by: a.by },
     });
-    return {
-      review: toReview(rows[0]!),
-      decision: { option: a.option, by: a.by, at: now.getTime(), defer_until: deferUntil?.getTime() ?? null, basis },
-    };
+    return { review: decision.review, decision: { ...decision.decision, by: a.by } };
   });
+}
+
+/**
+ * Close a pending finality review with this answer and record it in finality_decisions
+ * with the evidence basis the review showed (a human's, or the deadline's defer).
+ */
+export async function recordFinalityAnswer(
+  tx: PoolClient,
+  review: Review,
+  a: { option: HumanOption; decidedBy: string; days: number | null; note: string | null; now: Date; response?: Record<string, unknown> },
+): Promise<{ review: Review; decision: HumanDecision }> {
+  const basis = review.request.basis as Basis | undefined;
+  if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
+    throw new PermanentError('review_without_basis', `review ${review.reviewId} carries no evidence basis`);
+  }
+  const deferUntil = a.days ? new Date(a.now.getTime() + a.days * 86_400_000) : null;
+  const respondedBy = a.decidedBy.replace(/^human:/, '');
+  const { rows } = await tx.query<Row>(
+    `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
+    [review.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days: a.days, note: a.note, ...a.response }), respondedBy, a.now, deferUntil],
+  );
+  await tx.query(
+    `INSERT INTO finality_decisions (scope_id, outcome, decided_by, option, days, reasons, details, basis, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      review.scope,
+      OUTCOME_OF[a.option],
+      a.decidedBy,
+      a.option,
+      a.days,
+      JSON.stringify(a.note ? [a.note] : []),
+      JSON.stringify({ review_id: review.reviewId, defer_until: deferUntil?.toISOString() ?? null }),
+      JSON.stringify(basis),
+      a.now,
+    ],
+  );
+  return {
+    review: toReview(rows[0]!),
+    decision: { option: a.option, by: respondedBy, at: a.now.getTime(), defer_until: deferUntil?.getTime() ?? null, basis },
+  };
 }
 
 /** The latest human finality decision of the scope. */

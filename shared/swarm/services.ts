@@ -23,6 +23,8 @@ export interface SwarmServices {
   signer(): Promise<CertificateSigner>;
   /** Per-step LLM timeouts (ms). */
   llmTimeoutMs: number;
+  /** The time, for what depends on it passing (review deadlines); tests move it. */
+  now(): number;
 }
 
 const cache = new WeakMap<Deps, SwarmServices>();
@@ -40,6 +42,7 @@ function build(deps: Deps): SwarmServices {
     authzAdmin: createAuthzAdmin(env),
     signer: () => (signer ??= loadSigner(env)),
     llmTimeoutMs: env.LLM_TIMEOUT_MS,
+    now: Date.now,
   };
 }
 
