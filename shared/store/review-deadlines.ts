@@ -7,13 +7,23 @@ import { PermanentError } from '../contract/errors.ts';
 import type { ReviewKind } from '../domain/deadline.ts';
 import { appendEvent } from './context-log.ts';
 import type { PoolClient, Queryable } from './db.ts';
-import { getReview, getReviews, type Review } from './reviews.ts';
+import { getReview, toReview, type Review, type ReviewRow } from './reviews.ts';
 
 /** Who answers when the clock does. */
 export const DEADLINE_PRINCIPAL = 'system:deadline';
 
 /** Reviews one tick examines per (kind, level) at most; the rest are due at the next tick. */
 export const DEADLINE_BATCH = 200;
+
+/** Per (kind, level, cutoff) of the policy, the oldest due pending reviews: $1 kinds, $2 levels, $3 cutoffs, $4 limit each. */
+export const DUE_REVIEWS_SQL = `SELECT r.*
+   FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS d(kind, level, cutoff)
+   CROSS JOIN LATERAL (
+     SELECT * FROM review_queue
+      WHERE status = 'pending' AND kind = d.kind AND escalation_level = d.level
+        AND coalesce(escalated_at, created_at) <= d.cutoff
+      ORDER BY coalesce(escalated_at, created_at), review_id
+      LIMIT $4) r`;
 
 /**
  * Pending reviews whose clock (creation, or last escalation) started at or before the
@@ -22,21 +32,8 @@ export const DEADLINE_BATCH = 200;
  */
 export async function dueReviews(q: Queryable, cutoffs: readonly { kind: ReviewKind; level: number; cutoff: Date }[], limit = DEADLINE_BATCH): Promise<Review[]> {
   if (!cutoffs.length) return [];
-  const { rows } = await q.query<{ review_id: string }>(
-    `SELECT r.review_id
-       FROM unnest($1::text[], $2::int[], $3::timestamptz[]) AS d(kind, level, cutoff)
-       CROSS JOIN LATERAL (
-         SELECT review_id FROM review_queue
-          WHERE status = 'pending' AND kind = d.kind AND escalation_level = d.level
-            AND coalesce(escalated_at, created_at) <= d.cutoff
-          ORDER BY coalesce(escalated_at, created_at), review_id
-          LIMIT $4) r`,
-    [cutoffs.map((c) => c.kind), cutoffs.map((c) => c.level), cutoffs.map((c) => c.cutoff), limit],
-  );
-  return getReviews(
-    q,
-    rows.map((r) => r.review_id),
-  );
+  const { rows } = await q.query<ReviewRow>(DUE_REVIEWS_SQL, [cutoffs.map((c) => c.kind), cutoffs.map((c) => c.level), cutoffs.map((c) => c.cutoff), limit]);
+  return rows.map(toReview);
 }
 
 /** The review, locked, as the deadline's step sees it; a review of another scope or kind is not this message's to touch. */

@@ -33,7 +33,7 @@ export interface Review {
   escalatedAt: Date | null;
 }
 
-type Row = {
+export type ReviewRow = {
   review_id: string;
   scope_id: string;
   kind: ReviewKind;
@@ -51,7 +51,7 @@ type Row = {
   escalated_at: Date | null;
 };
 
-const toReview = (r: Row): Review => ({
+export const toReview = (r: ReviewRow): Review => ({
   reviewId: r.review_id,
   scope: r.scope_id,
   kind: r.kind,
@@ -70,20 +70,20 @@ const toReview = (r: Row): Review => ({
 });
 
 export async function getReview(q: Queryable, reviewId: string): Promise<Review | null> {
-  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = $1', [reviewId]);
+  const { rows } = await q.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = $1', [reviewId]);
   return rows[0] ? toReview(rows[0]) : null;
 }
 
 /** These reviews, in the order of `ids` (missing ones left out). */
 export async function getReviews(q: Queryable, ids: readonly string[]): Promise<Review[]> {
   if (!ids.length) return [];
-  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = ANY($1::text[])', [ids]);
+  const { rows } = await q.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = ANY($1::text[])', [ids]);
   const byId = new Map(rows.map((r) => [r.review_id, toReview(r)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 export async function listPendingReviews(q: Queryable, scope?: string): Promise<Review[]> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<ReviewRow>(
     `SELECT * FROM review_queue WHERE status = 'pending' AND ($1::text IS NULL OR scope_id = $1) ORDER BY created_at, review_id`,
     [scope ?? null],
   );
@@ -92,7 +92,7 @@ export async function listPendingReviews(q: Queryable, scope?: string): Promise<
 
 /** A scope's reviews, optionally of one status, oldest first. */
 export async function listReviews(q: Queryable, scope: string, status: ReviewStatus | null, limit: number): Promise<Review[]> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<ReviewRow>(
     `SELECT * FROM review_queue WHERE scope_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, review_id LIMIT $3`,
     [scope, status, limit],
   );
@@ -149,7 +149,7 @@ export const isReviewClosed = (err: unknown): boolean => err instanceof Permanen
 const Answer = { scope: z.string().min(1), by: z.string().min(1).max(100), accessId: z.number().int().positive() };
 
 async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind, answer: { scope: string; by: string; accessId: number }): Promise<Review> {
-  const { rows } = await tx.query<Row>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
+  const { rows } = await tx.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = rows[0];
   // A review of another scope is "not found" here too: a message for one scope cannot reach into another.
   if (!r || r.scope_id !== answer.scope) throw new PermanentError('review_not_found', `review ${reviewId} does not exist in scope ${answer.scope}`);
@@ -192,7 +192,7 @@ export async function respondToGovernanceReview(db: Db, input: z.input<typeof Go
     const review = await lockPending(tx, a.reviewId, 'governance_review', a);
     const status: ReviewStatus = a.approve ? 'approved' : 'rejected';
     const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}) };
-    const { rows } = await tx.query<Row>(
+    const { rows } = await tx.query<ReviewRow>(
       `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = now() WHERE review_id = $1 RETURNING *`,
       [a.reviewId, status, JSON.stringify(response), a.by],
     );
@@ -274,7 +274,7 @@ export async function recordFinalityAnswer(
   }
   const deferUntil = a.days ? new Date(a.now.getTime() + a.days * 86_400_000) : null;
   const respondedBy = a.decidedBy.replace(/^human:/, '');
-  const { rows } = await tx.query<Row>(
+  const { rows } = await tx.query<ReviewRow>(
     `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
     [review.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days: a.days, note: a.note, ...a.response }), respondedBy, a.now, deferUntil],
   );
