@@ -39,6 +39,11 @@ export interface Permission {
   relation: 'reader' | 'ingester' | 'reviewer' | 'operator';
   /** OpenFGA object: scope:<id> or swarm:main. */
   object: string;
+  /**
+   * Or this relation instead (a review escalated by its deadline: member of its group).
+   * Asked only when the first is denied; the access log names the one that allowed.
+   */
+  or?: { relation: 'member'; object: string };
   scope: string | null;
   /** Record an allow too (writes); denials are always recorded. */
   write: boolean;
@@ -61,7 +66,16 @@ export interface Permission {
  */
 export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'log'>>, c: ApiContext, p: Permission): Promise<number | null> {
   const principal = c.get('principal');
-  const res = await deps.authz.check({ user: principal, relation: p.relation, object: p.object });
+  let res = await deps.authz.check({ user: principal, relation: p.relation, object: p.object });
+  let granted: { relation: string; object: string } = p;
+  if (!res.allowed && res.reason === 'denied' && p.or) {
+    const alt = await deps.authz.check({ user: principal, relation: p.or.relation, object: p.or.object });
+    // Denied both ways: the first relation's denial is what is recorded and said.
+    if (alt.allowed || alt.reason !== 'denied') {
+      res = alt;
+      granted = p.or;
+    }
+  }
   let accessId: number | null = null;
   if (!res.allowed || p.write) {
     try {
@@ -70,8 +84,8 @@ export async function authorize(deps: Required<Pick<ApiDeps, 'db' | 'authz' | 'l
         principal,
         action: p.action,
         scope: p.scope,
-        object: p.object,
-        relation: p.relation,
+        object: granted.object,
+        relation: granted.relation,
         allowed: res.allowed,
         reason: res.reason,
         detail: res.detail,

@@ -208,6 +208,12 @@ export const Review = z
     defer_until: iso.nullable(),
     created_at: iso,
     resolved_at: iso.nullable(),
+    escalation_level: z.number().int().min(0).openapi({ description: 'escalations by deadline so far (governance.yaml `deadlines`)' }),
+    escalated_to: z.string().nullable().openapi({ description: 'the group whose members may answer it too since its last escalation' }),
+    escalated_at: iso.nullable(),
+    deadline: iso.nullable().openapi({ description: "a pending review's current deadline (null: it waits forever)" }),
+    deadline_action: z.enum(['escalate', 'reject', 'defer']).nullable().openapi({ description: 'what happens when the deadline passes' }),
+    deadline_escalate_to: z.string().optional().openapi({ description: 'with deadline_action escalate: to whom' }),
   })
   .openapi('Review');
 

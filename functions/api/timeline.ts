@@ -61,6 +61,10 @@ export function summarize(kind: string, p: Record<string, unknown>, ctx: EntryCo
     }
     case 'finality_response':
       return `finality response: ${str(p.option) ?? '?'}${str(p.by) ? ` by ${str(p.by)}` : ''}${typeof p.days === 'number' ? ` (${p.days} days)` : ''}`;
+    case 'review_escalated':
+      return `review ${str(p.review_id) ?? '?'} escalated to ${str(p.escalated_to) ?? '?'}: no answer by ${str(p.deadline) ?? 'its deadline'}`;
+    case 'review_expired':
+      return `review ${str(p.review_id) ?? '?'} ${p.action === 'reject' ? 'rejected' : 'deferred'} by ${str(p.by) ?? 'system:deadline'}: no answer by ${str(p.deadline) ?? 'its deadline'}${typeof p.days === 'number' ? ` (${p.days} days)` : ''}`;
     case 'scope_status_changed':
     case 'session_finalized': {
       const cert = str(p.certificate_id) ? `; certificate ${str(p.certificate_id)}` : '';

@@ -2,6 +2,8 @@
 // state by epoch compare-and-swap, in one transaction with the context-log entry.
 // A lost race or a scope that moved on is not an error: the winner's transition
 // stands. When a cycle completes (back to ContextIngested), finality evaluates.
+// A governance review whose deadline passed is escalated, rejected or deferred here
+// (review.escalated; shared/swarm/deadlines.ts checks it first).
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -11,18 +13,21 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
-import { isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
+import { expireGovernanceReview, recordEscalation } from '../../shared/store/review-deadlines.ts';
+import { getReview, isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
+import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['action.approved', 'review.responded'],
+  consumes: ['action.approved', 'review.responded', 'review.escalated'],
   emits: PUBLISHERS.executor,
   ...STEP_BUDGETS.executor,
-  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx)),
+  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);
@@ -63,7 +68,9 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   if (r.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
   await authorize(ctx, msg.scope);
-  await authorizeResponder(ctx.deps.authz, msg.scope, r.responder);
+  // A member of the group the review was escalated to may answer it too.
+  const escalatedTo = (await getReview(ctx.deps.db, r.review_id))?.escalatedTo ?? null;
+  await authorizeResponder(ctx.deps.authz, msg.scope, r.responder, escalatedTo);
   return ctx.commit(async (tx) => {
     let review;
     try {
@@ -107,5 +114,25 @@ async function onReview(msg: Envelope, ctx: StepContext) {
     // The transition is the one proposed (an amendment cannot change it); the cause says it was approved as amended.
     const amended = review.amendment ? { amended: review.amendment.changed, amended_by: `human:${review.amendment.by}` } : {};
     return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, decision_id: review.humanDecisionId, approved_by: `human:${r.responder}`, ...amended });
+  });
+}
+
+async function onDeadline(msg: Envelope, ctx: StepContext) {
+  const p = payloadOf('review.escalated', msg.payload);
+  if (p.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
+  await authorize(ctx, msg.scope);
+  const svc = services(ctx.deps);
+  const deadlines = svc.policies.governance().policy.deadlines;
+  return ctx.commit(async (tx) => {
+    const d = await deadlineToApply(tx, msg, p, deadlines, svc.now());
+    if ('skipped' in d) return { result: { review: p.review_id, skipped: d.skipped } };
+    if (d.action === 'escalate') {
+      const review = await recordEscalation(tx, d.review, d.escalateTo!, d.applied);
+      return { result: { review: review.reviewId, escalated_to: review.escalatedTo, level: review.escalationLevel } };
+    }
+    // Rejected or set aside: the proposal is not applied, and nothing asks the planner again
+    // (a deadline reject that did would ask the same unanswered question forever).
+    const review = await expireGovernanceReview(tx, d.review, d.action, d.applied);
+    return { result: { review: review.reviewId, status: review.status, by: review.respondedBy } };
   });
 }

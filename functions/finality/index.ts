@@ -2,7 +2,9 @@
 // review), one evaluation round: goal score, Lyapunov V, convergence rate, gates,
 // and the outcome — RESOLVED / ESCALATED / EXPIRED with a signed certificate,
 // BLOCKED, a human REVIEW (with an explanation, LLM or template), or ACTIVE.
-// One round per message: a redelivery returns the stored round.
+// One round per message: a redelivery returns the stored round. A finality review
+// whose deadline passed is escalated, or deferred as a human deferral would be
+// (review.escalated; shared/swarm/deadlines.ts checks it first).
 import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
@@ -15,16 +17,18 @@ import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
-import { isReviewClosed, respondToFinalityReview } from '../../shared/store/reviews.ts';
+import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
+import { getReview, isReviewClosed, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
+import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['finality.evaluate', 'review.responded'],
+  consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
   emits: PUBLISHERS.finality,
   ...STEP_BUDGETS.finality,
   handle: (msg, ctx) => run(msg, ctx),
@@ -36,7 +40,11 @@ async function run(msg: Envelope, ctx: StepContext) {
   const svc = services(ctx.deps);
   const db = ctx.deps.db;
   let response: ReturnType<typeof payloadOf<'review.responded'>> | undefined;
-  if (msg.type === 'review.responded') {
+  let deadline: ReturnType<typeof payloadOf<'review.escalated'>> | undefined;
+  if (msg.type === 'review.escalated') {
+    deadline = payloadOf('review.escalated', msg.payload);
+    if (deadline.kind !== 'finality_review') return { result: { skipped: 'governance reviews are for the executor' } };
+  } else if (msg.type === 'review.responded') {
     response = payloadOf('review.responded', msg.payload);
     if (response.kind !== 'finality_review') return { result: { skipped: 'governance reviews are for the executor' } };
     if (['approve', 'reject'].includes(response.option)) throw new PermanentError('invalid_option', `finality reviews take approve_finality, provide_resolution, escalate or defer, not ${response.option}`);
@@ -46,12 +54,16 @@ async function run(msg: Envelope, ctx: StepContext) {
   const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
   if (!check.allowed && check.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${check.detail ?? ''}`);
   if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
-  if (response) await authorizeResponder(ctx.deps.authz, msg.scope, response.responder);
+  if (response) {
+    // A member of the group the review was escalated to may answer it too.
+    const escalatedTo = (await getReview(db, response.review_id))?.escalatedTo ?? null;
+    await authorizeResponder(ctx.deps.authz, msg.scope, response.responder, escalatedTo);
+  }
 
   // The explanation for a human is written before the transaction (an LLM call may be slow),
   // from a read-only preview of the round about to be evaluated.
   let explanation: { text: string; tier: 'llm' | 'fallback' } | undefined;
-  if (!response) {
+  if (!response && !deadline) {
     const preview = await previewFinality({ db, policies: svc.policies }, msg.scope);
     if (preview.evaluation.outcome === 'REVIEW') {
       const policy = svc.policies.finality().policy;
@@ -71,6 +83,20 @@ async function run(msg: Envelope, ctx: StepContext) {
   const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
 
   return ctx.commit(async (tx: PoolClient) => {
+    if (deadline) {
+      const d = await deadlineToApply(tx, msg, deadline, svc.policies.governance().policy.deadlines, svc.now());
+      if ('skipped' in d) return { emit: [] as OutMessage[], result: { review: deadline.review_id, skipped: d.skipped } };
+      if (d.action === 'escalate') {
+        const review = await recordEscalation(tx, d.review, d.escalateTo!, d.applied);
+        return { emit: [] as OutMessage[], result: { review: review.reviewId, escalated_to: review.escalatedTo, level: review.escalationLevel } };
+      }
+      // The grammar allows only defer for finality reviews; a policy saying otherwise is not applied.
+      if (d.action !== 'defer') throw new PermanentError('invalid_fail_safe', `a finality review cannot fail safe to ${d.action}`);
+      // Deferred as a human deferral is, for finality.yaml's review.defer_days; then the round runs as after an answer.
+      const note = `no answer by the deadline (${d.applied.deadline.toISOString()})`;
+      await recordFinalityAnswer(tx, d.review, { option: 'defer', decidedBy: DEADLINE_PRINCIPAL, days: defaultDeferDays, note, now: d.applied.at, response: { by: DEADLINE_PRINCIPAL, deadline: d.applied.deadline.toISOString() } });
+      await finalityExpiredEvent(tx, d.review, d.applied, defaultDeferDays);
+    }
     if (response) {
       try {
         await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', scope: msg.scope, by: response.responder, accessId: response.access_id, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });

@@ -17,6 +17,7 @@ import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts
 import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
+import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { tick } from './ticker.ts';
 
 const env = configOrExit();
@@ -72,10 +73,11 @@ const cleanup =
     : undefined;
 
 const { js: tickJs } = await jetStream(nc);
+const policies = policySourceFromEnv(env);
 const ticker =
   env.BRIDGE_TICK_MS > 0
     ? setInterval(() => {
-        tick(deps.db, tickJs, env.NATS_SUBJECT_PREFIX, env.BRIDGE_TICK_MS)
+        tick(deps.db, tickJs, env.NATS_SUBJECT_PREFIX, env.BRIDGE_TICK_MS, Date.now(), { deadlines: () => policies.governance().policy.deadlines })
           .then((n) => n > 0 && log.info({ published: n }, 'timer tick published'))
           .catch((err: unknown) => log.warn({ err }, 'timer tick failed'));
       }, env.BRIDGE_TICK_MS).unref()

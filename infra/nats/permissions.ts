@@ -5,7 +5,7 @@
 //   step-<name>  pulls and acks its own consumer (fn-<name>), publishes the types its
 //                catalogue row lists and its own dead letters
 //   bridge       provisions streams and consumers (the JetStream API), runs the timer
-//                (finality.evaluate, status.tick), dead-letters max-delivery advisories
+//                (finality.evaluate, status.tick, review.escalated), dead-letters max-delivery advisories
 //   operator     everything: the dlq tool, migrations of the bus, tests and benchmarks
 //
 // Prefix and stream are wildcards (one token each), so one set of credentials serves

@@ -14,8 +14,8 @@
 //   finality.evaluate  executor (cycle complete) → finality
 //   finality.decided   finality       → status
 //   status.tick        any scheduler  → status
-//   review.escalated   ticker (a review's deadline passed) → executor / finality, notifier
 //   notification.deliver notifier     → notifier       one webhook's copy of a review / finality event
+//   review.escalated   ticker (a review's deadline passed) → executor (governance reviews), finality (finality reviews), notifier
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -125,6 +125,16 @@ export const ProposalRejected = z.object({
   note: z.string().max(2000).optional(),
 });
 
+/** A review's deadline passed (the bridge's tick): what governance.yaml's `deadlines` says happened. */
+export const ReviewEscalated = z.object({
+  review_id: z.string().min(1).max(200),
+  kind: z.enum(['governance_review', 'finality_review']),
+  /** escalate: now also answerable by escalated_to; reject / defer: the fail-safe answer was applied. */
+  action: z.enum(['escalate', 'reject', 'defer']),
+  escalated_to: z.string().max(200).optional(),
+  deadline: z.string().max(40),
+});
+
 export const StateAdvanced = z.object({
   from: StateNodeName,
   to: StateNodeName,
@@ -159,15 +169,6 @@ export const FinalityDecided = z.object({
 
 export const StatusTick = z.object({}).loose();
 
-/** A review's deadline passed (the bridge's tick): what governance.yaml's `deadlines` says happened. */
-export const ReviewEscalated = z.object({
-  review_id: z.string().min(1).max(200),
-  kind: z.enum(['governance_review', 'finality_review']),
-  /** escalate: now also answerable by escalated_to; reject / defer: the fail-safe answer was applied. */
-  action: z.enum(['escalate', 'reject', 'defer']),
-  escalated_to: z.string().max(200).optional(),
-  deadline: z.string().max(40),
-});
 
 /**
  * One webhook's copy of an event (functions/notifier). It names the webhook, not its URL

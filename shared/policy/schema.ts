@@ -53,6 +53,78 @@ export const TransitionRuleSchema = z
     message: `from/to must be an edge of the cycle ${STATE_NODES.join(' → ')} → ${STATE_NODES[0]}`,
   });
 
+// ---------------------------------------------------------------- deadlines
+
+const DURATION_UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** At most a year: a deadline further away is no deadline. */
+const MAX_DURATION_MS = 365 * 86_400_000;
+
+/** `90s`, `30m`, `24h`, `7d` → milliseconds. */
+const DURATION_HINT = 'a duration: a whole number and s, m, h or d (90s, 30m, 24h, 7d)';
+export const DurationSchema = z
+  .string({ error: DURATION_HINT })
+  .regex(/^[1-9][0-9]{0,5}[smhd]$/, DURATION_HINT)
+  .transform((v) => Number(v.slice(0, -1)) * DURATION_UNIT_MS[v.slice(-1) as keyof typeof DURATION_UNIT_MS])
+  .refine((ms) => ms <= MAX_DURATION_MS, { message: 'at most 365d' });
+
+/** An OpenFGA group (`group:<id>`) whose members may answer a review once it is escalated to them. */
+export const GroupId = z.string().regex(/^group:[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'escalate_to: an OpenFGA group, group:<id>');
+
+/** What a passed deadline does: hand the review to another group, or answer it the safe way. */
+export const FAIL_SAFE = ['reject', 'defer'] as const;
+
+/** One level, then what follows it; written nested in YAML (`then:`), read as a list. */
+export interface DeadlineLevel {
+  respond_within_ms: number;
+  /** Escalate to this group (the review stays pending, now answerable by its members too)... */
+  escalate_to?: string;
+  /** ... or apply this answer (as system:deadline). Exactly one of the two. */
+  fail_safe?: (typeof FAIL_SAFE)[number];
+}
+
+/** Levels per review kind: at most this many (a review is escalated at most MAX_DEADLINE_LEVELS - 1 times). */
+export const MAX_DEADLINE_LEVELS = 4;
+
+// A level written in YAML. Built to a fixed depth (zod has no bound on recursion; the
+// grammar does): the innermost level cannot say `then`.
+function levelSchema(depth: number): z.ZodType<unknown> {
+  const base = {
+    respond_within: DurationSchema,
+    escalate_to: GroupId.optional(),
+    fail_safe: z.enum(FAIL_SAFE).optional(),
+  };
+  const shape = depth > 1 ? { ...base, then: z.lazy(() => levelSchema(depth - 1)).optional() } : base;
+  return z
+    .object(shape)
+    .strict()
+    .superRefine((l: { escalate_to?: unknown; fail_safe?: unknown; then?: unknown }, ctx) => {
+      if ((l.escalate_to === undefined) === (l.fail_safe === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'a level has exactly one of escalate_to and fail_safe' });
+      }
+      if (l.fail_safe !== undefined && l.then !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['then'], message: 'nothing follows a fail_safe: the review is answered' });
+      }
+    });
+}
+
+type LevelIn = { respond_within: number; escalate_to?: string; fail_safe?: (typeof FAIL_SAFE)[number]; then?: LevelIn };
+const flatten = (l: LevelIn): DeadlineLevel[] => [
+  { respond_within_ms: l.respond_within, ...(l.escalate_to ? { escalate_to: l.escalate_to } : {}), ...(l.fail_safe ? { fail_safe: l.fail_safe } : {}) },
+  ...(l.then ? flatten(l.then) : []),
+];
+const DeadlineChain = levelSchema(MAX_DEADLINE_LEVELS).transform((l) => flatten(l as LevelIn));
+
+export const DeadlinesSchema = z
+  .object({
+    governance_review: DeadlineChain.optional(),
+    // A finality review is never rejected by a clock: "not final yet" is deferral.
+    finality_review: DeadlineChain.refine((ls) => !ls.some((l) => l.fail_safe === 'reject'), {
+      message: 'a finality review cannot fail safe to reject; use fail_safe: defer',
+    }).optional(),
+  })
+  .strict();
+export type Deadlines = z.output<typeof DeadlinesSchema>;
+
 export const GovernancePolicySchema = z
   .object({
     mode: ModeSchema,
@@ -60,6 +132,8 @@ export const GovernancePolicySchema = z
     scopes: z.record(ScopeId, z.object({ mode: ModeSchema }).strict()).default({}),
     rules: z.array(DriftRuleSchema).default([]),
     transition_rules: z.array(TransitionRuleSchema).default([]),
+    /** Per review kind: how long a review waits for an answer and what happens then. Absent: it waits forever. */
+    deadlines: DeadlinesSchema.default({}),
   })
   .strict();
 

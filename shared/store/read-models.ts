@@ -281,6 +281,8 @@ export interface ReviewCandidate {
   scope: string;
   /** ISO with microseconds: the page cursor. */
   cursorAt: string;
+  /** The group a deadline escalated it to (its members see it too). */
+  escalatedTo: string | null;
 }
 
 /** Reviews across scopes after (createdAt, reviewId), oldest first: the candidates of an inbox page, before permissions. */
@@ -288,14 +290,14 @@ export async function reviewCandidates(
   q: Queryable,
   opts: { status: string | null; scope: string | null; kind: string | null; afterAt: string | null; afterId: string | null; limit: number },
 ): Promise<ReviewCandidate[]> {
-  const { rows } = await q.query<{ review_id: string; scope_id: string; at: string }>(
-    `SELECT review_id, scope_id, ${isoUs('created_at')} AS at FROM review_queue
+  const { rows } = await q.query<{ review_id: string; scope_id: string; at: string; escalated_to: string | null }>(
+    `SELECT review_id, scope_id, ${isoUs('created_at')} AS at, escalated_to FROM review_queue
       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR scope_id = $2) AND ($3::text IS NULL OR kind = $3)
         AND ($4::timestamptz IS NULL OR created_at > $4 OR (created_at = $4 AND review_id > $5))
       ORDER BY created_at, review_id LIMIT $6`,
     [opts.status, opts.scope, opts.kind, opts.afterAt, opts.afterId ?? '', opts.limit],
   );
-  return rows.map((r) => ({ reviewId: r.review_id, scope: r.scope_id, cursorAt: r.at }));
+  return rows.map((r) => ({ reviewId: r.review_id, scope: r.scope_id, cursorAt: r.at, escalatedTo: r.escalated_to }));
 }
 
 // ------------------------------------------------------------------ as of a past instant

@@ -28,9 +28,14 @@ export interface Review {
   deferUntil: Date | null;
   createdAt: Date;
   resolvedAt: Date | null;
+  /** Escalations so far (governance.yaml `deadlines`); 0: never escalated. */
+  escalationLevel: number;
+  /** The OpenFGA group whose members may answer it too, since its last escalation. */
+  escalatedTo: string | null;
+  escalatedAt: Date | null;
 }
 
-type Row = {
+export type ReviewRow = {
   review_id: string;
   scope_id: string;
   kind: ReviewKind;
@@ -43,9 +48,12 @@ type Row = {
   defer_until: Date | null;
   created_at: Date;
   resolved_at: Date | null;
+  escalation_level: number;
+  escalated_to: string | null;
+  escalated_at: Date | null;
 };
 
-const toReview = (r: Row): Review => ({
+export const toReview = (r: ReviewRow): Review => ({
   reviewId: r.review_id,
   scope: r.scope_id,
   kind: r.kind,
@@ -58,23 +66,26 @@ const toReview = (r: Row): Review => ({
   deferUntil: r.defer_until,
   createdAt: r.created_at,
   resolvedAt: r.resolved_at,
+  escalationLevel: r.escalation_level,
+  escalatedTo: r.escalated_to,
+  escalatedAt: r.escalated_at,
 });
 
 export async function getReview(q: Queryable, reviewId: string): Promise<Review | null> {
-  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = $1', [reviewId]);
+  const { rows } = await q.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = $1', [reviewId]);
   return rows[0] ? toReview(rows[0]) : null;
 }
 
 /** These reviews, in the order of `ids` (missing ones left out). */
 export async function getReviews(q: Queryable, ids: readonly string[]): Promise<Review[]> {
   if (!ids.length) return [];
-  const { rows } = await q.query<Row>('SELECT * FROM review_queue WHERE review_id = ANY($1::text[])', [ids]);
+  const { rows } = await q.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = ANY($1::text[])', [ids]);
   const byId = new Map(rows.map((r) => [r.review_id, toReview(r)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 export async function listPendingReviews(q: Queryable, scope?: string): Promise<Review[]> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<ReviewRow>(
     `SELECT * FROM review_queue WHERE status = 'pending' AND ($1::text IS NULL OR scope_id = $1) ORDER BY created_at, review_id`,
     [scope ?? null],
   );
@@ -83,7 +94,7 @@ export async function listPendingReviews(q: Queryable, scope?: string): Promise<
 
 /** A scope's reviews, optionally of one status, oldest first. */
 export async function listReviews(q: Queryable, scope: string, status: ReviewStatus | null, limit: number): Promise<Review[]> {
-  const { rows } = await q.query<Row>(
+  const { rows } = await q.query<ReviewRow>(
     `SELECT * FROM review_queue WHERE scope_id = $1 AND ($2::text IS NULL OR status = $2) ORDER BY created_at, review_id LIMIT $3`,
     [scope, status, limit],
   );
@@ -140,7 +151,7 @@ export const isReviewClosed = (err: unknown): boolean => err instanceof Permanen
 const Answer = { scope: z.string().min(1), by: z.string().min(1).max(100), accessId: z.number().int().positive() };
 
 async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind, answer: { scope: string; by: string; accessId: number }): Promise<Review> {
-  const { rows } = await tx.query<Row>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
+  const { rows } = await tx.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = rows[0];
   // A review of another scope is "not found" here too: a message for one scope cannot reach into another.
   if (!r || r.scope_id !== answer.scope) throw new PermanentError('review_not_found', `review ${reviewId} does not exist in scope ${answer.scope}`);
@@ -211,7 +222,7 @@ export async function respondToGovernanceReview(db: Db, input: z.input<typeof Go
     }
     const status: ReviewStatus = a.approve ? 'approved' : 'rejected';
     const response = { approve: a.approve, ...(a.note ? { note: a.note } : {}), ...(amendment ? { amendment } : {}) };
-    const { rows } = await tx.query<Row>(
+    const { rows } = await tx.query<ReviewRow>(
       `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = now() WHERE review_id = $1 RETURNING *`,
       [a.reviewId, status, JSON.stringify(response), a.by],
     );
@@ -307,31 +318,8 @@ export async function respondToFinalityReview(
   const now = opts.now ?? new Date();
   return inTransaction(db, async (tx) => {
     const review = await lockPending(tx, a.reviewId, 'finality_review', a);
-    const basis = review.request.basis as Basis | undefined;
-    if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
-      throw new PermanentError('review_without_basis', `review ${a.reviewId} carries no evidence basis`);
-    }
     const days = a.option === 'defer' ? (a.days ?? opts.defaultDeferDays ?? 7) : null;
-    const deferUntil = days ? new Date(now.getTime() + days * 86_400_000) : null;
-    const { rows } = await tx.query<Row>(
-      `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
-      [a.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days, note: a.note ?? null }), a.by, now, deferUntil],
-    );
-    await tx.query(
-      `INSERT INTO finality_decisions (scope_id, outcome, decided_by, option, days, reasons, details, basis, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        review.scope,
-        OUTCOME_OF[a.option],
-        `human:${a.by}`,
-        a.option,
-        days,
-        JSON.stringify(a.note ? [a.note] : []),
-        JSON.stringify({ review_id: a.reviewId, defer_until: deferUntil?.toISOString() ?? null }),
-        JSON.stringify(basis),
-        now,
-      ],
-    );
+    const decision = await recordFinalityAnswer(tx, review, { option: a.option, decidedBy: `human:${a.by}`, days, note: a.note ?? null, now });
     await appendEvent(tx, {
       scope: review.scope,
       kind: 'finality_response',
@@ -339,11 +327,48 @@ export async function respondToFinalityReview(
       messageId: `review:${a.reviewId}`,
       payload: { review_id: a.reviewId, option: a.option, days, by: a.by },
     });
-    return {
-      review: toReview(rows[0]!),
-      decision: { option: a.option, by: a.by, at: now.getTime(), defer_until: deferUntil?.getTime() ?? null, basis },
-    };
+    return { review: decision.review, decision: { ...decision.decision, by: a.by } };
   });
+}
+
+/**
+ * Close a pending finality review with this answer and record it in finality_decisions
+ * with the evidence basis the review showed (a human's, or the deadline's defer).
+ */
+export async function recordFinalityAnswer(
+  tx: PoolClient,
+  review: Review,
+  a: { option: HumanOption; decidedBy: string; days: number | null; note: string | null; now: Date; response?: Record<string, unknown> },
+): Promise<{ review: Review; decision: HumanDecision }> {
+  const basis = review.request.basis as Basis | undefined;
+  if (!basis || typeof basis.evidence_seq !== 'number' || typeof basis.graph_revision !== 'number') {
+    throw new PermanentError('review_without_basis', `review ${review.reviewId} carries no evidence basis`);
+  }
+  const deferUntil = a.days ? new Date(a.now.getTime() + a.days * 86_400_000) : null;
+  const respondedBy = a.decidedBy.replace(/^human:/, '');
+  const { rows } = await tx.query<ReviewRow>(
+    `UPDATE review_queue SET status = $2, response = $3, responded_by = $4, resolved_at = $5, defer_until = $6 WHERE review_id = $1 RETURNING *`,
+    [review.reviewId, a.option === 'defer' ? 'deferred' : 'responded', JSON.stringify({ option: a.option, days: a.days, note: a.note, ...a.response }), respondedBy, a.now, deferUntil],
+  );
+  await tx.query(
+    `INSERT INTO finality_decisions (scope_id, outcome, decided_by, option, days, reasons, details, basis, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      review.scope,
+      OUTCOME_OF[a.option],
+      a.decidedBy,
+      a.option,
+      a.days,
+      JSON.stringify(a.note ? [a.note] : []),
+      JSON.stringify({ review_id: review.reviewId, defer_until: deferUntil?.toISOString() ?? null }),
+      JSON.stringify(basis),
+      a.now,
+    ],
+  );
+  return {
+    review: toReview(rows[0]!),
+    decision: { option: a.option, by: respondedBy, at: a.now.getTime(), defer_until: deferUntil?.getTime() ?? null, basis },
+  };
 }
 
 /** The latest human finality decision of the scope. */

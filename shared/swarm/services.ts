@@ -29,6 +29,8 @@ export interface SwarmServices {
   roleModels: Partial<Record<LlmRole, LanguageModel | null>>;
   /** Roles with a timeout of their own (LLM_TIMEOUT_MS_<ROLE>). Others use `llmTimeoutMs`. */
   roleTimeouts: Partial<Record<LlmRole, number>>;
+  /** The time, for what depends on it passing (review deadlines); tests move it. */
+  now(): number;
 }
 
 /** What one role calls: its model (none: the fallback decides), its timeout, its circuit breaker. */
@@ -83,6 +85,7 @@ function build(deps: Deps): SwarmServices {
     signer: () => (signer ??= loadSigner(env)),
     llmTimeoutMs: env.LLM_TIMEOUT_MS,
     ...roleOverrides(env),
+    now: Date.now,
   };
 }
 

@@ -3,6 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, jetStream, provisionStreams, type NatsConnection } from '../../shared/adapters/bus.ts';
 import { tick } from '../../infra/bridge/ticker.ts';
+import { dueCutoffs } from '../../shared/domain/deadline.ts';
+import { DEADLINE_BATCH, DUE_REVIEWS_SQL } from '../../shared/store/review-deadlines.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { uniq } from '../support/ids.ts';
 
@@ -43,5 +45,32 @@ describe('bridge ticker', () => {
     // The next window ticks again; the resolved scope is never ticked.
     expect(await tick(db.pool, js, prefix, 60_000, t0 + 60_000)).toBe(4);
     expect((await jsm.streams.info(`TICK_${id}`)).state.messages).toBe(8);
+  });
+
+  it('publishes one review.escalated per overdue review, at most DEADLINE_BATCH per level a tick, once however many bridges tick; the query is a range scan of its index', async () => {
+    const { js, jsm } = await jetStream(nc);
+    const H = 3_600_000;
+    const now = 1_900_000_000_000;
+    const deadlines = { governance_review: [{ respond_within_ms: 24 * H, fail_safe: 'reject' as const }] };
+    // A queue mostly of answered reviews (what the index leaves out), some overdue, some not yet due.
+    await db.pool.query(
+      `INSERT INTO review_queue (review_id, scope_id, kind, status, request, created_at)
+       SELECT 'old-' || i, 'open-a', 'governance_review', 'approved', '{}'::jsonb, to_timestamp($1 / 1000.0) - interval '30 days' FROM generate_series(1, 20000) i
+       UNION ALL SELECT 'due-' || lpad(i::text, 3, '0'), 'open-a', 'governance_review', 'pending', '{}'::jsonb, to_timestamp($1 / 1000.0) - interval '25 hours' - i * interval '1 second' FROM generate_series(1, $2::int + 50) i
+       UNION ALL SELECT 'later-' || i, 'open-a', 'governance_review', 'pending', '{}'::jsonb, to_timestamp($1 / 1000.0) - interval '23 hours' FROM generate_series(1, 10) i`,
+      [now, DEADLINE_BATCH],
+    );
+    await db.pool.query('ANALYZE review_queue');
+    const ticks = await Promise.all([1, 2].map(() => tick(db.pool, js, prefix, 60_000, now, { deadlines: () => deadlines })));
+    // 4 timer messages and DEADLINE_BATCH deadlines, published once between the two bridges.
+    expect(ticks[0]! + ticks[1]!).toBe(4 + DEADLINE_BATCH);
+    const info = await jsm.streams.info(`TICK_${id}`, { subjects_filter: `${prefix}.open-a.review.escalated` });
+    expect(info.state.subjects).toEqual({ [`${prefix}.open-a.review.escalated`]: DEADLINE_BATCH });
+
+    const c = dueCutoffs(deadlines, now);
+    const { rows } = await db.pool.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (FORMAT JSON) ${DUE_REVIEWS_SQL}`, [c.map((x) => x.kind), c.map((x) => x.level), c.map((x) => x.cutoff), DEADLINE_BATCH]);
+    const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
+    expect(plan).toContain('"Index Name":"review_queue_deadline"');
+    expect(plan).not.toContain('Seq Scan');
   });
 });

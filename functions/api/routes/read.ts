@@ -47,7 +47,7 @@ import {
 import { ScopeParam } from '../schemas.ts';
 import { summarize, trimPayload } from '../timeline.ts';
 import type { Routes } from './index.ts';
-import { reviewJson } from './reviews.ts';
+import { deadlinesOf, reviewJson } from './reviews.ts';
 import { mustGetScope } from './scopes.ts';
 
 /**
@@ -136,7 +136,7 @@ const inbox = createRoute({
   method: 'get',
   path: '/v1/reviews',
   summary: 'The review inbox: reviews the principal may answer, across scopes, oldest first',
-  description: `Only reviews in scopes where the principal is a reviewer (OpenFGA); anyone else gets an empty list. A page examines at most ${MAX_SCAN} reviews.`,
+  description: `Only reviews in scopes where the principal is a reviewer, and reviews escalated by their deadline to a group the principal is a member of (OpenFGA); anyone else gets an empty list. A page examines at most ${MAX_SCAN} reviews.`,
   tags: ['reviews'],
   security: bearer,
   request: { query: InboxQuery },
@@ -466,15 +466,16 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
   app.openapi(inbox, async (c) => {
     const { status, scope, kind, limit, after } = c.req.valid('query');
     const principal = c.get('principal');
-    type Pos = { t: string; id: string; scope: string };
+    type Pos = { t: string; id: string; scope: string; group: string | null };
     let start: Pos | null = null;
     if (after !== undefined) {
       const p = seal.open('reviews', principal, after);
       if (!p.t || !p.id) throw new ApiError(400, 'invalid_cursor', 'query.after: not a cursor from next_after');
-      start = { t: p.t, id: p.id, scope: '' };
+      start = { t: p.t, id: p.id, scope: '', group: null };
     }
-    // Reviewer on a scope is asked once per request, whatever the number of its reviews.
+    // Reviewer on a scope (member of a group) is asked once per request, whatever the number of its reviews.
     const reviewerOf = new Map<string, boolean>();
+    const memberOf = new Map<string, boolean>();
     const { page, more, stoppedAt } = await fillPage<Pos>(
       limit,
       async (a, n) =>
@@ -482,20 +483,25 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
           await readOnly(db, (q) =>
             reviewCandidates(q, { status: status === 'all' ? null : status, scope: scope ?? null, kind: kind ?? null, afterAt: a?.t ?? null, afterId: a?.id ?? null, limit: n }),
           )
-        ).map((x) => ({ t: x.cursorAt, id: x.reviewId, scope: x.scope })),
+        ).map((x) => ({ t: x.cursorAt, id: x.reviewId, scope: x.scope, group: x.escalatedTo })),
       async (batch) => {
         const unknown = [...new Set(batch.map((b) => b.scope))].filter((s) => !reviewerOf.has(s));
         const ok = await allowedObjects(r, principal, 'reviewer', unknown.map((s) => `scope:${s}`));
         for (const s of unknown) reviewerOf.set(s, ok.has(`scope:${s}`));
-        return batch.map((b) => reviewerOf.get(b.scope) === true);
+        // Groups only for the reviews the principal would not see as a reviewer.
+        const groups = [...new Set(batch.flatMap((b) => (b.group && !reviewerOf.get(b.scope) ? [b.group] : [])))].filter((g) => !memberOf.has(g));
+        const member = await allowedObjects(r, principal, 'member', groups);
+        for (const g of groups) memberOf.set(g, member.has(g));
+        return batch.map((b) => reviewerOf.get(b.scope) === true || (b.group !== null && memberOf.get(b.group) === true));
       },
       start,
     );
     const reviews = await readOnly(db, (q) => getReviews(q, page.map((p) => p.id)));
+    const deadlines = deadlinesOf(r);
     const end = stoppedAt ?? (more ? page[page.length - 1]! : null);
     return c.json(
       {
-        reviews: reviews.map((rv) => ({ ...reviewJson(rv), can_answer: rv.status === 'pending' })),
+        reviews: reviews.map((rv) => ({ ...reviewJson(rv, deadlines), can_answer: rv.status === 'pending' })),
         next_after: end ? seal.seal('reviews', principal, { t: end.t, id: end.id }) : null,
       },
       200,

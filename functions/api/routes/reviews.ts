@@ -6,6 +6,8 @@ import { createRoute } from '@hono/zod-openapi';
 import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
 import { amendProposal } from '../../../shared/domain/amend.ts';
+import { dueAt } from '../../../shared/domain/deadline.ts';
+import type { Deadlines } from '../../../shared/policy/schema.ts';
 import { getReview, listReviews, type Review } from '../../../shared/store/reviews.ts';
 import { authorize } from '../context.ts';
 import { ApiError } from '../errors.ts';
@@ -29,7 +31,29 @@ import { mustGetScope } from './scopes.ts';
 
 const OPTIONS: Record<Review['kind'], readonly string[]> = { governance_review: GOVERNANCE_OPTIONS, finality_review: FINALITY_OPTIONS };
 
-export const reviewJson = (r: Review) => ({
+/** governance.yaml's deadlines; a policy that does not load hides deadlines, it does not break reading reviews. */
+export function deadlinesOf(r: Routes): Deadlines {
+  try {
+    return r.policies.governance().policy.deadlines;
+  } catch (err) {
+    r.log.warn({ err }, 'governance policy unreadable: review deadlines not shown');
+    return {};
+  }
+}
+
+/** What the review's deadline is and what happens then (pending reviews; null: it has none). */
+function deadlineJson(r: Review, deadlines: Deadlines, now: number) {
+  if (r.status !== 'pending') return { deadline: null, deadline_action: null };
+  const due = dueAt(r, deadlines, now);
+  if (due.action === 'none') return { deadline: null, deadline_action: null };
+  return {
+    deadline: due.deadline.toISOString(),
+    deadline_action: due.action === 'wait' ? due.then : due.action,
+    ...(due.escalate_to ? { deadline_escalate_to: due.escalate_to } : {}),
+  };
+}
+
+export const reviewJson = (r: Review, deadlines: Deadlines = {}, now = Date.now()) => ({
   review_id: r.reviewId,
   scope: r.scope,
   kind: r.kind,
@@ -43,7 +67,14 @@ export const reviewJson = (r: Review) => ({
   defer_until: r.deferUntil?.toISOString() ?? null,
   created_at: r.createdAt.toISOString(),
   resolved_at: r.resolvedAt?.toISOString() ?? null,
+  escalation_level: r.escalationLevel,
+  escalated_to: r.escalatedTo,
+  escalated_at: r.escalatedAt?.toISOString() ?? null,
+  ...deadlineJson(r, deadlines, now),
 });
+
+/** Members of the group a pending review was escalated to may read and answer it too. */
+const escalatedGroup = (review: Review) => (review.status === 'pending' && review.escalatedTo ? { or: { relation: 'member' as const, object: review.escalatedTo } } : {});
 
 const listRoute = createRoute({
   method: 'get',
@@ -60,7 +91,7 @@ const getRoute = createRoute({
   method: 'get',
   path: '/v1/reviews/{id}',
   summary: 'One review, with what it asks and the options it takes',
-  description: "Permission: reader on the review's scope.",
+  description: "Permission: reader on the review's scope, or member of the group a pending review was escalated to by its deadline.",
   tags: ['reviews'],
   security: bearer,
   request: { params: ReviewParam },
@@ -72,7 +103,7 @@ const respondRoute = createRoute({
   path: '/v1/reviews/{id}/respond',
   summary: 'Respond to a pending review',
   description:
-    'Governance reviews take approve | reject; an approval may carry amendments (reason, plan) and is then applied and recorded as amended (the decision record keeps both versions and who amended); finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. A review is answered once: a different answer after the first is 409 review_already_answered. Permission: reviewer on the review\'s scope (a principal that cannot read it gets 404, as for a missing review).',
+    'Governance reviews take approve | reject; an approval may carry amendments (reason, plan) and is then applied and recorded as amended (the decision record keeps both versions and who amended); finality reviews take approve_finality | provide_resolution (text required: submitted as a resolution document) | escalate | defer (days, default finality.yaml review.defer_days). Publishes review.responded; the same response sent again publishes nothing new. A review is answered once: a different answer after the first is 409 review_already_answered. Permission: reviewer on the review\'s scope, or member of the group a pending review was escalated to by its deadline (a principal that cannot read it gets 404, as for a missing review).',
   tags: ['reviews'],
   security: bearer,
   request: { params: ReviewParam, body: { content: { 'application/json': { schema: RespondBody } }, required: true } },
@@ -100,14 +131,15 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       await mustGetScope(q, scope);
       return listReviews(q, scope, status === 'all' ? null : status, limit);
     });
-    return c.json({ scope, status, reviews: reviews.map(reviewJson) }, 200);
+    const deadlines = deadlinesOf(r);
+    return c.json({ scope, status, reviews: reviews.map((rv) => reviewJson(rv, deadlines)) }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
     const review = await mustGetReview(r, id);
-    await authorize(r, c, { action: 'review.read', relation: 'reader', object: `scope:${review.scope}`, scope: review.scope, write: false, hidden: reviewNotFound(id) });
-    return c.json(reviewJson(review), 200);
+    await authorize(r, c, { action: 'review.read', relation: 'reader', object: `scope:${review.scope}`, scope: review.scope, write: false, hidden: reviewNotFound(id), ...escalatedGroup(review) });
+    return c.json(reviewJson(review, deadlinesOf(r)), 200);
   });
 
   app.openapi(respondRoute, async (c) => {
@@ -115,7 +147,16 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     const body = c.req.valid('json');
     const principal = c.get('principal');
     const review = await mustGetReview(r, id);
-    const accessId = await authorize(r, c, { action: 'review.respond', relation: 'reviewer', object: `scope:${review.scope}`, scope: review.scope, write: true, target: id, hidden: reviewNotFound(id) });
+    const accessId = await authorize(r, c, {
+      action: 'review.respond',
+      relation: 'reviewer',
+      object: `scope:${review.scope}`,
+      scope: review.scope,
+      write: true,
+      target: id,
+      hidden: reviewNotFound(id),
+      ...escalatedGroup(review),
+    });
 
     const allowed = OPTIONS[review.kind];
     if (!allowed.includes(body.option)) {

@@ -28,6 +28,15 @@ describe('summarize', () => {
     // The planner logs action names (older entries, objects): both are listed.
     expect(summarize('actions_planned', { actions: ['open_investigation', 'halt_and_review'], reasoning: 'rule table' })).toBe('actions planned: 2 (open_investigation, halt_and_review)');
     expect(summarize('actions_planned', { actions: [{ type: 'request_source_refresh' }] })).toBe('actions planned: 1 (request_source_refresh)');
+    expect(summarize('review_escalated', { review_id: 'gov-1', escalated_to: 'group:leads', deadline: '2026-03-02T09:00:00.000Z', by: 'system:deadline' })).toBe(
+      'review gov-1 escalated to group:leads: no answer by 2026-03-02T09:00:00.000Z',
+    );
+    expect(summarize('review_expired', { review_id: 'gov-1', action: 'reject', deadline: '2026-03-04T09:00:00.000Z', by: 'system:deadline' })).toBe(
+      'review gov-1 rejected by system:deadline: no answer by 2026-03-04T09:00:00.000Z',
+    );
+    expect(summarize('review_expired', { review_id: 'fin-1', action: 'defer', days: 7, deadline: '2026-03-04T09:00:00.000Z', by: 'system:deadline' })).toBe(
+      'review fin-1 deferred by system:deadline: no answer by 2026-03-04T09:00:00.000Z (7 days)',
+    );
     expect(summarize('some_new_kind', {})).toBe('some new kind');
   });
 });

@@ -419,6 +419,8 @@ const KIND_LABEL = {
   status_card: 'Briefing',
   finality_review_requested: 'Finality review requested',
   finality_response: 'Review answered',
+  review_escalated: 'Review escalated (deadline)',
+  review_expired: 'Review expired (deadline)',
   scope_status_changed: 'Scope status changed',
   scope_reopened: 'Scope reopened',
   session_finalized: 'Certificate issued',
@@ -1025,11 +1027,51 @@ function reviewExplanation(r) {
   return [p ? `${p.proposer ?? 'an agent'} proposes ${p.action ?? 'a change'}${p.from ? ` ${p.from} → ${p.to}` : ''}.` : '', reasons].filter(Boolean).join(' ');
 }
 
+// ------------------------------------------------------------------ review deadlines
+
+/** "40 min", "3 h", "2 d": how far a deadline is, either way. */
+function howLong(ms) {
+  const m = Math.round(Math.abs(ms) / 60_000);
+  return m < 60 ? `${m} min` : m < 48 * 60 ? `${Math.round(m / 60)} h` : `${Math.round(m / 1440)} d`;
+}
+const DEADLINE_THEN = {
+  escalate: (to) => `then escalated to ${to ?? 'another group'}`,
+  reject: () => 'then rejected automatically',
+  defer: () => 'then deferred automatically',
+};
+
+/**
+ * A pending review's deadline (governance.yaml `deadlines`, as the API computes it):
+ * "due in 3 h, then …", "overdue, escalated to group:x", or nothing when it waits forever.
+ */
+function deadlineNote(r, now = Date.now()) {
+  if (r.status !== 'pending' || (!r.deadline && !r.escalated_to)) return null;
+  const parts = [];
+  let kind = 'info';
+  if (r.escalated_to) {
+    parts.push(`overdue, escalated to ${r.escalated_to}`);
+    kind = 'warn';
+  }
+  if (r.deadline) {
+    const left = Date.parse(r.deadline) - now;
+    const then = (DEADLINE_THEN[r.deadline_action] ?? (() => ''))(r.deadline_escalate_to);
+    if (left > 0) parts.push(`due in ${howLong(left)}${then ? `, ${then}` : ''}`);
+    else {
+      // The bridge's next tick applies it.
+      parts.push(`overdue by ${howLong(left)}${then ? `, ${then.replace(/^then /, '')} at the next check` : ''}`);
+      kind = 'bad';
+    }
+  }
+  const text = parts.join(' · ');
+  return h('p', { class: 'deadline' }, badge(kind === 'info' ? '⏱ deadline' : '⚠ deadline', kind), ' ', h('span', { title: r.deadline ?? '' }, text[0].toUpperCase() + text.slice(1)));
+}
+
 function reviewCard(r, canAnswer, after) {
   return h(
     'li',
     { class: 'review', id: `review-${r.review_id}` },
     h('div', {}, h('strong', {}, REVIEW_KIND[r.kind] ?? r.kind), ' in ', h('a', { href: `#/scopes/${r.scope}` }, r.scope), ' · waiting since ', when(r.created_at)),
+    deadlineNote(r),
     h('p', {}, reviewExplanation(r)),
     canAnswer && r.status === 'pending' ? h('button', { type: 'button', class: 'primary', onclick: () => answerDialog(r, after) }, 'Answer…') : null,
   );
@@ -1194,7 +1236,7 @@ async function inboxPage(params, stale = () => false) {
     h('p', { class: 'muted' }, 'Pending reviews you may answer, oldest first.'),
     filters,
     reviews.length === 0
-      ? h('p', { class: 'muted' }, me.swarm?.reviewer ? 'Nothing waits for you.' : `Nothing to answer: ${me.principal} is not a reviewer.`)
+      ? h('p', { class: 'muted' }, me.swarm?.reviewer ? 'Nothing waits for you.' : `Nothing to answer: ${me.principal} is not a reviewer (nor in a group a review was escalated to).`)
       : h('ul', { class: 'plain' }, reviews.map((r) => reviewCard(r, r.can_answer !== false, () => inboxPage(params, stale)))),
   );
 }
