@@ -36,7 +36,7 @@ export type ApiContext = Context<{ Variables: Vars }>;
 export interface Permission {
   /** What the request does, for the access log: document.submit, scope.read, ... */
   action: string;
-  relation: 'reader' | 'ingester' | 'reviewer';
+  relation: 'reader' | 'ingester' | 'reviewer' | 'operator';
   /** OpenFGA object: scope:<id> or swarm:main. */
   object: string;
   scope: string | null;

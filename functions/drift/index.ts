@@ -22,6 +22,7 @@ import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { services } from '../../shared/swarm/services.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
@@ -29,10 +30,11 @@ const PUBLISH_ATTEMPTS = 5;
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['state.advanced'],
+  consumes: ['state.advanced', RELEASE_TYPE],
   emits: PUBLISHERS.drift,
   timeoutMs: 120_000,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

@@ -13,15 +13,17 @@ import { approvalOnRecord } from '../../shared/store/governance.ts';
 import { isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 
 const AGENT = 'executor';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['action.approved', 'review.responded'],
+  consumes: ['action.approved', 'review.responded', RELEASE_TYPE],
   emits: PUBLISHERS.executor,
   timeoutMs: 30_000,
-  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx)),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : onReview(msg, ctx))),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

@@ -18,15 +18,17 @@ import { isReviewClosed, respondToFinalityReview } from '../../shared/store/revi
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { services } from '../../shared/swarm/services.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 
 const AGENT = 'finality';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['finality.evaluate', 'review.responded'],
+  consumes: ['finality.evaluate', 'review.responded', RELEASE_TYPE],
   emits: PUBLISHERS.finality,
   timeoutMs: 90_000,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

@@ -14,6 +14,8 @@
 //   finality.evaluate  executor (cycle complete) → finality
 //   finality.decided   finality       → status
 //   status.tick        any scheduler  → status
+//   hold.released      API (resume)   → the step named in it (governance, executor, finality, drift,
+//                                       planner): act now on a message it held while the scope was paused
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -132,6 +134,18 @@ export const FinalityDecided = z.object({
 
 export const StatusTick = z.object({}).loose();
 
+/**
+ * A resumed scope releases a message its step held while paused (shared/swarm/hold.ts).
+ * Only a pointer: the step reads the message it stored itself, so the API never
+ * publishes (or could forge) another step's message types.
+ */
+export const HoldReleased = z.object({
+  consumer: z.string().regex(/^[a-z][a-z0-9-]{0,47}$/),
+  message_id: z.string().min(1).max(200),
+  /** The scope's release counter (scopes.releases) when this was published. */
+  release: z.number().int().min(1),
+});
+
 export const MESSAGES = {
   'doc.submitted': DocSubmitted,
   'facts.extracted': FactsExtracted,
@@ -146,6 +160,7 @@ export const MESSAGES = {
   'finality.evaluate': FinalityEvaluate,
   'finality.decided': FinalityDecided,
   'status.tick': StatusTick,
+  'hold.released': HoldReleased,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -157,7 +172,7 @@ export type MessageName = keyof typeof MESSAGES;
  * only the API can publish a document or a human answer and only governance an approval.
  */
 export const PUBLISHERS = {
-  api: ['doc.submitted', 'review.responded'],
+  api: ['doc.submitted', 'review.responded', 'hold.released'],
   facts: ['facts.extracted', 'proposal.submitted'],
   drift: ['drift.assessed', 'proposal.submitted'],
   planner: ['plan.ready', 'proposal.submitted'],

@@ -90,7 +90,7 @@ const me = createRoute({
 const permissions = get(
   '/v1/scopes/{scope}/permissions',
   'What the principal may do on a scope',
-  'reader, ingester and reviewer on the scope (OpenFGA). For showing controls only: every request is still checked. Permission: reader on the scope.',
+  'reader, ingester, reviewer and operator on the scope (OpenFGA). For showing controls only: every request is still checked. Permission: reader on the scope.',
   'console',
   { params: ScopeParam },
   json(ScopePermissions, 'Relations'),
@@ -240,6 +240,9 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
           scope: s.scope,
           status: s.status,
           mode: s.mode as 'YOLO' | 'MITL' | 'MASTER' | null,
+          hold: s.hold,
+          held_since: s.heldSince?.toISOString() ?? null,
+          held_by: s.heldBy,
           state: { node: s.node, epoch: s.epoch },
           goal_score: s.goalScore,
           lyapunov_v: s.lyapunovV,
@@ -268,8 +271,8 @@ export function readRoutes(app: Routes['app'], r: Routes): void {
     const principal = c.get('principal');
     await reader(c, scope, 'scope.permissions');
     await readOnly(db, (q) => mustGetScope(q, scope));
-    const [ingester, reviewer] = await Promise.all(['ingester', 'reviewer'].map((rel) => allowedObjects(r, principal, rel, [`scope:${scope}`]).then((s) => s.size > 0)));
-    return c.json({ scope, reader: true, ingester: ingester!, reviewer: reviewer! }, 200);
+    const [ingester, reviewer, operator] = await Promise.all(['ingester', 'reviewer', 'operator'].map((rel) => allowedObjects(r, principal, rel, [`scope:${scope}`]).then((s) => s.size > 0)));
+    return c.json({ scope, reader: true, ingester: ingester!, reviewer: reviewer!, operator: operator! }, 200);
   });
 
   app.openapi(facts, async (c) => {

@@ -24,7 +24,7 @@ import {
   ScopeParam,
 } from '../schemas.ts';
 import type { Routes } from './index.ts';
-import { mustGetScope } from './scopes.ts';
+import { mustGetScope, scopeClosed } from './scopes.ts';
 
 const OPTIONS: Record<Review['kind'], readonly string[]> = { governance_review: GOVERNANCE_OPTIONS, finality_review: FINALITY_OPTIONS };
 
@@ -127,6 +127,9 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
     if (body.text !== undefined && body.option !== 'provide_resolution') {
       throw new ApiError(400, 'invalid_request', `body.text: only with option provide_resolution, not ${body.option}`);
     }
+    // A closed scope's reviews were superseded; say why, rather than only that the review is closed.
+    const scope = await readOnly(r.deps.db, (q) => mustGetScope(q, review.scope));
+    if (scope.hold === 'closed') throw scopeClosed(review.scope, scope, 'takes no more answers');
     if (review.status !== 'pending') {
       const by = review.respondedBy ? ` (by ${review.respondedBy})` : '';
       if (ANSWERED.includes(review.status)) throw new ApiError(409, 'review_already_answered', `review "${id}" is already ${review.status}${by}; a review is answered once`);
