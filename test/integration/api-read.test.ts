@@ -192,8 +192,8 @@ describe('scopes, me and permissions', () => {
     expect(Me.parse(await ok('/v1/me'))).toEqual({ principal: 'agent:api', swarm: { ingester: true, reviewer: false } });
     expect(Me.parse(await ok('/v1/me', h.tokens.operator))).toEqual({ principal: 'user:operator', swarm: { ingester: false, reviewer: true } });
     expect(Me.parse(await ok('/v1/me', h.tokens.intruder))).toEqual({ principal: 'agent:intruder', swarm: { ingester: false, reviewer: false } });
-    expect(ScopePermissions.parse(await ok(`/v1/scopes/${scope}/permissions`))).toEqual({ scope, reader: true, ingester: true, reviewer: false });
-    expect(ScopePermissions.parse(await ok(`/v1/scopes/${scope}/permissions`, h.tokens.operator))).toEqual({ scope, reader: true, ingester: false, reviewer: true });
+    expect(ScopePermissions.parse(await ok(`/v1/scopes/${scope}/permissions`))).toEqual({ scope, reader: true, ingester: true, reviewer: false, operator: false });
+    expect(ScopePermissions.parse(await ok(`/v1/scopes/${scope}/permissions`, h.tokens.operator))).toEqual({ scope, reader: true, ingester: false, reviewer: true, operator: true });
     const hidden = await get(`/v1/scopes/${scope}/permissions`, h.tokens.intruder);
     expect([hidden.status, errorCode(hidden.body)]).toEqual([404, 'scope_not_found']);
   });
