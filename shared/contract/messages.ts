@@ -16,6 +16,8 @@
 //   status.tick        any scheduler  → status
 //   hold.released      API (resume)   → the step named in it (governance, executor, finality, drift,
 //                                       planner): act now on a message it held while the scope was paused
+//   scope.hold_changed API           → (none: the event stream and the console) an operator paused,
+//                                       resumed or closed the scope
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -146,6 +148,16 @@ export const HoldReleased = z.object({
   release: z.number().int().min(1),
 });
 
+/** An operator paused, resumed or closed the scope; said on the bus so that the event stream (and every open console) shows it. */
+export const ScopeHoldChanged = z.object({
+  action: z.enum(['pause', 'resume', 'close']),
+  hold: z.enum(['paused', 'closed']).nullable(),
+  by: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+  /** The context-log entry of the change. */
+  seq: z.number().int().positive(),
+});
+
 export const MESSAGES = {
   'doc.submitted': DocSubmitted,
   'facts.extracted': FactsExtracted,
@@ -161,6 +173,7 @@ export const MESSAGES = {
   'finality.decided': FinalityDecided,
   'status.tick': StatusTick,
   'hold.released': HoldReleased,
+  'scope.hold_changed': ScopeHoldChanged,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -172,7 +185,7 @@ export type MessageName = keyof typeof MESSAGES;
  * only the API can publish a document or a human answer and only governance an approval.
  */
 export const PUBLISHERS = {
-  api: ['doc.submitted', 'review.responded', 'hold.released'],
+  api: ['doc.submitted', 'review.responded', 'hold.released', 'scope.hold_changed'],
   facts: ['facts.extracted', 'proposal.submitted'],
   drift: ['drift.assessed', 'proposal.submitted'],
   planner: ['plan.ready', 'proposal.submitted'],

@@ -66,6 +66,8 @@ export type HoldOutcome =
   | {
       ok: true;
       changed: boolean;
+      /** The context-log entry of the change (null when nothing changed). */
+      seq: number | null;
       state: ScopeHold;
       /** Held messages to release (resume only): each to its step, under release number `release`. */
       release: { n: number; messages: { consumer: string; messageId: string }[] } | null;
@@ -90,6 +92,7 @@ export async function changeHold(tx: PoolClient, policies: PolicySource, input: 
   if (!change.ok) return { ok: false, refused: change };
   let state: ScopeHold = { hold: row.hold, heldSince: row.held_since, heldBy: row.held_by };
   let superseded: string[] = [];
+  let seq: number | null = null;
   if (change.changed) {
     const set = await tx.query<{ held_since: Date | null }>(
       `UPDATE scopes SET hold = $2, held_since = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END, held_by = $3, updated_at = now()
@@ -105,12 +108,12 @@ export async function changeHold(tx: PoolClient, policies: PolicySource, input: 
       );
       superseded = s.rows.map((x) => x.review_id).sort();
     }
-    const { seq } = await appendEvent(tx, {
+    ({ seq } = await appendEvent(tx, {
       scope: r.scope,
       kind: HOLD_EVENT[r.action],
       source: 'operator',
       payload: { by: r.by, ...(r.reason ? { reason: r.reason } : {}), from: row.hold ?? 'active', to: change.hold ?? 'active', ...(superseded.length ? { superseded_reviews: superseded } : {}) },
-    });
+    }));
     await recordDecision(tx, policies, r, row.mode, seq);
   }
   let release: { n: number; messages: { consumer: string; messageId: string }[] } | null = null;
@@ -124,7 +127,7 @@ export async function changeHold(tx: PoolClient, policies: PolicySource, input: 
       release = { n: n.rows[0]!.releases, messages: held.rows.map((h) => ({ consumer: h.consumer, messageId: h.message_id })) };
     }
   }
-  return { ok: true, changed: change.changed, state, release, superseded };
+  return { ok: true, changed: change.changed, seq, state, release, superseded };
 }
 
 /** The operator's change as a decision record, next to the swarm's: who, what, why, under which policy. */

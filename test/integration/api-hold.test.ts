@@ -10,7 +10,7 @@ import { createDeps } from '../../shared/runtime/deps.ts';
 import { waitFor } from '../faults/support/env.ts';
 import { uniq } from '../support/ids.ts';
 import { ACME_DIR } from '../support/swarm.ts';
-import { startApi, token, type ApiHarness } from './api-harness.ts';
+import { SseReader, startApi, token, type ApiHarness } from './api-harness.ts';
 
 const ACME_1 = readFileSync(`${ACME_DIR}/01-announcement.txt`, 'utf8');
 type Scope = { hold: string | null; held_by: string | null; held_since: string | null; state: { node: string; epoch: number }; finality: { rounds: number }; certificates: number };
@@ -47,6 +47,8 @@ const sql = async <R>(text: string, params: unknown[]) => (await h.db.pool.query
 describe('pause and resume', () => {
   it('a paused scope takes the document, holds its cycle, and resume finishes it (state back to ContextIngested, finality evaluated)', async () => {
     const scope = await newScope('pause-');
+    const events = new SseReader(await h.call('GET', `/v1/scopes/${scope}/events`, { token: h.tokens.operator }));
+    await events.waitFor((e) => e.event === 'ready');
     const paused = await op('pause', scope, { reason: 'checking the seller’s figures' });
     expect(paused.status).toBe(200);
     expect(await paused.json()).toMatchObject({ scope, hold: 'paused', held_by: 'user:operator', changed: true, released: 0 });
@@ -63,6 +65,11 @@ describe('pause and resume', () => {
     // The list shows the hold as well.
     const list = (await (await h.call('GET', '/v1/scopes?limit=200', { token: h.tokens.operator })).json()) as { scopes: { scope: string; hold: string | null }[] };
     expect(list.scopes.find((s) => s.scope === scope)?.hold).toBe('paused');
+
+    // The event stream says so (every open console refreshes).
+    const said = await events.waitFor((e) => e.event === 'scope.hold_changed');
+    expect(JSON.parse(said.data!).payload).toMatchObject({ action: 'pause', hold: 'paused', by: 'user:operator', reason: 'checking the seller’s figures' });
+    await events.cancel();
 
     const resumed = await op('resume', scope, { reason: 'figures confirmed' });
     expect(await resumed.json()).toMatchObject({ hold: null, held_by: null, held_since: null, changed: true, released: 1 });

@@ -6,7 +6,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { HoldAction } from '../../../shared/domain/hold.ts';
 import { releaseId } from '../../../shared/domain/hold.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
-import { HoldReleased } from '../../../shared/contract/messages.ts';
+import { HoldReleased, ScopeHoldChanged } from '../../../shared/contract/messages.ts';
 import { ScopeNotFoundError } from '../../../shared/store/db.ts';
 import { changeHold } from '../../../shared/store/hold.ts';
 import { authorize } from '../context.ts';
@@ -51,6 +51,13 @@ export function holdRoutes(app: Routes['app'], r: Routes): void {
           throw err;
         });
       if (!out.ok) throw new ApiError(409, out.refused.code, `scope "${scope}": ${out.refused.message}`);
+      if (out.seq !== null) {
+        // For the event stream: the change itself is durable already (context log, decision
+        // record), so a bus failure here only costs open consoles a live refresh.
+        const payload = ScopeHoldChanged.parse({ action, hold: out.state.hold, by: principal, seq: out.seq, ...(reason !== undefined ? { reason } : {}) });
+        const env: Envelope = { id: `api:hold:${scope}:${out.seq}`, scope, type: 'scope.hold_changed', payload, attempt: 1, source: SOURCE, ts: new Date().toISOString() };
+        await publish(r.deps.js, r.deps.env.NATS_SUBJECT_PREFIX, env).catch((err: unknown) => r.log.warn({ err, scope, action }, 'scope.hold_changed not published'));
+      }
       let released = 0;
       if (out.release) {
         const ts = new Date().toISOString();
