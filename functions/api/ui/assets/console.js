@@ -421,6 +421,9 @@ const KIND_LABEL = {
   scope_status_changed: 'Scope status changed',
   scope_reopened: 'Scope reopened',
   session_finalized: 'Certificate issued',
+  scope_paused: 'Scope paused',
+  scope_resumed: 'Scope resumed',
+  scope_closed: 'Scope closed',
 };
 
 async function scopePage(scope, stale = () => false) {
@@ -429,6 +432,7 @@ async function scopePage(scope, stale = () => false) {
   const perms = await api(`${base}/permissions`);
   if (stale()) return () => {};
   const live = h('span', { class: 'live', role: 'status' }, 'Connecting…');
+  const holdBar = h('div', { class: 'hold-bar' });
   const sections = {
     summary: h('section', { 'aria-labelledby': 'h-summary', class: 'card' }),
     chart: h('section', { 'aria-labelledby': 'h-chart', class: 'card' }),
@@ -442,7 +446,7 @@ async function scopePage(scope, stale = () => false) {
     add: perms.ingester ? h('section', { 'aria-labelledby': 'h-add', class: 'card' }) : null,
   };
   put($main, 
-    h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), live),
+    h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), holdBar, live),
     h('div', { class: 'cols' }, h('div', {}, sections.summary, sections.chart, sections.reviews, sections.contradictions, sections.goals), h('div', {}, sections.add, sections.briefing, sections.certificates)),
     sections.timeline,
     sections.decisions,
@@ -486,6 +490,7 @@ async function scopePage(scope, stale = () => false) {
       api(`${base}/briefings?limit=1`),
     ]);
     renderSummary(sections.summary, summary);
+    renderHold(holdBar, sections.add, summary, perms, base, refresh);
     chart = renderChart(sections.chart, conv, reviews.reviews, certs.certificates, chart);
     renderReviews(sections.reviews, reviews.reviews.filter((r) => r.status === 'pending'), perms, refresh);
     renderContradictions(sections.contradictions, facts);
@@ -639,6 +644,49 @@ function renderSummary(section, s) {
       stat('Next evaluation would say', [outcomeBadge(f.preview.outcome), ...f.preview.reasons.map((r) => h('div', { class: 'muted' }, r.message.replace(/^[A-Z_]+:\s*/, '')))]),
     ),
   );
+}
+
+// ------------------------------------------------------------------ pause, resume, close
+
+const HOLD_ACTION = {
+  pause: {
+    label: 'Pause',
+    title: 'Pause this scope',
+    text: 'Documents are still accepted and read, but the swarm holds everything else — no state change, no finality evaluation, no certificate — until the scope is resumed.',
+    done: 'Scope paused',
+  },
+  resume: { label: 'Resume', title: 'Resume this scope', text: 'What the swarm held while the scope was paused is released, and it goes on where it stopped.', done: 'Scope resumed' },
+  close: {
+    label: 'Close…',
+    title: 'Close this scope for good',
+    text: 'A closed scope takes no more documents or review answers, its pending reviews are superseded, and the swarm does nothing more on it. Its history and certificates stay readable. This cannot be undone.',
+    submit: 'Close scope permanently',
+    done: 'Scope closed',
+  },
+};
+
+/** The hold badge, and the operator's controls (the API checks the operator relation again). */
+function renderHold(bar, addSection, s, perms, base, after) {
+  const actions = !perms.operator || s.hold === 'closed' ? [] : s.hold === 'paused' ? ['resume', 'close'] : ['pause', 'close'];
+  put(
+    bar,
+    s.hold ? h('span', { class: `badge badge-${s.hold === 'closed' ? 'bad' : 'warn'}`, title: `${s.hold} by ${s.held_by ?? '?'} since ${s.held_since ?? '?'}` }, s.hold === 'closed' ? 'Closed' : 'Paused') : null,
+    ...actions.map((a) => h('button', { type: 'button', onclick: () => holdDialog(a, base, after) }, HOLD_ACTION[a].label)),
+  );
+  if (addSection) addSection.hidden = s.hold === 'closed';
+}
+
+function holdDialog(action, base, after) {
+  const a = HOLD_ACTION[action];
+  const reason = h('textarea', { id: 'hold-reason', rows: 3, maxlength: 500 });
+  dialog(a.title, [h('p', {}, a.text), h('label', { for: 'hold-reason' }, 'Reason (optional, kept in the decision record)'), reason], {
+    submitLabel: a.submit ?? a.label,
+    onSubmit: async () => {
+      const r = await api(`${base}/${action}`, { method: 'POST', body: reason.value.trim() ? { reason: reason.value.trim() } : {} });
+      toast(r.changed ? a.done : `Nothing to do: the scope was already ${r.hold ?? 'active'}`);
+      await after();
+    },
+  });
 }
 
 const chartSize = (section) => ({ width: Math.max(280, section.clientWidth - 32), height: 260 });
