@@ -10,7 +10,7 @@ const ERRORS = {
   401: 'Missing or unknown bearer token',
   403: 'The principal lacks the OpenFGA relation on a scope it can read (recorded in access_log)',
   404: 'No such scope, review, certificate or route, or one in a scope the principal cannot read (the same answer)',
-  409: 'The review already has an answer (review_already_answered) or is closed, the doc_id was used for another text (doc_id_conflict), or the scope exists with another mode',
+  409: 'The review already has an answer (review_already_answered) or is closed, the doc_id was used for another text (doc_id_conflict), the scope exists with another mode, or the scope is closed (scope_closed)',
   413: 'Body or document too large',
   415: 'Body is not application/json',
   422: 'The Idempotency-Key was already used with a different body (idempotency_key_reused)',

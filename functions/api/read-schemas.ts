@@ -3,7 +3,7 @@
 import { z } from '@hono/zod-openapi';
 import { LogKind } from '../../shared/store/context-log.ts';
 import { MODES } from '../../shared/policy/schema.ts';
-import { REVIEW_STATUSES, Review } from './schemas.ts';
+import { HoldFields, REVIEW_STATUSES, Review } from './schemas.ts';
 
 const iso = z.string().openapi({ format: 'date-time', example: '2025-01-01T12:00:00.000000Z' });
 
@@ -36,6 +36,7 @@ export const ScopeLine = z
     scope: z.string(),
     status: z.string(),
     mode: z.enum(MODES).nullable(),
+    ...HoldFields,
     state: z.object({ node: z.string(), epoch: z.number().int() }),
     goal_score: z.number().nullable().openapi({ description: 'of the latest stored evaluation round; null before the first' }),
     lyapunov_v: z.number().nullable(),
@@ -61,7 +62,7 @@ export const Me = z
   .openapi('Me');
 
 export const ScopePermissions = z
-  .object({ scope: z.string(), reader: z.boolean(), ingester: z.boolean(), reviewer: z.boolean(), operator: z.boolean() })
+  .object({ scope: z.string(), reader: z.boolean(), ingester: z.boolean(), reviewer: z.boolean(), operator: z.boolean().openapi({ description: 'may pause, resume and close the scope and set its webhooks' }) })
   .openapi('ScopePermissions');
 
 // ------------------------------------------------------------------ facts

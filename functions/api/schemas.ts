@@ -65,6 +65,25 @@ export const IdempotencyHeader = z.object({
 
 // ------------------------------------------------------------------ scopes
 
+/** An operator's hold on the scope (pause, resume, close), shown with every scope. */
+export const HoldFields = {
+  hold: z.enum(['paused', 'closed']).nullable().openapi({ description: 'paused: documents accepted, steps hold; closed: no more documents, steps do nothing; null: neither' }),
+  held_since: iso.nullable(),
+  held_by: z.string().nullable(),
+};
+
+export const HoldBody = z.strictObject({ reason: text(500).optional().openapi({ description: 'Why; kept in the decision record and the context log' }) }).openapi('HoldRequest');
+
+export const HoldState = z
+  .object({
+    scope: z.string(),
+    ...HoldFields,
+    changed: z.boolean().openapi({ description: 'false when the scope was already so (the request is idempotent)' }),
+    released: z.number().int().openapi({ description: 'resume: held messages released to their steps' }),
+    superseded_reviews: z.array(z.string()).openapi({ description: 'close: the pending reviews it superseded' }),
+  })
+  .openapi('ScopeHold');
+
 export const PutScopeBody = z.strictObject({ mode: z.enum(MODES).optional().openapi({ description: 'Governance mode override; omitted: governance.yaml decides' }) }).openapi('PutScope');
 
 export const ScopeInfo = z
@@ -120,6 +139,7 @@ export const Summary = z
     scope: z.string(),
     status: z.string(),
     mode: z.enum(MODES).nullable(),
+    ...HoldFields,
     created_at: iso,
     last_activity_at: iso,
     state: z.object({ node: z.string(), epoch: z.number().int(), updated_at: iso }),

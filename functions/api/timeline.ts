@@ -73,6 +73,12 @@ export function summarize(kind: string, p: Record<string, unknown>, ctx: EntryCo
     }
     case 'scope_reopened':
       return `scope reopened${how(str(p.previous_status) ? `was ${str(p.previous_status)}` : null, typeof p.round === 'number' ? `round ${p.round}` : null)}`;
+    case 'scope_paused':
+    case 'scope_resumed':
+    case 'scope_closed': {
+      const superseded = list(p.superseded_reviews);
+      return `scope ${kind.slice(6)}${how(str(p.by) ? `by ${str(p.by)}` : null, superseded.length ? `${superseded.length} pending review(s) superseded` : null)}${reason}`;
+    }
     case 'wal.compacted':
     case 'wal.retained':
       return `${typeof p.removed === 'number' ? p.removed : 'some'} earlier entries ${kind === 'wal.compacted' ? 'compacted' : 'removed by retention'}${typeof p.from_seq === 'number' ? ` (seq ${p.from_seq}–${p.to_seq})` : ''}`;

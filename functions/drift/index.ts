@@ -22,6 +22,7 @@ import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
@@ -30,10 +31,11 @@ const PUBLISH_ATTEMPTS = 5;
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['state.advanced'],
+  consumes: ['state.advanced', RELEASE_TYPE],
   emits: PUBLISHERS.drift,
   ...STEP_BUDGETS.drift,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

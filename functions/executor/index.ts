@@ -18,16 +18,18 @@ import { getReview, isReviewClosed, respondToGovernanceReview } from '../../shar
 import { advanceState } from '../../shared/store/state.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['action.approved', 'review.responded', 'review.escalated'],
+  consumes: ['action.approved', 'review.responded', 'review.escalated', RELEASE_TYPE],
   emits: PUBLISHERS.executor,
   ...STEP_BUDGETS.executor,
-  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx)),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx))),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

@@ -22,16 +22,18 @@ import { getReview, isReviewClosed, recordFinalityAnswer, respondToFinalityRevie
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
+  consumes: ['finality.evaluate', 'review.responded', 'review.escalated', RELEASE_TYPE],
   emits: PUBLISHERS.finality,
   ...STEP_BUDGETS.finality,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

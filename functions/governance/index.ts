@@ -13,13 +13,15 @@ import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { governProposal } from '../../shared/store/governance.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 
 export const step = defineStep({
   name: 'governance',
-  consumes: ['proposal.submitted'],
+  consumes: ['proposal.submitted', RELEASE_TYPE],
   emits: PUBLISHERS.governance,
   ...STEP_BUDGETS.governance,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

@@ -16,16 +16,18 @@ import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'planner';
 
 export const step = defineStep({
   name: AGENT,
-  consumes: ['state.advanced', 'proposal.rejected'],
+  consumes: ['state.advanced', 'proposal.rejected', RELEASE_TYPE],
   emits: PUBLISHERS.planner,
   ...STEP_BUDGETS.planner,
-  handle: (msg, ctx) => run(msg, ctx),
+  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
+  handle: holdable((msg, ctx) => run(msg, ctx)),
 });
 export const app = step.app;
 export const handler = lambdaHandler(step);

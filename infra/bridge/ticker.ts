@@ -4,6 +4,9 @@
 // `deadlines`). The message ids name the tick window, or the review and its level, so
 // several bridges ticking at once publish each message once (JetStream drops the
 // duplicates; the receiving step's inbox and the review's level drop later ones).
+// A paused or closed scope gets no tick: time passing must not move it (its steps
+// would only hold the messages). A paused scope's review deadlines still fall due;
+// their escalations are held with the rest and applied on resume.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Queryable } from '../../shared/adapters/db.ts';
@@ -49,7 +52,7 @@ export interface TickOptions {
 
 export async function tick(db: Queryable, js: JetStreamClient, prefix: string, intervalMs: number, now = Date.now(), opts: TickOptions = {}): Promise<number> {
   const window = Math.floor(now / intervalMs);
-  const { rows } = await db.query<{ scope_id: string }>(`SELECT scope_id FROM scopes WHERE status IN ('open', 'blocked') ORDER BY scope_id`);
+  const { rows } = await db.query<{ scope_id: string }>(`SELECT scope_id FROM scopes WHERE status IN ('open', 'blocked') AND hold IS NULL ORDER BY scope_id`);
   let published = 0;
   const send = async (envs: Envelope[]) => {
     for (const env of envs) {

@@ -1,7 +1,7 @@
 // Who may do what on the bus, derived from the message catalogue (PUBLISHERS in
 // shared/contract/messages.ts). One identity per service, least privilege:
 //
-//   api          publishes doc.submitted and review.responded, nothing else
+//   api          publishes doc.submitted, review.responded and hold.released, scope.hold_changed, nothing else
 //   step-<name>  pulls and acks its own consumer (fn-<name>), publishes the types its
 //                catalogue row lists and its own dead letters
 //   bridge       provisions streams and consumers (the JetStream API), runs the timer

@@ -16,6 +16,10 @@
 //   status.tick        any scheduler  → status
 //   notification.deliver notifier     → notifier       one webhook's copy of a review / finality event
 //   review.escalated   ticker (a review's deadline passed) → executor (governance reviews), finality (finality reviews), notifier
+//   hold.released      API (resume)   → the step named in it (governance, executor, finality, drift,
+//                                       planner): act now on a message it held while the scope was paused
+//   scope.hold_changed API           → (none: the event stream and the console) an operator paused,
+//                                       resumed or closed the scope
 import { z } from 'zod';
 import { ScopeId } from './envelope.ts';
 
@@ -169,7 +173,6 @@ export const FinalityDecided = z.object({
 
 export const StatusTick = z.object({}).loose();
 
-
 /**
  * One webhook's copy of an event (functions/notifier). It names the webhook, not its URL
  * or secret: those are read when it is sent, so neither travels on the bus nor sits in a
@@ -183,6 +186,28 @@ export const NotificationDeliver = z.object({
   event: z.enum(['review.requested', 'review.escalated', 'review.responded', 'certificate.issued', 'scope.blocked', 'scope.expired']),
   occurred_at: z.string().max(40),
   data: z.record(z.string(), z.union([z.string().max(300), z.number(), z.boolean(), z.null()])),
+});
+
+/**
+ * A resumed scope releases a message its step held while paused (shared/swarm/hold.ts).
+ * Only a pointer: the step reads the message it stored itself, so the API never
+ * publishes (or could forge) another step's message types.
+ */
+export const HoldReleased = z.object({
+  consumer: z.string().regex(/^[a-z][a-z0-9-]{0,47}$/),
+  message_id: z.string().min(1).max(200),
+  /** The scope's release counter (scopes.releases) when this was published. */
+  release: z.number().int().min(1),
+});
+
+/** An operator paused, resumed or closed the scope; said on the bus so that the event stream (and every open console) shows it. */
+export const ScopeHoldChanged = z.object({
+  action: z.enum(['pause', 'resume', 'close']),
+  hold: z.enum(['paused', 'closed']).nullable(),
+  by: z.string().min(1).max(200),
+  reason: z.string().max(500).optional(),
+  /** The context-log entry of the change. */
+  seq: z.number().int().positive(),
 });
 
 export const MESSAGES = {
@@ -201,6 +226,8 @@ export const MESSAGES = {
   'status.tick': StatusTick,
   'review.escalated': ReviewEscalated,
   'notification.deliver': NotificationDeliver,
+  'hold.released': HoldReleased,
+  'scope.hold_changed': ScopeHoldChanged,
 } as const;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -212,7 +239,7 @@ export type MessageName = keyof typeof MESSAGES;
  * only the API can publish a document or a human answer and only governance an approval.
  */
 export const PUBLISHERS = {
-  api: ['doc.submitted', 'review.responded'],
+  api: ['doc.submitted', 'review.responded', 'hold.released', 'scope.hold_changed'],
   facts: ['facts.extracted', 'proposal.submitted'],
   drift: ['drift.assessed', 'proposal.submitted'],
   planner: ['plan.ready', 'proposal.submitted'],

@@ -26,6 +26,9 @@ export interface ScopeOverview {
   scope: string;
   status: string;
   mode: string | null;
+  hold: 'paused' | 'closed' | null;
+  heldSince: Date | null;
+  heldBy: string | null;
   node: string;
   epoch: number;
   goalScore: number | null;
@@ -49,6 +52,9 @@ export async function scopeOverviews(q: Queryable, ids: readonly string[]): Prom
     scope_id: string;
     status: string;
     mode: string | null;
+    hold: 'paused' | 'closed' | null;
+    held_since: Date | null;
+    held_by: string | null;
     node: string | null;
     epoch: string | null;
     goal_score: number | null;
@@ -61,7 +67,7 @@ export async function scopeOverviews(q: Queryable, ids: readonly string[]): Prom
     last_activity_at: Date;
     created_at: Date;
   }>(
-    `SELECT s.scope_id, s.status, s.mode, st.node, st.epoch, ch.goal_score, ch.lyapunov_v, ch.round, fd.outcome,
+    `SELECT s.scope_id, s.status, s.mode, s.hold, s.held_since, s.held_by, st.node, st.epoch, ch.goal_score, ch.lyapunov_v, ch.round, fd.outcome,
             (SELECT count(*) FROM graph_edges e WHERE e.scope_id = s.scope_id AND e.kind = 'contradicts' AND e.status = 'active' AND e.superseded_at IS NULL) AS open_contradictions,
             (SELECT count(*) FROM review_queue r WHERE r.scope_id = s.scope_id AND r.status = 'pending') AS pending_reviews,
             (SELECT count(*) FROM certificates c WHERE c.scope_id = s.scope_id) AS certificates,
@@ -78,6 +84,9 @@ export async function scopeOverviews(q: Queryable, ids: readonly string[]): Prom
     scope: r.scope_id,
     status: r.status,
     mode: r.mode,
+    hold: r.hold,
+    heldSince: r.held_since,
+    heldBy: r.held_by,
     node: r.node ?? 'ContextIngested',
     epoch: num(r.epoch),
     goalScore: r.goal_score,

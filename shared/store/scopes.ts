@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { scopeSwarmTuple, type AuthzAdmin } from '../adapters/authz.ts';
 import { ScopeId } from '../contract/envelope.ts';
+import type { Hold } from '../domain/hold.ts';
 import { INITIAL_NODE } from '../domain/state-machine.ts';
 import { ModeSchema, type Mode } from '../policy/schema.ts';
 import { inTransaction, num, ScopeNotFoundError, type Db, type Queryable } from './db.ts';
@@ -15,6 +16,10 @@ export interface Scope {
   scope: string;
   status: ScopeStatus;
   mode: Mode | null;
+  /** An operator's hold (shared/store/hold.ts); null: neither paused nor closed. */
+  hold: Hold | null;
+  heldSince: Date | null;
+  heldBy: string | null;
   lastSeq: number;
   lastActivityAt: Date;
   metadata: Record<string, unknown>;
@@ -55,6 +60,9 @@ type Row = {
   scope_id: string;
   status: ScopeStatus;
   mode: Mode | null;
+  hold: Hold | null;
+  held_since: Date | null;
+  held_by: string | null;
   last_seq: string;
   last_activity_at: Date;
   metadata: Record<string, unknown>;
@@ -63,12 +71,12 @@ type Row = {
 
 export async function getScope(q: Queryable, scope: string): Promise<Scope | null> {
   const { rows } = await q.query<Row>(
-    'SELECT scope_id, status, mode, last_seq, last_activity_at, metadata, created_at FROM scopes WHERE scope_id = $1',
+    'SELECT scope_id, status, mode, hold, held_since, held_by, last_seq, last_activity_at, metadata, created_at FROM scopes WHERE scope_id = $1',
     [scope],
   );
   const r = rows[0];
   return r
-    ? { scope: r.scope_id, status: r.status, mode: r.mode, lastSeq: num(r.last_seq), lastActivityAt: r.last_activity_at, metadata: r.metadata, createdAt: r.created_at }
+    ? { scope: r.scope_id, status: r.status, mode: r.mode, hold: r.hold, heldSince: r.held_since, heldBy: r.held_by, lastSeq: num(r.last_seq), lastActivityAt: r.last_activity_at, metadata: r.metadata, createdAt: r.created_at }
     : null;
 }
 

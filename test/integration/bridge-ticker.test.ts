@@ -19,6 +19,10 @@ beforeAll(async () => {
   const { jsm } = await jetStream(nc);
   await provisionStreams(jsm, { ...db.env, NATS_STREAM: `TICK_${id}`, NATS_DLQ_STREAM: `TICK_${id}_DLQ`, NATS_SUBJECT_PREFIX: prefix });
   await db.pool.query(`INSERT INTO scopes (scope_id, status) VALUES ('open-a', 'open'), ('blocked-b', 'blocked'), ('done-c', 'resolved')`);
+  // An operator's hold (issue 13, item 5): neither a paused nor a closed scope is ticked.
+  await db.pool.query(
+    `INSERT INTO scopes (scope_id, status, hold, held_since, held_by) VALUES ('paused-d', 'open', 'paused', now(), 'user:operator'), ('closed-e', 'blocked', 'closed', now(), 'user:operator')`,
+  );
 });
 afterAll(async () => {
   const { jsm } = await jetStream(nc);
@@ -42,7 +46,7 @@ describe('bridge ticker', () => {
       `${prefix}.open-a.finality.evaluate`,
       `${prefix}.open-a.status.tick`,
     ]);
-    // The next window ticks again; the resolved scope is never ticked.
+    // The next window ticks again; the resolved, paused and closed scopes are never ticked.
     expect(await tick(db.pool, js, prefix, 60_000, t0 + 60_000)).toBe(4);
     expect((await jsm.streams.info(`TICK_${id}`)).state.messages).toBe(8);
   });

@@ -75,7 +75,9 @@ describe('bus credentials', () => {
       }
     }
     expect(seen).toEqual(Object.fromEntries(rows.map(([id, types]) => [id, [...types].sort((a, b) => Object.keys(MESSAGES).indexOf(a) - Object.keys(MESSAGES).indexOf(b))])));
-    expect(seen.api).toEqual(['doc.submitted', 'review.responded']);
+    // A resume's releases are pointers to what a step stored itself: the API never publishes another step's types.
+    expect(seen.api).toEqual(['doc.submitted', 'review.responded', 'hold.released', 'scope.hold_changed']);
+    expect(Object.entries(seen).filter(([, t]) => t.includes('hold.released')).map(([id]) => id)).toEqual(['api']);
     expect(Object.entries(seen).filter(([, t]) => t.includes('action.approved')).map(([id]) => id)).toEqual(['step-governance']);
   });
 

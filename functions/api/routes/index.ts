@@ -7,6 +7,7 @@ import type { ApiApp, ApiDeps } from '../context.ts';
 import { certificateRoutes } from './certificates.ts';
 import { StreamCount, eventRoutes } from './events.ts';
 import { healthRoutes } from './health.ts';
+import { holdRoutes } from './hold.ts';
 import { readRoutes } from './read.ts';
 import { reviewRoutes } from './reviews.ts';
 import { scopeRoutes } from './scopes.ts';
@@ -27,6 +28,7 @@ export function registerRoutes(r: Omit<Routes, 'streams'>): Routes {
   healthRoutes(r.app, routes);
   scopeRoutes(r.app, routes);
   reviewRoutes(r.app, routes);
+  holdRoutes(r.app, routes);
   certificateRoutes(r.app, routes);
   eventRoutes(r.app, routes);
   readRoutes(r.app, routes);

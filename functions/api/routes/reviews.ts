@@ -27,7 +27,7 @@ import {
   ScopeParam,
 } from '../schemas.ts';
 import type { Routes } from './index.ts';
-import { mustGetScope } from './scopes.ts';
+import { mustGetScope, scopeClosed } from './scopes.ts';
 
 const OPTIONS: Record<Review['kind'], readonly string[]> = { governance_review: GOVERNANCE_OPTIONS, finality_review: FINALITY_OPTIONS };
 
@@ -179,6 +179,9 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       if (!m.ok) throw new ApiError(400, m.code === 'nothing_to_amend' ? 'amendment_not_allowed' : m.code, m.message.startsWith('amendments') ? `body.${m.message}` : m.message);
       amendments = m.amendments;
     }
+    // A closed scope's reviews were superseded; say why, rather than only that the review is closed.
+    const scope = await readOnly(r.deps.db, (q) => mustGetScope(q, review.scope));
+    if (scope.hold === 'closed') throw scopeClosed(review.scope, scope, 'takes no more answers');
     if (review.status !== 'pending') {
       const by = review.respondedBy ? ` (by ${review.respondedBy})` : '';
       if (ANSWERED.includes(review.status)) throw new ApiError(409, 'review_already_answered', `review "${id}" is already ${review.status}${by}; a review is answered once`);

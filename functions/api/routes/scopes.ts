@@ -38,6 +38,10 @@ export async function mustGetScope(q: Queryable, scope: string): Promise<Scope> 
   return s;
 }
 
+/** 409 for what a closed scope no longer takes (documents, answers, pause, resume). */
+export const scopeClosed = (scope: string, s: Pick<Scope, 'heldBy' | 'heldSince'>, what = 'takes no more documents') =>
+  new ApiError(409, 'scope_closed', `scope "${scope}" was closed${s.heldBy ? ` by ${s.heldBy}` : ''}${s.heldSince ? ` at ${s.heldSince.toISOString()}` : ''}: it ${what}; its history and certificates can still be read`);
+
 /**
  * Bodies over this are refused from Content-Length, or while streaming, before they are
  * read whole: a document that fits no envelope cannot be accepted anyway.
@@ -123,7 +127,9 @@ export function scopeRoutes(app: ApiApp, r: Routes): void {
     const key = c.req.valid('header')['Idempotency-Key'];
     const principal = c.get('principal');
     await authorize(r, c, { action: 'document.submit', relation: 'ingester', object: `scope:${scope}`, scope, write: true });
-    await readOnly(deps.db, (q) => mustGetScope(q, scope));
+    const s = await readOnly(deps.db, (q) => mustGetScope(q, scope));
+    // A paused scope still takes documents (its steps hold); a closed one takes none.
+    if (s.hold === 'closed') throw scopeClosed(scope, s);
     const pub = await submit({ db: deps.db, js: deps.js, prefix: deps.env.NATS_SUBJECT_PREFIX }, scope, body, principal, key);
     r.log.info({ scope, doc_id: pub.doc_id, message_id: pub.message_id, duplicate: pub.duplicate, principal }, 'document published');
     return c.json({ scope, ...pub }, 202);
@@ -147,6 +153,9 @@ export function scopeRoutes(app: ApiApp, r: Routes): void {
         scope,
         status: s.status,
         mode: s.mode,
+        hold: s.hold,
+        held_since: s.heldSince?.toISOString() ?? null,
+        held_by: s.heldBy,
         created_at: s.createdAt.toISOString(),
         last_activity_at: s.lastActivityAt.toISOString(),
         state: { node: state?.node ?? 'ContextIngested', epoch: state?.epoch ?? 0, updated_at: (state?.updatedAt ?? s.createdAt).toISOString() },

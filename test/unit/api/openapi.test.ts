@@ -32,7 +32,7 @@ describe('OpenAPI document', () => {
       .map((r) => `${r.method} ${r.path.replace(/:([a-z]+)/g, '{$1}')}`)
       .sort();
     expect(documented).toEqual([...new Set(served)]);
-    expect(documented).toHaveLength(26); // + 4 webhook routes (issue 13 item 4)
+    expect(documented).toHaveLength(29); // 22 + 4 webhook routes + pause, resume, close (issue 13)
   });
 
   it('the scope parameter is documented with the pattern the envelope enforces', async () => {

@@ -5,6 +5,9 @@ import { MAX_PAYLOAD_CHARS, summarize, trimPayload } from '../../../functions/ap
 
 describe('summarize', () => {
   it('one line per kind, from what the entry records', () => {
+    expect(summarize('scope_paused', { by: 'user:operator', reason: 'checking a source' })).toBe('scope paused (by user:operator): checking a source');
+    expect(summarize('scope_closed', { by: 'user:operator', superseded_reviews: ['fin-a'] })).toBe('scope closed (by user:operator, 1 pending review(s) superseded)');
+    expect(summarize('scope_resumed', {})).toBe('scope resumed');
     expect(summarize('context_doc', { title: 'Q3 plan', doc_id: 'd1', text: 'x' })).toBe('document received: Q3 plan');
     expect(summarize('context_doc', { doc_id: 'd1', extraction_error: { code: 'document_too_large' } })).toBe('document received: d1 (not read: document_too_large)');
     expect(summarize('proposal_approved', { approved_by: 'auto', governance_path: 'processProposal', mode: 'YOLO' }, { tier: 1 })).toBe('governance approve (tier 1, path processProposal, YOLO)');

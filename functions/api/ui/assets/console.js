@@ -281,7 +281,7 @@ async function scopesPage(stale = () => false) {
     );
   };
   render();
-  put($main, 
+  put($main,
     h('div', { class: 'heading' }, h('h1', {}, 'Scopes'), me.swarm?.ingester ? h('button', { type: 'button', class: 'primary', onclick: newScopeDialog }, 'New scope') : null),
     scopes.length === 0 ? h('p', { class: 'muted' }, 'No scope you can read yet.') : h('div', { class: 'scroll' }, table),
     more ? h('p', { class: 'muted' }, 'Showing the first 1,000 scopes.') : null,
@@ -424,6 +424,9 @@ const KIND_LABEL = {
   scope_status_changed: 'Scope status changed',
   scope_reopened: 'Scope reopened',
   session_finalized: 'Certificate issued',
+  scope_paused: 'Scope paused',
+  scope_resumed: 'Scope resumed',
+  scope_closed: 'Scope closed',
 };
 
 async function scopePage(scope, stale = () => false) {
@@ -432,6 +435,7 @@ async function scopePage(scope, stale = () => false) {
   const perms = await api(`${base}/permissions`);
   if (stale()) return () => {};
   const live = h('span', { class: 'live', role: 'status' }, 'Connecting…');
+  const holdBar = h('div', { class: 'hold-bar' });
   const sections = {
     summary: h('section', { 'aria-labelledby': 'h-summary', class: 'card' }),
     chart: h('section', { 'aria-labelledby': 'h-chart', class: 'card' }),
@@ -445,8 +449,8 @@ async function scopePage(scope, stale = () => false) {
     add: perms.ingester ? h('section', { 'aria-labelledby': 'h-add', class: 'card' }) : null,
     webhooks: perms.operator ? h('section', { 'aria-labelledby': 'h-webhooks', class: 'card' }) : null,
   };
-  put($main, 
-    h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), live),
+  put($main,
+    h('div', { class: 'heading' }, h('h1', {}, 'Scope ', h('span', { class: 'mono' }, scope)), holdBar, live),
     h('div', { class: 'cols' }, h('div', {}, sections.summary, sections.chart, sections.reviews, sections.contradictions, sections.goals), h('div', {}, sections.add, sections.briefing, sections.certificates, sections.webhooks)),
     sections.timeline,
     sections.decisions,
@@ -491,6 +495,7 @@ async function scopePage(scope, stale = () => false) {
       api(`${base}/briefings?limit=1`),
     ]);
     renderSummary(sections.summary, summary);
+    renderHold(holdBar, sections.add, summary, perms, base, refresh);
     chart = renderChart(sections.chart, conv, reviews.reviews, certs.certificates, chart);
     renderReviews(sections.reviews, reviews.reviews.filter((r) => r.status === 'pending'), perms, refresh, reviews.reviews.filter((r) => r.response?.amendment).slice(-5).reverse());
     renderContradictions(sections.contradictions, facts);
@@ -644,6 +649,49 @@ function renderSummary(section, s) {
       stat('Next evaluation would say', [outcomeBadge(f.preview.outcome), ...f.preview.reasons.map((r) => h('div', { class: 'muted' }, r.message.replace(/^[A-Z_]+:\s*/, '')))]),
     ),
   );
+}
+
+// ------------------------------------------------------------------ pause, resume, close
+
+const HOLD_ACTION = {
+  pause: {
+    label: 'Pause',
+    title: 'Pause this scope',
+    text: 'Documents are still accepted and read, but the swarm holds everything else — no state change, no finality evaluation, no certificate — until the scope is resumed.',
+    done: 'Scope paused',
+  },
+  resume: { label: 'Resume', title: 'Resume this scope', text: 'What the swarm held while the scope was paused is released, and it goes on where it stopped.', done: 'Scope resumed' },
+  close: {
+    label: 'Close…',
+    title: 'Close this scope for good',
+    text: 'A closed scope takes no more documents or review answers, its pending reviews are superseded, and the swarm does nothing more on it. Its history and certificates stay readable. This cannot be undone.',
+    submit: 'Close scope permanently',
+    done: 'Scope closed',
+  },
+};
+
+/** The hold badge, and the operator's controls (the API checks the operator relation again). */
+function renderHold(bar, addSection, s, perms, base, after) {
+  const actions = !perms.operator || s.hold === 'closed' ? [] : s.hold === 'paused' ? ['resume', 'close'] : ['pause', 'close'];
+  put(
+    bar,
+    s.hold ? h('span', { class: `badge badge-${s.hold === 'closed' ? 'bad' : 'warn'}`, title: `${s.hold} by ${s.held_by ?? '?'} since ${s.held_since ?? '?'}` }, s.hold === 'closed' ? 'Closed' : 'Paused') : null,
+    ...actions.map((a) => h('button', { type: 'button', onclick: () => holdDialog(a, base, after) }, HOLD_ACTION[a].label)),
+  );
+  if (addSection) addSection.hidden = s.hold === 'closed';
+}
+
+function holdDialog(action, base, after) {
+  const a = HOLD_ACTION[action];
+  const reason = h('textarea', { id: 'hold-reason', rows: 3, maxlength: 500 });
+  dialog(a.title, [h('p', {}, a.text), h('label', { for: 'hold-reason' }, 'Reason (optional, kept in the decision record)'), reason], {
+    submitLabel: a.submit ?? a.label,
+    onSubmit: async () => {
+      const r = await api(`${base}/${action}`, { method: 'POST', body: reason.value.trim() ? { reason: reason.value.trim() } : {} });
+      toast(r.changed ? a.done : `Nothing to do: the scope was already ${r.hold ?? 'active'}`);
+      await after();
+    },
+  });
 }
 
 const chartSize = (section) => ({ width: Math.max(280, section.clientWidth - 32), height: 260 });
@@ -1231,7 +1279,7 @@ async function inboxPage(params, stale = () => false) {
     if (kindSelect.value) p.set('kind', kindSelect.value);
     location.hash = `#/inbox${p.size ? `?${p}` : ''}`;
   });
-  put($main, 
+  put($main,
     h('h1', {}, 'Review inbox'),
     h('p', { class: 'muted' }, 'Pending reviews you may answer, oldest first.'),
     filters,
