@@ -3,6 +3,7 @@
 // A lost race or a scope that moved on is not an error: the winner's transition
 // stands. When a cycle completes (back to ContextIngested), finality evaluates.
 import { STEP_BUDGETS } from '../budgets.ts';
+import { recordReviewAnswered } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
@@ -64,7 +65,7 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
   await authorize(ctx, msg.scope);
   await authorizeResponder(ctx.deps.authz, msg.scope, r.responder);
-  return ctx.commit(async (tx) => {
+  const out = await ctx.commit(async (tx) => {
     let review;
     try {
       review = await respondToGovernanceReview(tx, { reviewId: r.review_id, approve: r.option === 'approve', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.note ? { note: r.note } : {}) });
@@ -98,4 +99,7 @@ async function onReview(msg: Envelope, ctx: StepContext) {
     if (!o) throw new PermanentError('review_without_obligation', `review ${r.review_id} carries no state change to apply`);
     return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, approved_by: `human:${r.responder}` });
   });
+  // Counted once committed; a second answer changed nothing.
+  if (!(out.result as { skipped?: string }).skipped) recordReviewAnswered('governance_review', r.option);
+  return out;
 }
