@@ -252,6 +252,14 @@ export const envSchema = z.object({
 
   OTEL_EXPORTER_OTLP_ENDPOINT: z.union([url(['http', 'https']), z.literal('')]).default(''),
   OTEL_SERVICE_NAME: z.string().default('governed-swarm'),
+  /** Prometheus /metrics on the bridge's health port and the API; false: no instruments at all (nothing recorded). */
+  METRICS_ENABLED: bool.default(true),
+  /** Bearer token the API's /metrics requires (the API port serves clients); empty: the API has no /metrics. */
+  METRICS_TOKEN: z.string().default(''),
+  /** A pending review older than this counts as overdue (gswarm_reviews_overdue). */
+  METRICS_REVIEW_OVERDUE_MS: int(60_000).default(24 * 3_600_000),
+  /** Open scopes with their own series (most recently active first); the rest are folded into scope="other". */
+  METRICS_SCOPES_MAX: int(1, 10_000).default(500),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -9,9 +9,10 @@
 // body limit → validation of path, query, headers and body → permission → handler.
 // Every error: { error: { code, message, details?, request_id } } (errors.ts).
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
+import { PROMETHEUS_CONTENT_TYPE, metricsEnabled, metricsText, recordHttpRequest } from '../../shared/adapters/metrics.ts';
 import { SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
 import { logger } from '../../shared/log.ts';
 import { policySourceFromEnv } from '../../shared/policy/load.ts';
@@ -62,12 +63,14 @@ export function createApi(deps: ApiDeps): ApiApp {
       const route = matchedRoutes(c).findLast((m) => m.method !== 'ALL')?.path ?? '(unmatched)';
       span.updateName(`${c.req.method} ${route}`);
       span.setAttributes({ 'http.request.method': c.req.method, 'http.route': route, 'http.response.status_code': c.res.status });
+      recordHttpRequest(c.req.method, route, c.res.status, (performance.now() - t0) / 1000);
     });
     log.info(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0), principal: c.get('principal'), request_id: c.get('requestId'), client_request_id: c.get('clientRequestId') },
       'request',
     );
   });
+  metricsRoute(app, deps.env.METRICS_TOKEN);
   app.use('/v1/*', authenticate(auth));
   // Authenticated first (a header check), then the body limit: an anonymous client cannot make us read.
   app.use('/v1/*', limitBody);
@@ -98,4 +101,20 @@ export function createApi(deps: ApiDeps): ApiApp {
   app.notFound((c) => errorResponse(c, 404, 'not_found', `no route ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => toErrorResponse(err, c, (e) => log.error({ err: e, request_id: c.get('requestId'), path: c.req.path }, 'request failed')));
   return app;
+}
+
+/**
+ * GET /metrics on the API's own port, behind its own bearer token (METRICS_TOKEN): the
+ * API port faces clients, and a scraper's credential should open metrics, not /v1.
+ * Without the token configured the route does not exist (404 like any unknown path).
+ */
+function metricsRoute(app: ApiApp, token: string): void {
+  if (!token) return;
+  const want = createHash('sha256').update(token).digest();
+  app.get('/metrics', async (c) => {
+    const got = createHash('sha256').update(c.req.header('authorization')?.replace(/^Bearer /i, '') ?? '').digest();
+    if (!timingSafeEqual(got, want)) return errorResponse(c, 401, 'unauthorized', 'GET /metrics needs the METRICS_TOKEN bearer token');
+    if (!metricsEnabled()) return errorResponse(c, 404, 'not_found', 'metrics are disabled in this process (METRICS_ENABLED=false)');
+    return c.body(await metricsText(), 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Cache-Control': 'no-store' });
+  });
 }

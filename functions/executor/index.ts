@@ -5,6 +5,7 @@
 // A governance review whose deadline passed is escalated, rejected or deferred here
 // (review.escalated; shared/swarm/deadlines.ts checks it first).
 import { STEP_BUDGETS } from '../budgets.ts';
+import { recordReviewAnswered } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
@@ -73,7 +74,7 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   // A member of the group the review was escalated to may answer it too.
   const escalatedTo = (await getReview(ctx.deps.db, r.review_id))?.escalatedTo ?? null;
   await authorizeResponder(ctx.deps.authz, msg.scope, r.responder, escalatedTo);
-  return ctx.commit(async (tx) => {
+  const out = await ctx.commit(async (tx) => {
     let review;
     try {
       review = await respondToGovernanceReview(tx, {
@@ -117,6 +118,9 @@ async function onReview(msg: Envelope, ctx: StepContext) {
     const amended = review.amendment ? { amended: review.amendment.changed, amended_by: `human:${review.amendment.by}` } : {};
     return advance(tx, msg, o, { proposal_id: review.proposalId, review_id: review.reviewId, decision_id: review.humanDecisionId, approved_by: `human:${r.responder}`, ...amended });
   });
+  // Counted once committed; a second answer changed nothing.
+  if (!(out.result as { skipped?: string }).skipped) recordReviewAnswered('governance_review', r.option);
+  return out;
 }
 
 async function onDeadline(msg: Envelope, ctx: StepContext) {

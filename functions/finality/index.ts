@@ -6,6 +6,7 @@
 // whose deadline passed is escalated, or deferred as a human deferral would be
 // (review.escalated; shared/swarm/deadlines.ts checks it first).
 import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
+import { recordCertificate, recordReviewAnswered, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
@@ -83,8 +84,9 @@ async function run(msg: Envelope, ctx: StepContext) {
   }
   const signer = await svc.signer().catch(() => null);
   const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
+  let reviewCreated = false;
 
-  return ctx.commit(async (tx: PoolClient) => {
+  const out = await ctx.commit(async (tx: PoolClient) => {
     if (deadline) {
       const d = await deadlineToApply(tx, msg, deadline, svc.policies.governance().policy.deadlines, svc.now());
       if ('skipped' in d) return { emit: [] as OutMessage[], result: { review: deadline.review_id, skipped: d.skipped } };
@@ -129,7 +131,14 @@ async function run(msg: Envelope, ctx: StepContext) {
         review_id: r.review?.reviewId ?? null,
       }),
     ];
+    reviewCreated = Boolean(r.review?.created);
     if (r.review?.created) emit.push(message('review.requested', { review_id: r.review.reviewId, kind: 'finality_review', reason: `goal score ${r.evaluation.goal_score.toFixed(2)}` }));
     return { emit, result: { round: r.round, outcome: r.outcome, certificate: r.certificate?.certificateId ?? null, review: r.review?.reviewId ?? null, replayed: r.replayed } };
   });
+  // Counted once committed; a replayed evaluation issued nothing new.
+  const res = out.result as { outcome?: string; certificate?: string | null; review?: string | null; replayed?: boolean; skipped?: string };
+  if (response && !res.skipped) recordReviewAnswered('finality_review', response.option);
+  if (res.certificate && !res.replayed && res.outcome) recordCertificate(res.outcome);
+  if (reviewCreated) recordReviewOpened('finality_review');
+  return out;
 }

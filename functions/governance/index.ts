@@ -4,6 +4,7 @@
 // The decision record is written with its policy version and governance path;
 // an approval goes to the executor, a review to the human queue.
 import { STEP_BUDGETS } from '../budgets.ts';
+import { recordGovernanceDecision, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
@@ -49,8 +50,14 @@ async function run(msg: Envelope, ctx: StepContext) {
     emit.push(message('review.requested', { review_id: res.reviewId, kind: 'governance_review', reason: d.reasons.map((r) => r.message).join('; ').slice(0, 500) }));
   }
   const fallback = [trace.oversight, trace.agent].find((t) => t?.tier === 'fallback')?.fallbackReason;
-  return ctx.commit(async () => ({
+  const out = await ctx.commit(async () => ({
     emit,
     result: { decision: d.decision, tier: d.tier, path: d.governance_path, mode: d.mode, decision_id: res.decisionId, replayed: res.replayed, ...(fallback ? { llm_fallback: fallback } : {}) },
   }));
+  // Counted once committed, and not for a decision found already recorded.
+  if (res.decisionId && !res.replayed) {
+    recordGovernanceDecision(d.governance_path, d.tier, d.decision);
+    if (d.decision === 'review' && res.reviewId) recordReviewOpened('governance_review');
+  }
+  return out;
 }

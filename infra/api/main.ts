@@ -7,6 +7,7 @@ import { serve } from '@hono/node-server';
 import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
 import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
+import { initMetrics, shutdownMetrics } from '../../shared/adapters/metrics.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { ConfigError, configOrExit } from '../../shared/config.ts';
 import { logger } from '../../shared/log.ts';
@@ -29,6 +30,8 @@ process.on('unhandledRejection', (err) => {
 });
 
 const telemetry = initTelemetry(env);
+// Recorded only where they can be read: GET /metrics exists with METRICS_TOKEN.
+if (env.METRICS_TOKEN) initMetrics(env);
 const deps = processDeps();
 let nc;
 try {
@@ -67,6 +70,7 @@ async function shutdown(signal: string): Promise<void> {
   await nc!.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
   await closeProcessDeps();
   await telemetry.shutdown().catch(() => {});
+  await shutdownMetrics();
   log.info({ clean }, 'stopped');
   process.exit(clean ? 0 : 1);
 }

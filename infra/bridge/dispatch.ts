@@ -12,6 +12,7 @@
 // returns the stored result and the republish is dropped as a duplicate.
 import type { JsMsg, JetStreamClient } from '@nats-io/jetstream';
 import { nakDelayMs, publishEnvelope, type RedeliveryConfig } from '../../shared/adapters/bus.ts';
+import { recordProcessed, type ProcessOutcome } from '../../shared/adapters/metrics.ts';
 import { ROOT_CONTEXT, SpanKind, extractContext, inSpan, trace, type Context } from '../../shared/adapters/telemetry.ts';
 import { classify, retryKindOf } from '../../shared/contract/errors.ts';
 import type { StepFailure, StepResponse } from '../../shared/contract/result.ts';
@@ -76,16 +77,32 @@ export async function dispatch(m: JsMsg, route: Route, dc: DispatchContext, canc
     dc.log.error({ err, consumer: route.consumer, seq: m.seq }, 'could not settle message');
     return 'abandoned';
   });
+  const settledAt = performance.now();
+  recordProcessed(route.consumer, processOutcome(outcome, res), (settledAt - receivedAt) / 1000);
   dc.onSettled?.({
     consumer: route.consumer,
     streamSeq: m.seq,
     deliveryCount,
     outcome,
     receivedAt,
-    settledAt: performance.now(),
+    settledAt,
     ...(res && !res.ok ? { error: res.error } : {}),
   });
   return outcome;
+}
+
+/** The metrics' outcome: a dead letter is `permanent` when the step said so, `dead_lettered` when retries ran out. */
+function processOutcome(o: Outcome, res: StepResponse | undefined): ProcessOutcome {
+  switch (o) {
+    case 'acked':
+      return 'ok';
+    case 'nakked':
+      return 'transient';
+    case 'dead-lettered':
+      return res && !res.ok && res.error.class === 'permanent' ? 'permanent' : 'dead_lettered';
+    default:
+      return o;
+  }
 }
 
 /** Call the function; anything thrown on the way (a network error) becomes a classified failure. */

@@ -5,6 +5,7 @@
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Pool } from '@neondatabase/serverless';
 import { Hono } from 'hono';
+import { PROMETHEUS_CONTENT_TYPE, metricsEnabled, metricsText } from '../../shared/adapters/metrics.ts';
 import { breakerStates } from '../../shared/adapters/resilience.ts';
 import type { Bridge } from './bridge.ts';
 
@@ -50,6 +51,13 @@ export function healthApp(d: HealthDeps): Hono {
     const checks: Record<string, Check> = { nats, postgres, s3, breakers: open.length ? { ok: false, detail: `open: ${open.join(', ')}` } : { ok: true } };
     const down = Object.entries(checks).filter(([, v]) => !v.ok).map(([k]) => k);
     return c.json({ ready: down.length === 0, down, checks, breakers, consumers: b?.consumers() ?? [] }, down.length ? 503 : 200);
+  });
+
+  // Prometheus scrapes here (same port as the probes, loopback by default: nothing on it is secret
+  // beyond scope ids, and whoever may read readiness may read these).
+  app.get('/metrics', async (c) => {
+    if (!metricsEnabled()) return c.text('metrics disabled (METRICS_ENABLED=false)\n', 404);
+    return c.body(await metricsText(), 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
   });
 
   return app;

@@ -1,13 +1,14 @@
 // npm run bridge: the JetStream bridge as a process.
 //   - loads the functions (BRIDGE_FUNCTIONS, or every functions/<name>/index.ts);
 //   - runs them in-process, or over HTTP for those named in BRIDGE_FUNCTION_URLS;
-//   - serves /healthz and /readyz on BRIDGE_HEALTH_HOST:BRIDGE_HEALTH_PORT (loopback by default);
+//   - serves /healthz, /readyz and /metrics (Prometheus) on BRIDGE_HEALTH_HOST:BRIDGE_HEALTH_PORT (loopback by default);
 //   - on SIGTERM/SIGINT (V3): stops fetching, finishes and acks what is in flight
 //     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
 //     (1 if the grace ran out first; those messages are redelivered).
 import { serve } from '@hono/node-server';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
+import { initMetrics, shutdownMetrics } from '../../shared/adapters/metrics.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { configOrExit } from '../../shared/config.ts';
 import { logger } from '../../shared/log.ts';
@@ -18,6 +19,7 @@ import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
 import { policySourceFromEnv } from '../../shared/policy/load.ts';
+import { observeBridge, observeSwarm } from './metrics.ts';
 import { tick } from './ticker.ts';
 
 const env = configOrExit();
@@ -28,6 +30,7 @@ process.on('unhandledRejection', (err) => {
 });
 
 const telemetry = initTelemetry(env);
+const metricsOn = initMetrics(env);
 const paths = env.BRIDGE_FUNCTIONS ? env.BRIDGE_FUNCTIONS.split(',').map((p) => p.trim()).filter(Boolean) : discoverFunctions();
 const steps = await loadSteps(paths);
 const urls = Object.fromEntries(
@@ -72,8 +75,12 @@ const cleanup =
       }, env.BRIDGE_INBOX_CLEANUP_MS).unref()
     : undefined;
 
-const { js: tickJs } = await jetStream(nc);
+const { js: tickJs, jsm } = await jetStream(nc);
 const policies = policySourceFromEnv(env);
+if (metricsOn) {
+  observeBridge({ bridge: () => bridge, jsm, stream: env.NATS_STREAM, log });
+  observeSwarm(deps.db, { overdueMs: env.METRICS_REVIEW_OVERDUE_MS, scopesMax: env.METRICS_SCOPES_MAX }, log);
+}
 const ticker =
   env.BRIDGE_TICK_MS > 0
     ? setInterval(() => {
@@ -103,6 +110,7 @@ async function shutdown(signal: string): Promise<void> {
     (health as { closeAllConnections?: () => void }).closeAllConnections?.();
   });
   await telemetry.shutdown().catch(() => {});
+  await shutdownMetrics();
   log.info({ clean }, 'stopped');
   process.exit(clean ? 0 : 1);
 }

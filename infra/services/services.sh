@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Local services without Docker: PostgreSQL 15 + pgvector, NATS JetStream, MinIO,
-# OpenFGA, the Postgres WebSocket proxy and the Python facts-worker.
+# OpenFGA, the Postgres WebSocket proxy, the Python facts-worker and Prometheus.
 #
 #   services.sh up [name...]      install what is missing, start what is stopped (idempotent)
 #   services.sh down [name...]    stop
@@ -30,6 +30,7 @@ MINIO_CONSOLE_PORT=${GSWARM_MINIO_CONSOLE_PORT:-9001}
 OPENFGA_HTTP_PORT=${GSWARM_OPENFGA_HTTP_PORT:-8080}
 OPENFGA_GRPC_PORT=${GSWARM_OPENFGA_GRPC_PORT:-8081}
 FACTS_WORKER_PORT=${GSWARM_FACTS_WORKER_PORT:-8010}
+PROMETHEUS_PORT=${GSWARM_PROMETHEUS_PORT:-9090}
 
 # Pinned versions: what `go install` builds through the Go module proxy.
 NATS_MODULE=github.com/nats-io/nats-server/v2@v2.12.3
@@ -42,7 +43,7 @@ S3_ACCESS_KEY=${S3_ACCESS_KEY:-swarm}
 S3_SECRET_KEY=${S3_SECRET_KEY:-swarm-secret}
 OPENFGA_DB_PASSWORD=openfga
 
-ALL=(postgres wsproxy nats minio openfga facts-worker)
+ALL=(postgres wsproxy nats minio openfga facts-worker prometheus)
 
 log() { printf '%s %s\n' "[services]" "$*" >&2; }
 die() { printf '%s ERROR: %s\n' "[services]" "$*" >&2; exit 1; }
@@ -261,6 +262,44 @@ up_facts-worker() {
 }
 down_facts-worker() { [[ -f $ROOT/facts-worker/service.sh ]] && GSWARM_HOME=$HOME_DIR bash "$ROOT/facts-worker/service.sh" down || true; }
 status_facts-worker() { pid_alive facts-worker && port_open "$FACTS_WORKER_PORT"; }
+
+# ---------------------------------------------------------------- Prometheus
+# Debian's package (its own systemd unit is not used): scrapes whatever file_sd target
+# files are in $DATA/prometheus/targets (a test writes one for the bridge it starts;
+# {"targets": ["127.0.0.1:PORT"], "labels": {...}}), every second, and evaluates
+# infra/prometheus/alerts.yml. Its configuration is regenerated on every `up`; a change
+# is applied with SIGHUP, without a restart.
+up_prometheus() {
+  command -v prometheus >/dev/null || apt_install prometheus
+  mkdir -p "$DATA/prometheus/targets" "$DATA/prometheus/tsdb"
+  local conf
+  conf="global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+rule_files:
+  - $ROOT/infra/prometheus/alerts.yml
+scrape_configs:
+  - job_name: gswarm
+    scrape_interval: 1s
+    scrape_timeout: 1s
+    file_sd_configs:
+      - files: ['$DATA/prometheus/targets/*.json']
+        refresh_interval: 1s"
+  local changed=
+  if [[ ! -f $DATA/prometheus/prometheus.yml || $(cat "$DATA/prometheus/prometheus.yml") != "$conf" ]]; then
+    printf '%s\n' "$conf" >"$DATA/prometheus/prometheus.yml"
+    changed=yes
+  fi
+  if pid_alive prometheus && port_open "$PROMETHEUS_PORT"; then
+    [[ -n $changed ]] && { log "prometheus: configuration changed, reloading"; kill -HUP "$(cat "$RUN/prometheus.pid")"; }
+    return 0
+  fi
+  log "starting Prometheus on 127.0.0.1:$PROMETHEUS_PORT"
+  start_bg prometheus prometheus --config.file="$DATA/prometheus/prometheus.yml" --storage.tsdb.path="$DATA/prometheus/tsdb" \
+    --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
+  wait_port prometheus "$PROMETHEUS_PORT" 30
+}
+status_prometheus() { pid_alive prometheus && port_open "$PROMETHEUS_PORT"; }
 
 down_generic() { stop_pid "$1"; }
 

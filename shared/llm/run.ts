@@ -1,6 +1,7 @@
 // Every LLM step goes through here: a per-step timeout, a circuit breaker (the shared
 // `llm` one, or its role's when the role has its own model; 3 consecutive failures
 // open it for 60 s), and a deterministic fallback. The outcome says which tier produced the value, for the audit trail.
+import { recordLlmCall } from '../adapters/metrics.ts';
 import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
 import type { LanguageModel } from './model.ts';
 
@@ -32,6 +33,12 @@ export class LlmTimeoutError extends Error {
 }
 
 export async function withLlm<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
+  const out = await decide(s);
+  recordLlmCall(s.step, out.tier, out.fallbackReason);
+  return out;
+}
+
+async function decide<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
   if (!s.model) return { tier: 'fallback', value: await s.fallback(), fallbackReason: 'no_model' };
   const model = s.model;
   try {

@@ -22,7 +22,7 @@ describe('docker-compose.yml', () => {
 
   it('has every service the swarm needs', () => {
     expect(Object.keys(base.services).sort()).toEqual(
-      ['api', 'facts-worker', 'nats', 'nats-init', 'openfga', 'openfga-migrate', 'otel-collector', 'postgres', 's3', 'swarm', 'swarm-init', 'wsproxy'].sort(),
+      ['api', 'facts-worker', 'grafana', 'nats', 'nats-init', 'openfga', 'openfga-migrate', 'otel-collector', 'postgres', 'prometheus', 's3', 'swarm', 'swarm-init', 'wsproxy'].sort(),
     );
     expect(base.services.postgres!.image).toMatch(/^pgvector\/pgvector:.*pg15$/);
     expect(base.services.s3!.image).toMatch(/^minio\/minio:/);
@@ -61,6 +61,8 @@ describe('docker-compose.yml', () => {
     expect(ports('openfga')).toContain('8080');
     expect(ports('facts-worker')).toContain('8010');
     expect(ports('api')).toContain('3002');
+    expect(ports('prometheus')).toContain('9090');
+    expect(ports('grafana')).toContain('3000');
     // Only the API is published beyond the host's loopback.
     for (const [name, svc] of Object.entries(base.services)) {
       for (const p of svc.ports ?? []) if (name !== 'api') expect(p, `${name} publishes ${p}`).toMatch(/^127\.0\.0\.1:/);
@@ -69,6 +71,29 @@ describe('docker-compose.yml', () => {
     expect(base.services.nats!.depends_on).toHaveProperty('nats-init');
     expect(base.services.openfga!.environment).toMatchObject({ OPENFGA_AUTHN_METHOD: 'preshared' });
     for (const name of ['swarm', 'api']) expect(base.services[name]!.environment).toMatchObject({ NATS_CREDS_DIR: '/nats-creds', OPENFGA_API_TOKEN: expect.any(String) });
+  });
+});
+
+describe('Prometheus and Grafana', () => {
+  it('scrape the bridge and the API, and the dashboard and alerts use only metrics the code defines', () => {
+    const base = compose('docker-compose.yml');
+    expect(base.services.swarm!.environment).toMatchObject({ BRIDGE_HEALTH_HOST: '0.0.0.0' });
+    const prom = readFileSync('infra/prometheus/prometheus.compose.yml', 'utf8');
+    expect(prom).toContain("'swarm:3010'");
+    expect(prom).toContain("'api:3002'");
+    expect(base.services.api!.environment!.METRICS_TOKEN).toBe('change-me-metrics');
+    expect(prom).toContain('credentials: change-me-metrics');
+    // The OpenTelemetry names in the code, as Prometheus spells them.
+    const src = ['shared/adapters/metrics.ts', 'infra/bridge/metrics.ts'].map((f) => readFileSync(f, 'utf8')).join('\n');
+    const defined = new Set([...src.matchAll(/(?:create(?:Histogram|Counter|ObservableGauge)\(|name: )'((?:gswarm|messaging|http)\.[a-z_.]+)'/g)].map((m) => m[1]!.replaceAll('.', '_')));
+    expect(defined.size).toBeGreaterThan(15);
+    const used = (text: string) => new Set([...text.matchAll(/\b((?:gswarm|messaging|http_server)_[a-z_]+)/g)].map((m) => m[1]!.replace(/_(total|count|bucket|sum)$/, '')));
+    const dashboard = readFileSync('infra/grafana/dashboards/governed-swarm.json', 'utf8');
+    const exprs = (JSON.parse(dashboard) as { panels: { targets: { expr: string }[] }[] }).panels.flatMap((p) => p.targets.map((t) => t.expr)).join('\n');
+    const labels = /^(gswarm|messaging|http)_(outcome|review_kind|scope_status|llm_role|llm_tier|llm_fallback_reason|governance_path|governance_tier|certificate_outcome|consumer_group_name|route|response_status_code|request_method)$/;
+    for (const text of [exprs, readFileSync('infra/prometheus/alerts.yml', 'utf8')]) {
+      expect([...used(text)].filter((n) => !defined.has(n) && !labels.test(n))).toEqual([]);
+    }
   });
 });
 

@@ -49,12 +49,15 @@ interface CaseSpec {
   paced: number;
   /** Settings of this case on top of BRIDGE. */
   env?: Partial<Record<keyof Env, string | number>>;
+  /** Record metrics (as infra/bridge/main.ts does) and collect them every second, as a Prometheus scrape would. */
+  metrics?: boolean;
 }
 
 const NOOP = 'test/fixtures/functions/noop/index.ts';
 const CASES: CaseSpec[] = [
   { name: 'raw', kind: 'raw', type: 'bench.noop', warmup: 5_000, measured: 50_000, paced: 1_000 },
   { name: 'noop', kind: 'bridge', fn: NOOP, type: 'bench.noop', inProcess: 'direct', warmup: 5_000, measured: 50_000, paced: 1_000 },
+  { name: 'noop-metrics', kind: 'bridge', fn: NOOP, type: 'bench.noop', inProcess: 'direct', warmup: 5_000, measured: 50_000, paced: 1_000, metrics: true },
   { name: 'noop-fetch', kind: 'bridge', fn: NOOP, type: 'bench.noop', inProcess: 'fetch', warmup: 2_000, measured: 20_000, paced: 1_000 },
   { name: 'inbox-optim', kind: 'bridge', fn: 'test/fixtures/functions/counter-fast/index.ts', type: 'count.fast', warmup: 1_000, measured: 10_000, paced: 500 },
   { name: 'inbox-claim-ungrouped', kind: 'bridge', fn: 'test/fixtures/functions/counter/index.ts', type: 'count.requested', warmup: 1_000, measured: 6_000, paced: 500, env: { INBOX_GROUP_MAX: 1 } },
@@ -168,6 +171,8 @@ export const suite: BenchSuite = {
             // Same paced rate as the baseline: the bridge's own share of the p99.
             if (pacedRate === raw.paced) rows.push({ case: c.name, metric: 'overhead_p99', value: r.p99 - raw.p99, unit: 'ms' });
           }
+          // The cost of metrics: the same case without them, measured in the same run.
+          if (c.metrics && results.noop) rows.push({ case: c.name, metric: 'throughput_vs_noop', value: r.rate / results.noop.rate, unit: 'x' });
         }
         // How full the inbox's groups were (last round, the whole backlog): members per claim statement / commit transaction.
         const g = drains.at(-1)!.groups;
@@ -328,7 +333,16 @@ async function runChild(c: CaseSpec): Promise<void> {
   // SCRAM handshakes (~0.1 s of CPU each through WebCrypto) land in the measured drain.
   const { warmPool } = await import('../../../shared/adapters/db.ts');
   await warmPool(deps.db.pool, Math.min(env.PG_POOL_MAX, env.BRIDGE_CONCURRENCY));
-  await Bridge.start({
+  if (c.metrics) {
+    const { initMetrics, metricsText } = await import('../../../shared/adapters/metrics.ts');
+    const { observeBridge } = await import('../../../infra/bridge/metrics.ts');
+    const { logger } = await import('../../../shared/log.ts');
+    initMetrics({ ...env, METRICS_ENABLED: true });
+    observeBridge({ bridge: () => bridge, jsm: (await jetStream(nc)).jsm, stream: env.NATS_STREAM, log: logger('bench') });
+    setInterval(() => void metricsText(), 1_000).unref();
+  }
+  let bridge: Awaited<ReturnType<typeof Bridge.start>> | undefined;
+  bridge = await Bridge.start({
     nc,
     env,
     db: deps.db,

@@ -5,6 +5,7 @@
 // relation. Every decision has its decision_records row (path, tier, policy version).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { step as governance } from '../../../functions/governance/index.ts';
+import { initMetrics, metricsText, shutdownMetrics } from '../../../shared/adapters/metrics.ts';
 import { breakerStates, resetBreakers } from '../../../shared/adapters/resilience.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import type { StepSuccess } from '../../../shared/contract/result.ts';
@@ -79,6 +80,22 @@ function promptText(model: ReturnType<typeof scriptedModel>, i: number): string 
 const tools = (...calls: [string, Record<string, unknown>][]): ScriptStep => ({ tools: calls.map(([name, args]) => ({ name, args })) });
 
 describe('governance tiers', () => {
+  it('counts the decision in the metrics once committed, and not again on a redelivery', async () => {
+    initMetrics({ METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'governance-test' });
+    try {
+      const series = async () => (await metricsText()).split('\n').filter((l) => l.startsWith('gswarm_governance_decisions_total{'));
+      const scope = await plannerTurn({ level: 'medium', types: ['contradiction'] });
+      const msg = proposal(scope);
+      await run(governance, t.deps, msg);
+      await run(governance, t.deps, { ...msg, attempt: 2 });
+      expect(await series()).toEqual([
+        'gswarm_governance_decisions_total{gswarm_governance_path="processProposal",gswarm_governance_tier="1",gswarm_governance_decision="approve"} 1',
+      ]);
+    } finally {
+      await shutdownMetrics();
+    }
+  });
+
   it('no model: tier 1 alone (processProposal); the approval goes to the executor', async () => {
     const scope = await plannerTurn({ level: 'medium', types: ['contradiction'] });
     const msg = proposal(scope);
