@@ -16,7 +16,7 @@ export default $config({
     };
   },
   async run() {
-    const { stepFunctions, llmCloudEnv, API_FUNCTION, SECRETS, CLOUD_ENV } = await import('./infra/sst/functions.ts');
+    const { stepFunctions, llmCloudEnv, lagScalingPolicy, API_FUNCTION, SECRETS, CLOUD_ENV, LAG_REPORT_MS } = await import('./infra/sst/functions.ts');
     // Lambda timeouts follow the LLM budgets being deployed (LLM_TIMEOUT_MS and its per-role variants).
     const STEP_FUNCTIONS = stepFunctions();
 
@@ -58,18 +58,28 @@ export default $config({
 
     const vpc = new sst.aws.Vpc('Vpc');
     const cluster = new sst.aws.Cluster('Cluster', { vpc });
-    new sst.aws.Service('Bridge', {
+    const bridge = new sst.aws.Service('Bridge', {
       cluster,
       image: { context: '.', dockerfile: 'infra/docker/swarm.Dockerfile' },
       command: ['npm', 'run', 'bridge'],
       link: [bucket],
       environment: {
         ...environment,
+        // The lag, as a CloudWatch metric through the log driver (infra/bridge/emf.ts).
+        METRICS_EMF_MS: String(LAG_REPORT_MS),
+        METRICS_EMF_STAGE: $app.stage,
         BRIDGE_FUNCTIONS: STEP_FUNCTIONS.map((f) => `functions/${f.name}/index.ts`).join(','),
         BRIDGE_FUNCTION_URLS: $resolve(steps.map(([, fn]) => fn.url)).apply((urls) => steps.map(([name], i) => `${name}=${urls[i]}`).join(',')),
       },
       scaling: { min: 1, max: 4 },
     });
+
+    // Beside SST's CPU and memory policies: scale on the consumers' lag per bridge.
+    new aws.appautoscaling.Policy(
+      'BridgeLagScaling',
+      lagScalingPolicy($app.stage, $interpolate`service/${cluster.nodes.cluster.name}/${bridge.nodes.service.name}`),
+      { dependsOn: [bridge] },
+    );
 
     return { api: api.url, bucket: bucket.name };
   },

@@ -260,6 +260,10 @@ export const envSchema = z.object({
   METRICS_REVIEW_OVERDUE_MS: int(60_000).default(24 * 3_600_000),
   /** Open scopes with their own series (most recently active first); the rest are folded into scope="other". */
   METRICS_SCOPES_MAX: int(1, 10_000).default(500),
+  /** The bridge prints its consumers' lag as a CloudWatch EMF line this often (0: never); the AWS autoscale signal. */
+  METRICS_EMF_MS: int(0, 3_600_000).default(0),
+  /** The EMF line's Stage dimension (the SST stage). */
+  METRICS_EMF_STAGE: z.string().max(100).default(''),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -30,6 +30,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .backends import Backend, DimensionMismatch, LoadError, UpstreamError, make_backend
+from .metrics import Metrics
 from .settings import Settings
 
 log = logging.getLogger("facts_worker")
@@ -159,6 +160,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     app = FastAPI(title="facts-worker", version="1.0.0", lifespan=lifespan,
                   description="On-device sentence embeddings for the facts agent.")
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    metrics = Metrics(ready=lambda: state.status == "ready", queue=lambda: state.pending)
+    # Outermost, so that requests refused by the body limit are counted too.
+    app.add_middleware(metrics.middleware)
     app.state.worker = state
 
     @app.exception_handler(ApiError)
@@ -225,7 +229,9 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
         try:
             t0 = time.perf_counter()
             out = await asyncio.get_running_loop().run_in_executor(executor, backend.embed, texts)
-            return out, (time.perf_counter() - t0) * 1000
+            seconds = time.perf_counter() - t0
+            metrics.model_call(len(texts), len(out.truncated), seconds)
+            return out, seconds * 1000
         except UpstreamError as e:
             headers = {"Retry-After": e.retry_after} if e.retry_after else None
             raise ApiError(e.status, e.code, str(e), headers=headers) from None
@@ -235,6 +241,11 @@ def create_app(settings: Settings, backend: Backend | None = None) -> FastAPI:
     @app.get("/healthz")
     async def healthz():
         return {"status": "ok", "model_status": state.status}
+
+    @app.get("/metrics")
+    async def prometheus_metrics():
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/readyz")
     async def readyz():

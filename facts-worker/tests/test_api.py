@@ -173,3 +173,39 @@ def test_similar_validates_both_lists_and_its_options(client, settings):
     assert "top_k" in _err(client.post("/similar", json={"queries": ["a"], "candidates": ["b"], "top_k": 0}), 422, "invalid_request")
     assert "threshold" in _err(
         client.post("/similar", json={"queries": ["a"], "candidates": ["b"], "threshold": 2}), 422, "invalid_request")
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus exposition (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        if key == (f"{name}{{{want}}}" if want else name):
+            return float(value)
+    return 0.0
+
+
+def test_metrics_count_requests_by_route_and_model_calls(client):
+    before = client.get("/metrics").text
+    assert client.post("/embed", json={"texts": [CLAIM, UNRELATED]}).status_code == 200
+    assert client.post("/embed", json={"texts": []}).status_code == 422
+    assert client.get("/no/such/path/1234").status_code == 404
+    r = client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    after = r.text
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    ok = {"http_request_method": "POST", "http_response_status_code": "200", "http_route": "/embed"}
+    assert grew("http_server_request_duration_seconds_count", **ok) == 1
+    assert grew("http_server_request_duration_seconds_count", **{**ok, "http_response_status_code": "422"}) == 1
+    # An unknown path is counted under "other", never under its own (unbounded) label.
+    assert grew("http_server_request_duration_seconds_count", http_request_method="GET", http_route="other", http_response_status_code="404") == 1
+    assert "/no/such/path" not in after
+    assert grew("facts_worker_texts_total") == 2
+    assert grew("facts_worker_model_call_duration_seconds_count") == 1
+    assert _sample(after, "facts_worker_ready") == 1
+    assert _sample(after, "facts_worker_queue_depth") == 0

@@ -19,6 +19,7 @@ import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
 import { policySourceFromEnv } from '../../shared/policy/load.ts';
+import { consumersPending, reportLag } from './emf.ts';
 import { observeBridge, observeSwarm } from './metrics.ts';
 import { tick } from './ticker.ts';
 
@@ -81,6 +82,16 @@ if (metricsOn) {
   observeBridge({ bridge: () => bridge, jsm, stream: env.NATS_STREAM, log });
   observeSwarm(deps.db, { overdueMs: env.METRICS_REVIEW_OVERDUE_MS, scopesMax: env.METRICS_SCOPES_MAX }, log);
 }
+// The AWS autoscale signal (sst.config.ts scales the bridge service on it).
+const stopLagReport =
+  env.METRICS_EMF_MS > 0
+    ? reportLag({
+        intervalMs: env.METRICS_EMF_MS,
+        stage: env.METRICS_EMF_STAGE,
+        read: () => consumersPending(jsm, env.NATS_STREAM, bridge?.loops.map((l) => l.route.consumer) ?? []),
+        log,
+      })
+    : undefined;
 const ticker =
   env.BRIDGE_TICK_MS > 0
     ? setInterval(() => {
@@ -100,6 +111,7 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal, inFlight: bridge?.inFlight }, 'stopping: no more fetches, finishing what is in flight');
   clearInterval(cleanup);
   clearInterval(ticker);
+  stopLagReport?.();
   const clean = (await bridge?.stop(env.BRIDGE_SHUTDOWN_GRACE_MS)) ?? true;
   if (!clean) log.warn('grace period over with messages still in flight; they will be redelivered');
   await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));

@@ -3,6 +3,7 @@
 // one for the HTTP API. The step names match functions/<name>/index.ts.
 import { STEP_BUDGETS } from '../../functions/budgets.ts';
 import { envSchema, loadEnv, type Env } from '../../shared/config.ts';
+import { EMF_DIMENSION, EMF_METRIC, EMF_NAMESPACE } from '../bridge/emf.ts';
 import { stepDeadlineMs } from '../../shared/llm/roles.ts';
 
 export interface DeployedFunction {
@@ -78,3 +79,37 @@ export const CLOUD_ENV: Readonly<Record<string, string>> = {
   S3_ACCESS_KEY: '',
   S3_SECRET_KEY: '',
 };
+
+/** How often each bridge reports the lag (infra/bridge/emf.ts). */
+export const LAG_REPORT_MS = 15_000;
+/** Messages waiting per bridge that the service aims at: above it, more bridges; below it, fewer. */
+export const LAG_TARGET_PER_BRIDGE = 200;
+
+/**
+ * The target-tracking policy on the lag per bridge. Every bridge reports the same
+ * shared consumers, so the lag is the Maximum of the reports, and the number of bridges
+ * the SampleCount divided by the reports each makes a minute: no Container Insights needed.
+ */
+export function lagScalingPolicy<R>(stage: string, resourceId: R) {
+  const metric = { namespace: EMF_NAMESPACE, metricName: EMF_METRIC, dimensions: [{ name: EMF_DIMENSION, value: stage }] };
+  const reportsPerMinute = Math.max(1, Math.round(60_000 / LAG_REPORT_MS));
+  return {
+    serviceNamespace: 'ecs',
+    scalableDimension: 'ecs:service:DesiredCount',
+    resourceId,
+    policyType: 'TargetTrackingScaling',
+    targetTrackingScalingPolicyConfiguration: {
+      targetValue: LAG_TARGET_PER_BRIDGE,
+      // Out fast when work piles up; in slowly, since a stopping bridge first finishes what it holds.
+      scaleOutCooldown: 60,
+      scaleInCooldown: 300,
+      customizedMetricSpecification: {
+        metrics: [
+          { id: 'lag', metricStat: { metric, stat: 'Maximum' }, returnData: false },
+          { id: 'reports', metricStat: { metric, stat: 'SampleCount' }, returnData: false },
+          { id: 'lag_per_bridge', expression: `lag / CEIL(reports / ${reportsPerMinute})`, label: 'pending messages per bridge', returnData: true },
+        ],
+      },
+    },
+  };
+}

@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { SWARM_STEPS } from '../../functions/registry.ts';
 import { envSchema } from '../../shared/config.ts';
-import { llmCloudEnv, stepFunctions } from '../../infra/sst/functions.ts';
+import { EMF_DIMENSION, EMF_METRIC, EMF_NAMESPACE, emfLine } from '../../infra/bridge/emf.ts';
+import { LAG_REPORT_MS, llmCloudEnv, stepFunctions } from '../../infra/sst/functions.ts';
 
 type Args = Record<string, unknown>;
 const made: { kind: string; name: string; args: Args }[] = [];
@@ -25,14 +26,17 @@ const construct = (kind: string, extra: (name: string) => Args = () => ({})) =>
 const g = globalThis as Record<string, unknown>;
 g.$config = (c: unknown) => c;
 g.$resolve = (xs: unknown[]) => ({ apply: (fn: (v: unknown[]) => unknown) => fn(xs) });
+g.$app = { stage: 'test' };
+g.$interpolate = (parts: TemplateStringsArray, ...values: unknown[]) => parts.reduce((out, p, i) => out + p + (i < values.length ? String(values[i]) : ''), '');
+g.aws = { appautoscaling: { Policy: construct('Policy') } };
 g.sst = {
   Secret: construct('Secret', (n) => ({ value: `<secret ${n}>` })),
   aws: {
     Bucket: construct('Bucket', (n) => ({ name: `${n.toLowerCase()}-bucket` })),
     Function: construct('Function', (n) => ({ url: `https://${n.toLowerCase()}.lambda-url.example` })),
     Vpc: construct('Vpc'),
-    Cluster: construct('Cluster'),
-    Service: construct('Service'),
+    Cluster: construct('Cluster', () => ({ nodes: { cluster: { name: 'swarm-cluster' } } })),
+    Service: construct('Service', (n) => ({ nodes: { service: { name: `${n.toLowerCase()}-service` } } })),
   },
 };
 
@@ -106,5 +110,24 @@ describe('sst.config.ts', () => {
     const env = llmCloudEnv({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_MODEL_FACTS: 'x', LLM_API_KEY: 'sk-secret', LLM_BASE_URL: 'https://llm.example/v1' });
     expect(env).toEqual({ LLM_PROVIDER: 'openai-compatible', LLM_MODEL: 'm', LLM_MODEL_FACTS: 'x' });
     expect(llmCloudEnv({})).toEqual({ LLM_PROVIDER: 'none' });
+  });
+
+  it('scales the bridge service on the lag per bridge that the bridges report', () => {
+    const env = service.args.environment as Record<string, string>;
+    expect(env).toMatchObject({ METRICS_EMF_MS: String(LAG_REPORT_MS), METRICS_EMF_STAGE: 'test' });
+    expect(() => envSchema.parse({ ...env, DATABASE_URL: 'postgresql://u:p@h/db', NATS_URL: 'nats://h:4222', OPENFGA_API_URL: 'https://fga.example', FACTS_WORKER_URL: '', LLM_BASE_URL: '' })).not.toThrow();
+    const policy = made.find((m) => m.kind === 'Policy')!;
+    expect(policy.name).toBe('BridgeLagScaling');
+    // The scalable target SST made for the service: same cluster and service names.
+    expect(policy.args).toMatchObject({ serviceNamespace: 'ecs', scalableDimension: 'ecs:service:DesiredCount', resourceId: 'service/swarm-cluster/bridge-service', policyType: 'TargetTrackingScaling' });
+    const spec = (policy.args.targetTrackingScalingPolicyConfiguration as { customizedMetricSpecification: { metrics: { id: string; expression?: string; returnData: boolean; metricStat?: { metric: unknown; stat: string } }[] } }).customizedMetricSpecification;
+    // The metric the policy reads is the one the bridge writes: same namespace, name and dimension.
+    const line = JSON.parse(emfLine({ stage: 'test', pending: 7, at: 1 })) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } };
+    const declared = line._aws.CloudWatchMetrics[0]!;
+    for (const m of spec.metrics.filter((x) => x.metricStat)) {
+      expect(m.metricStat!.metric).toEqual({ namespace: declared.Namespace, metricName: declared.Metrics[0]!.Name, dimensions: [{ name: declared.Dimensions[0]![0], value: line[EMF_DIMENSION] }] });
+    }
+    expect([EMF_NAMESPACE, EMF_METRIC, line[EMF_METRIC]]).toEqual(['GovernedSwarm', 'ConsumerPending', 7]);
+    expect(spec.metrics.filter((x) => x.returnData).map((x) => x.expression)).toEqual(['lag / CEIL(reports / 4)']);
   });
 });
