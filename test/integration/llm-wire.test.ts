@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { step as facts } from '../../functions/facts/index.ts';
 import { step as governance } from '../../functions/governance/index.ts';
 import { step as status } from '../../functions/status/index.ts';
+import { initMetrics, metricsText, shutdownMetrics } from '../../shared/adapters/metrics.ts';
 import { breakerStates, resetBreakers } from '../../shared/adapters/resilience.ts';
 import { LLM_BREAKER } from '../../shared/llm/run.ts';
 import { modelFromConfig } from '../../shared/llm/model.ts';
@@ -175,6 +176,26 @@ describe('per-role models and timeouts (LLM_MODEL_<ROLE>, LLM_TIMEOUT_MS_<ROLE>)
     expect(governance.withDeps(deps).timeoutMs).toBe(30_000 + 10_000 + 45_000);
     // No model configured: nothing to wait for beyond the step's own work.
     expect(governance.withDeps(t.deps).timeoutMs).toBe(30_000);
+  });
+
+  it('counts each call by role and tier, and each fallback by its reason', async () => {
+    initMetrics({ METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'llm-wire-test' });
+    try {
+      const deps = depsFor({ LLM_MODEL_STATUS: 'none', LLM_TIMEOUT_MS_FACTS: 400 });
+      script = [figure, { text: 'Recorded.' }];
+      const first = await run(facts, deps, envelope('doc.submitted', await t.scope('wire-metrics-'), acme(1)));
+      await run(status, deps, emitted(first, 'facts.extracted'));
+      script = [{ hangMs: 5_000 }];
+      await run(facts, deps, envelope('doc.submitted', await t.scope('wire-metrics-slow-'), acme(1)));
+      const calls = (await metricsText()).split('\n').filter((l) => l.startsWith('gswarm_llm_calls_total{')).sort();
+      expect(calls).toEqual([
+        'gswarm_llm_calls_total{gswarm_llm_role="facts",gswarm_llm_tier="fallback",gswarm_llm_fallback_reason="timeout"} 1',
+        'gswarm_llm_calls_total{gswarm_llm_role="facts",gswarm_llm_tier="llm",gswarm_llm_fallback_reason="none"} 1',
+        'gswarm_llm_calls_total{gswarm_llm_role="status",gswarm_llm_tier="fallback",gswarm_llm_fallback_reason="no_model"} 1',
+      ]);
+    } finally {
+      await shutdownMetrics();
+    }
   });
 
   it('a role with its own model has its own circuit breaker: a failing extractor does not silence the others', async () => {

@@ -8,6 +8,7 @@ import { step as executor } from '../../../functions/executor/index.ts';
 import { step as facts } from '../../../functions/facts/index.ts';
 import { step as governance } from '../../../functions/governance/index.ts';
 import { createAuthorizer } from '../../../shared/adapters/authz.ts';
+import { initMetrics, metricsText, shutdownMetrics } from '../../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { getReview } from '../../../shared/store/reviews.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
@@ -130,6 +131,22 @@ describe('executor', () => {
     expect(second).toMatchObject({ emit: [], result: { review: req2.payload.review_id, skipped: 'already answered' } });
     expect(await getReview(t.guarded, String(req2.payload.review_id))).toMatchObject({ status: 'rejected', respondedBy: 'user:bob' });
     expect(await readState(t.guarded, scope2)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
+  });
+
+  it('counts a human answer once committed: not again for a redelivery or a second answer', async () => {
+    initMetrics({ METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'executor-test' });
+    try {
+      const answered = async () => (await metricsText()).split('\n').filter((l) => l.startsWith('gswarm_reviews_answered_total{'));
+      const scope = await t.scope('x-metrics-', { mode: 'MITL' });
+      const reviewId = String((await governed(scope)).find((e) => e.type === 'review.requested')!.payload.review_id);
+      const msg = await humanAnswer(t, scope, { review_id: reviewId, kind: 'governance_review', option: 'approve', responder: 'user:alice' });
+      await run(executor, t.deps, msg);
+      await run(executor, t.deps, { ...msg, attempt: 2 });
+      await run(executor, t.deps, await humanAnswer(t, scope, { review_id: reviewId, kind: 'governance_review', option: 'reject', responder: 'user:bob' }));
+      expect(await answered()).toEqual(['gswarm_reviews_answered_total{gswarm_review_kind="governance_review",gswarm_review_answer="approve"} 1']);
+    } finally {
+      await shutdownMetrics();
+    }
   });
 
   it('amendments on the bus are checked again: with a rejection, or changing nothing, they are refused and the review stays open; valid ones are recorded', async () => {

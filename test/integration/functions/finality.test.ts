@@ -9,6 +9,7 @@ import { step as executor } from '../../../functions/executor/index.ts';
 import { step as facts } from '../../../functions/facts/index.ts';
 import { step as finality } from '../../../functions/finality/index.ts';
 import { createAuthorizer } from '../../../shared/adapters/authz.ts';
+import { initMetrics, metricsText, shutdownMetrics } from '../../../shared/adapters/metrics.ts';
 import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { jwks, listCertificates, verifyCertificate } from '../../../shared/store/certificates.ts';
@@ -144,6 +145,29 @@ describe('finality', () => {
     expect(await decisions(scope)).toHaveLength(3);
     expect(await listCertificates(t.guarded, scope)).toHaveLength(1);
     expect(await rounds(scope)).toBe(2);
+  });
+
+  it('counts the review it opened, the answer and the certificate once each, whatever is redelivered', async () => {
+    initMetrics({ METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'finality-test' });
+    try {
+      const series = async () =>
+        (await metricsText()).split('\n').filter((l) => /^gswarm_(reviews_opened|reviews_answered|certificates_issued)_total\{/.test(l)).sort();
+      const scope = await t.scope('n-metrics-');
+      const evaluate = await cycleCompleted(scope);
+      const first = await run(finality, t.deps, evaluate);
+      await run(finality, t.deps, { ...evaluate, attempt: 2 });
+      const reviewId = String(emitted(first, 'finality.decided').payload.review_id);
+      const answer = await humanAnswer(t, scope, { review_id: reviewId, kind: 'finality_review', option: 'approve_finality', responder: 'user:alice' });
+      await run(finality, t.deps, answer);
+      await run(finality, t.deps, { ...answer, attempt: 2 });
+      expect(await series()).toEqual([
+        'gswarm_certificates_issued_total{gswarm_certificate_outcome="RESOLVED"} 1',
+        'gswarm_reviews_answered_total{gswarm_review_kind="finality_review",gswarm_review_answer="approve_finality"} 1',
+        'gswarm_reviews_opened_total{gswarm_review_kind="finality_review"} 1',
+      ]);
+    } finally {
+      await shutdownMetrics();
+    }
   });
 
   it('OpenFGA unreachable: a transient failure (retried), no round; denied on an unlinked scope: permanent', async () => {
