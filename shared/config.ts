@@ -247,6 +247,8 @@ export const envSchema = z.object({
     .default(''),
   /** One webhook request, connection to last byte read. */
   NOTIFY_TIMEOUT_MS: int(100, 60_000).default(5_000),
+  /** An event older than this when the notifier first sees it is not sent (a new notifier reading old history, a long outage). */
+  NOTIFY_MAX_AGE_MS: int(1_000).default(6 * 3_600_000),
   /** A notification whose POST failed this many deliveries is dead-lettered (replay: npm run dlq). */
   NOTIFY_MAX_ATTEMPTS: int(1, 100).default(12),
 

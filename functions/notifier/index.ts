@@ -48,6 +48,10 @@ const globalWebhooks = memo((s) =>
 const allowNets = memo<BlockList>(parseAllowNets);
 
 async function fanOut(msg: Envelope, ctx: StepContext) {
+  // Checked before the payload: a notifier deployed into a running swarm reads the stream's
+  // history, whose old events (in older message shapes too) must not reach anyone now.
+  const age = Date.now() - Date.parse(msg.ts ?? '');
+  if (age > ctx.deps.env.NOTIFY_MAX_AGE_MS) return { result: { notifications: 0, skipped: `event ${Math.round(age / 60_000)} min old (NOTIFY_MAX_AGE_MS)` } };
   const type = msg.type as SourceType;
   const n = notificationOf(type, payloadOf(type, msg.payload));
   if (!n) return { result: { notifications: 0 } };

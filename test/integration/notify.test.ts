@@ -191,6 +191,24 @@ describe('delivery', () => {
     expect(rows.map((r) => r.delivery_id).sort()).toEqual(got.map((r) => r.delivery).sort());
   }, 40_000);
 
+  it('an event older than NOTIFY_MAX_AGE_MS is not sent, even in an older message shape (a new notifier reading old history)', async () => {
+    const scope = await newScope();
+    expect((await putHook(scope, 'team', { url: receiver.url('/scope'), secret: SCOPE_SECRET })).status).toBe(201);
+    const n0 = receiver.received.length;
+    const old = new Date(Date.now() - 7 * 3_600_000).toISOString();
+    // A review.responded of before access ids: invalid today, and old, so skipped rather than dead-lettered.
+    await publishAll(h.js, env.NATS_SUBJECT_PREFIX, [
+      { ...envelope('review.responded', `old-rs-${scope}`, { review_id: `rev-${scope}`, kind: 'governance_review', option: 'approve', responder: 'user:alice' }, scope), ts: old },
+      { ...envelope('review.requested', `old-rq-${scope}`, { review_id: `rev-${scope}`, kind: 'governance_review' }, scope), ts: old },
+    ]);
+    // A fresh event after them is sent: the old ones were handled (skipped), not stuck.
+    await publish(scope, 'review.requested', `new-rq-${scope}`, { review_id: `rev2-${scope}`, kind: 'governance_review' });
+    await waitFor('the fresh delivery', () => receiver.received.slice(n0).some((r) => r.delivery === `notify:new-rq-${scope}:scope:team`), { timeoutMs: 20_000 });
+    await sleep(500);
+    expect(receiver.received.slice(n0).filter((r) => r.body.scope === scope).map((r) => r.delivery)).toEqual([`notify:new-rq-${scope}:scope:team`]);
+    expect(await deadLetters(`old-rs-${scope}`)).toEqual([]);
+  }, 30_000);
+
   it('retries after a 500 and delivers on the next attempt, with the same delivery id', async () => {
     const scope = await newScope();
     expect((await putHook(scope, 'flaky', { url: receiver.url('/flaky'), secret: SCOPE_SECRET, events: ['review.requested'] })).status).toBe(201);
