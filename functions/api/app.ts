@@ -19,8 +19,8 @@ import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { authenticate, authSetup } from './auth.ts';
 import type { ApiApp, ApiDeps, Vars } from './context.ts';
 import { errorResponse, toErrorResponse, validationHook } from './errors.ts';
+import { limitBody } from './middleware.ts';
 import { registerRoutes } from './routes/index.ts';
-import { limitBody } from './routes/scopes.ts';
 import { uiRoutes } from './ui/routes.ts';
 
 export type { ApiApp, ApiDeps };

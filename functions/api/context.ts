@@ -1,5 +1,6 @@
-// What the routes share: dependencies, the app type, and the permission check that
-// records its decision.
+// What the route modules share, so that they import this module and never each other:
+// dependencies, the app type, the routes' common state, the permission check that
+// records its decision, and the scope lookups every scoped route starts with.
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -9,6 +10,8 @@ import type { Env } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { PolicySource } from '../../shared/policy/load.ts';
 import type { Db } from '../../shared/runtime/guarded.ts';
+import type { Queryable } from '../../shared/store/db.ts';
+import { getScope, type Scope } from '../../shared/store/scopes.ts';
 import { ApiError, scopeNotFound } from './errors.ts';
 import { recordAccess } from './queries.ts';
 
@@ -32,6 +35,42 @@ export interface ApiDeps {
 export type Vars = { principal: string; requestId: string; clientRequestId?: string };
 export type ApiApp = OpenAPIHono<{ Variables: Vars }>;
 export type ApiContext = Context<{ Variables: Vars }>;
+
+/** What every route module is registered with (routes/index.ts builds it once per app). */
+export interface Routes {
+  app: ApiApp;
+  deps: ApiDeps;
+  db: Db;
+  authz: Authorizer;
+  log: Logger;
+  policies: PolicySource;
+  streams: StreamCount;
+}
+
+/** Open event streams of this process (bounded by API_SSE_MAX_STREAMS). */
+export class StreamCount {
+  open = 0;
+  /** Take a slot if fewer than `max` are taken; synchronous, so two requests cannot both take the last one. */
+  reserve(max: number): boolean {
+    if (this.open >= max) return false;
+    this.open++;
+    return true;
+  }
+  release(): void {
+    this.open--;
+  }
+}
+
+/** The scope row, or 404. */
+export async function mustGetScope(q: Queryable, scope: string): Promise<Scope> {
+  const s = await getScope(q, scope);
+  if (!s) throw scopeNotFound(scope);
+  return s;
+}
+
+/** 409 for what a closed scope no longer takes (documents, answers, pause, resume). */
+export const scopeClosed = (scope: string, s: Pick<Scope, 'heldBy' | 'heldSince'>, what = 'takes no more documents') =>
+  new ApiError(409, 'scope_closed', `scope "${scope}" was closed${s.heldBy ? ` by ${s.heldBy}` : ''}${s.heldSince ? ` at ${s.heldSince.toISOString()}` : ''}: it ${what}; its history and certificates can still be read`);
 
 export interface Permission {
   /** What the request does, for the access log: document.submit, scope.read, ... */

@@ -2,13 +2,11 @@
 // verifies them offline.
 import { createRoute } from '@hono/zod-openapi';
 import { getCertificate, jwks, listCertificates, type StoredCertificate } from '../../../shared/store/certificates.ts';
-import { authorize } from '../context.ts';
+import { authorize, mustGetScope, type Routes } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { readOnly } from '../queries.ts';
 import { Certificate, CertificateList, CertificateParam, Jwks, ScopeParam } from '../schemas.ts';
-import type { Routes } from './index.ts';
-import { mustGetScope } from './scopes.ts';
 
 const certJson = (x: StoredCertificate) => ({
   certificate_id: x.certificateId,

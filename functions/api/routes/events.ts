@@ -8,13 +8,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import { streamSSE } from 'hono/streaming';
 import { decodeEnvelope } from '../../../shared/contract/envelope.ts';
-import { authorize } from '../context.ts';
+import { authorize, mustGetScope, type Routes } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors } from '../openapi.ts';
 import { readOnly } from '../queries.ts';
 import { EventsQuery, LastEventHeader, ScopeParam } from '../schemas.ts';
-import type { Routes } from './index.ts';
-import { mustGetScope } from './scopes.ts';
 
 /** The server deletes a consumer nobody has pulled from for this long (a crashed API's). */
 export const INACTIVE_MS = 60_000;
@@ -33,20 +31,6 @@ const eventsRoute = createRoute({
     ...errors(400, 401, 403, 404, 503),
   },
 });
-
-/** Open streams of this process (bounded by API_SSE_MAX_STREAMS). */
-export class StreamCount {
-  open = 0;
-  /** Take a slot if fewer than `max` are taken; synchronous, so two requests cannot both take the last one. */
-  reserve(max: number): boolean {
-    if (this.open >= max) return false;
-    this.open++;
-    return true;
-  }
-  release(): void {
-    this.open--;
-  }
-}
 
 export function eventRoutes(app: Routes['app'], r: Routes): void {
   const { deps } = r;

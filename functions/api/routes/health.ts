@@ -2,9 +2,9 @@
 // /readyz checks Postgres, NATS (and the stream) and OpenFGA (store and model), each
 // bounded in time, and answers 503 naming what failed.
 import { createRoute } from '@hono/zod-openapi';
+import type { Routes } from '../context.ts';
 import { json } from '../openapi.ts';
 import { Health, Ready } from '../schemas.ts';
-import type { Routes } from './index.ts';
 
 const CHECK_TIMEOUT_MS = 2_000;
 

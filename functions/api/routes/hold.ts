@@ -9,12 +9,11 @@ import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { HoldReleased, ScopeHoldChanged } from '../../../shared/contract/messages.ts';
 import { ScopeNotFoundError } from '../../../shared/store/db.ts';
 import { changeHold } from '../../../shared/store/hold.ts';
-import { authorize } from '../context.ts';
+import { authorize, type Routes } from '../context.ts';
 import { ApiError, scopeNotFound } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { publish, SOURCE } from '../publish.ts';
 import { HoldBody, HoldState, ScopeParam } from '../schemas.ts';
-import type { Routes } from './index.ts';
 
 const WHAT: Record<HoldAction, string> = {
   pause:

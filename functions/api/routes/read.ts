@@ -21,11 +21,12 @@ import {
 } from '../../../shared/store/read-models.ts';
 import { currentNodesById, queryNodes, type GraphNode } from '../../../shared/store/graph.ts';
 import { getReviews } from '../../../shared/store/reviews.ts';
-import { authorize, type ApiContext } from '../context.ts';
+import { authorize, mustGetScope, type ApiContext, type Routes } from '../context.ts';
 import { cursorSeal } from '../cursor.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { readOnly } from '../queries.ts';
+import { deadlinesOf, reviewJson } from '../review-json.ts';
 import {
   AsOf,
   AsOfQuery,
@@ -46,9 +47,6 @@ import {
 } from '../read-schemas.ts';
 import { ScopeParam } from '../schemas.ts';
 import { summarize, trimPayload } from '../timeline.ts';
-import type { Routes } from './index.ts';
-import { deadlinesOf, reviewJson } from './reviews.ts';
-import { mustGetScope } from './scopes.ts';
 
 /**
  * Candidates a permission-filtered page examines at most: a principal that can read few

@@ -6,18 +6,15 @@ import { createRoute } from '@hono/zod-openapi';
 import { SpanKind, extractContext, inSpan, trace } from '../../../shared/adapters/telemetry.ts';
 import type { Payload } from '../../../shared/contract/messages.ts';
 import { amendProposal } from '../../../shared/domain/amend.ts';
-import { dueAt } from '../../../shared/domain/deadline.ts';
-import type { Deadlines } from '../../../shared/policy/schema.ts';
 import { getReview, listReviews, type Review } from '../../../shared/store/reviews.ts';
-import { authorize } from '../context.ts';
+import { authorize, mustGetScope, scopeClosed, type Routes } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { documentEnvelope, publish, responseEnvelope } from '../publish.ts';
 import { claimAnswer } from '../submissions.ts';
 import { readOnly } from '../queries.ts';
+import { REVIEW_OPTIONS, deadlinesOf, reviewJson } from '../review-json.ts';
 import {
-  FINALITY_OPTIONS,
-  GOVERNANCE_OPTIONS,
   RespondAccepted,
   RespondBody,
   Review as ReviewSchema,
@@ -26,52 +23,6 @@ import {
   ReviewsQuery,
   ScopeParam,
 } from '../schemas.ts';
-import type { Routes } from './index.ts';
-import { mustGetScope, scopeClosed } from './scopes.ts';
-
-const OPTIONS: Record<Review['kind'], readonly string[]> = { governance_review: GOVERNANCE_OPTIONS, finality_review: FINALITY_OPTIONS };
-
-/** governance.yaml's deadlines; a policy that does not load hides deadlines, it does not break reading reviews. */
-export function deadlinesOf(r: Routes): Deadlines {
-  try {
-    return r.policies.governance().policy.deadlines;
-  } catch (err) {
-    r.log.warn({ err }, 'governance policy unreadable: review deadlines not shown');
-    return {};
-  }
-}
-
-/** What the review's deadline is and what happens then (pending reviews; null: it has none). */
-function deadlineJson(r: Review, deadlines: Deadlines, now: number) {
-  if (r.status !== 'pending') return { deadline: null, deadline_action: null };
-  const due = dueAt(r, deadlines, now);
-  if (due.action === 'none') return { deadline: null, deadline_action: null };
-  return {
-    deadline: due.deadline.toISOString(),
-    deadline_action: due.action === 'wait' ? due.then : due.action,
-    ...(due.escalate_to ? { deadline_escalate_to: due.escalate_to } : {}),
-  };
-}
-
-export const reviewJson = (r: Review, deadlines: Deadlines = {}, now = Date.now()) => ({
-  review_id: r.reviewId,
-  scope: r.scope,
-  kind: r.kind,
-  status: r.status,
-  options: r.status === 'pending' ? [...OPTIONS[r.kind]] : [],
-  proposal_id: r.proposalId,
-  decision_id: r.decisionId,
-  request: r.request,
-  response: r.response,
-  responded_by: r.respondedBy,
-  defer_until: r.deferUntil?.toISOString() ?? null,
-  created_at: r.createdAt.toISOString(),
-  resolved_at: r.resolvedAt?.toISOString() ?? null,
-  escalation_level: r.escalationLevel,
-  escalated_to: r.escalatedTo,
-  escalated_at: r.escalatedAt?.toISOString() ?? null,
-  ...deadlineJson(r, deadlines, now),
-});
 
 /** Members of the group a pending review was escalated to may read and answer it too. */
 const escalatedGroup = (review: Review) => (review.status === 'pending' && review.escalatedTo ? { or: { relation: 'member' as const, object: review.escalatedTo } } : {});
@@ -158,7 +109,7 @@ export function reviewRoutes(app: Routes['app'], r: Routes): void {
       ...escalatedGroup(review),
     });
 
-    const allowed = OPTIONS[review.kind];
+    const allowed = REVIEW_OPTIONS[review.kind];
     if (!allowed.includes(body.option)) {
       throw new ApiError(400, 'option_not_allowed', `body.option: ${body.option} does not apply to a ${review.kind}; use one of ${allowed.join(', ')}`);
     }

@@ -1,20 +1,17 @@
 // Scopes: create (idempotent), ingest a document, the read-only summary, and the
 // convergence history.
 import { createRoute } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
-import { MAX_ENVELOPE_BYTES } from '../../../shared/contract/envelope.ts';
 import { analyzeConvergence } from '../../../shared/domain/convergence.ts';
 import { convergenceConfig, pointFor } from '../../../shared/domain/finality.ts';
 import { certificateCount } from '../../../shared/store/certificates.ts';
 import { loadHistory } from '../../../shared/store/convergence.ts';
 import { previewFinality } from '../../../shared/store/finality.ts';
 import { listPendingReviews } from '../../../shared/store/reviews.ts';
-import { ensureScope, getScope, type Scope } from '../../../shared/store/scopes.ts';
+import { ensureScope, type Scope } from '../../../shared/store/scopes.ts';
 import { loadSnapshot } from '../../../shared/store/snapshot.ts';
 import { readState } from '../../../shared/store/state.ts';
-import type { Queryable } from '../../../shared/store/db.ts';
-import { authorize, type ApiApp } from '../context.ts';
-import { ApiError, errorResponse, scopeNotFound } from '../errors.ts';
+import { authorize, mustGetScope, scopeClosed, type ApiApp, type Routes } from '../context.ts';
+import { ApiError } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { latestFinalityDecision, nodeContents, readOnly } from '../queries.ts';
 import { submitDocument as submit } from '../submissions.ts';
@@ -29,28 +26,6 @@ import {
   ScopeParam,
   Summary,
 } from '../schemas.ts';
-import type { Routes } from './index.ts';
-
-/** The scope row, or 404. */
-export async function mustGetScope(q: Queryable, scope: string): Promise<Scope> {
-  const s = await getScope(q, scope);
-  if (!s) throw scopeNotFound(scope);
-  return s;
-}
-
-/** 409 for what a closed scope no longer takes (documents, answers, pause, resume). */
-export const scopeClosed = (scope: string, s: Pick<Scope, 'heldBy' | 'heldSince'>, what = 'takes no more documents') =>
-  new ApiError(409, 'scope_closed', `scope "${scope}" was closed${s.heldBy ? ` by ${s.heldBy}` : ''}${s.heldSince ? ` at ${s.heldSince.toISOString()}` : ''}: it ${what}; its history and certificates can still be read`);
-
-/**
- * Bodies over this are refused from Content-Length, or while streaming, before they are
- * read whole: a document that fits no envelope cannot be accepted anyway.
- */
-export const MAX_BODY_BYTES = MAX_ENVELOPE_BYTES;
-export const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: (c) => errorResponse(c, 413, 'payload_too_large', `body: more than ${MAX_BODY_BYTES} bytes; a document must fit one ${MAX_ENVELOPE_BYTES}-byte message`),
-});
 
 const putScope = createRoute({
   method: 'put',

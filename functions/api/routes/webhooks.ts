@@ -8,13 +8,11 @@ import { NOTIFY_EVENTS } from '../../../shared/notify/events.ts';
 import { parseAllowNets, refusedDestination } from '../../../shared/notify/address.ts';
 import { MAX_SCOPE_WEBHOOKS } from '../../../shared/notify/webhook.ts';
 import { deleteWebhook, getWebhook, listWebhooks, putWebhook, type ScopeWebhook } from '../../../shared/store/webhooks.ts';
-import { authorize } from '../context.ts';
+import { authorize, mustGetScope, type Routes } from '../context.ts';
 import { ApiError, errorResponse } from '../errors.ts';
 import { bearer, errors, json } from '../openapi.ts';
 import { readOnly } from '../queries.ts';
 import { ScopeParam, WebhookBody, WebhookList, WebhookParam, WebhookSaved, WebhookJson } from '../schemas.ts';
-import type { Routes } from './index.ts';
-import { mustGetScope } from './scopes.ts';
 
 /** A webhook's configuration is small; anything larger is refused before it is read. */
 const MAX_WEBHOOK_BODY = 8 * 1024;
