@@ -1,7 +1,7 @@
 // The API as a function module: `app` (web-standard fetch) and `handler` (AWS Lambda
-// behind API Gateway, a function URL or an ALB). Importing it does nothing else (the
-// bridge imports every functions/<name>/index.ts to find steps, and must not need an
-// API token): the app is built, and NATS connected, on the first request. On Lambda the
+// behind API Gateway, a function URL or an ALB). Importing it does nothing else (a
+// process that loads function modules, like the bridge, must not need an API token):
+// the app is built, and NATS connected, on the first request. On Lambda the
 // token configuration is checked at cold start, so a deployment without one fails to
 // start instead of answering errors.
 // Locally, `npm run api` (infra/api/main.ts) serves the same createApi().

@@ -1,6 +1,7 @@
 // The human finality review request (reference §6.5): why the scope is not final, what
-// blocks it (with node ids), the trajectory, and the four options. The explanation is
-// deterministic text; an LLM explanation may be added by a later tier.
+// blocks it (with node ids), the trajectory, and the four options. The explanation here
+// is deterministic text; the finality step may add an LLM-written one (llm_explanation,
+// shared/llm/agents.ts explainReview), with this text as its fallback.
 import type { FinalityPolicy } from '../policy/schema.ts';
 import type { Basis, FinalityEvaluation, HumanOption } from './finality.ts';
 import type { Dimension, Snapshot } from './snapshot.ts';
