@@ -81,14 +81,14 @@ const RULES: readonly Rule[] = [
   },
   {
     // S3 (artifacts, facts documents) is storage too, hence the S3 client and the breakers.
-    name: 'store is repositories: domain, extract, contract, policy, config, log, and of the adapters only db and resilience',
+    name: 'store is repositories: domain, extract, contract, policy, config, log, and of the adapters only db, s3 and resilience',
     from: under('shared/store'),
     forbidden: (t) =>
       isPackage(t)
         ? pkg('@nats-io/', '@openfga/', '@mastra/', '@ai-sdk/', 'ai', 'piscina')(t)
         : !(
             under('shared/store', 'shared/domain', 'shared/extract', 'shared/contract', 'shared/policy')(t) ||
-            oneOf('shared/config.ts', 'shared/log.ts', 'shared/adapters/db.ts', 'shared/adapters/resilience.ts', 'shared/notify/events.ts', 'shared/notify/webhook.ts')(t)
+            oneOf('shared/config.ts', 'shared/log.ts', 'shared/adapters/db.ts', 'shared/adapters/s3.ts', 'shared/adapters/resilience.ts', 'shared/notify/events.ts', 'shared/notify/webhook.ts')(t)
           ),
   },
   {
