@@ -1,8 +1,8 @@
 // Governance tier 1: a deterministic decision on a proposal, from the scope's state,
 // the current drift, the effective mode, the permission check and governance.yaml.
-// No I/O: the governance step gathers the inputs, records the decision and carries
-// out the obligations. Tiers 2/3 (LLM agents, functions/governance/tiers.ts) plug in
-// through `applyHigherTier`, which can only make a decision stricter.
+// No I/O: shared/store/governance.ts gathers the inputs, persists the record and
+// carries out the obligations. Tiers 2/3 (LLM, a later issue) plug in through
+// `applyHigherTier`, which can only make a decision stricter.
 //
 // Mode semantics (decided deliberately; the earlier implementation ignored the YAML
 // mode and let MASTER approve everything):
