@@ -5,30 +5,25 @@
 // publishes messages; the step functions do the writes. Its own writes are the scope
 // row (PUT /v1/scopes/{scope}) and the access log.
 //
-// Every request: request id (generated here) → trace span and log line → (under /v1) bearer token →
+// Every request (middleware.ts): request id (ours) → trace span and log line → (under /v1) bearer token →
 // body limit → validation of path, query, headers and body → permission → handler.
 // Every error: { error: { code, message, details?, request_id } } (errors.ts).
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { matchedRoutes } from 'hono/route';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { secureHeaders } from 'hono/secure-headers';
-import { PROMETHEUS_CONTENT_TYPE, metricsEnabled, metricsText, recordHttpRequest } from '../../shared/adapters/metrics.ts';
-import { SpanKind, extractContext, inSpan } from '../../shared/adapters/telemetry.ts';
+import { PROMETHEUS_CONTENT_TYPE, metricsEnabled, metricsText } from '../../shared/adapters/metrics.ts';
 import { logger } from '../../shared/log.ts';
 import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { authenticate, authSetup } from './auth.ts';
 import type { ApiApp, ApiDeps, Vars } from './context.ts';
 import { errorResponse, toErrorResponse, validationHook } from './errors.ts';
-import { limitBody } from './middleware.ts';
+import { limitBody, noStore, requestId, traceAndLog } from './middleware.ts';
 import { registerRoutes } from './routes/index.ts';
 import { uiRoutes } from './ui/routes.ts';
 
 export type { ApiApp, ApiDeps };
 
 export const API_VERSION = '1.0.0';
-
-/** A client's X-Request-Id kept for correlation (logs only): short, and nothing a log reader could misread. */
-export const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
  * The API bound to its dependencies. Throws ConfigError when no token is configured
@@ -43,41 +38,14 @@ export function createApi(deps: ApiDeps): ApiApp {
   const policies = deps.policies ?? policySourceFromEnv(deps.env);
   const app: ApiApp = new OpenAPIHono<{ Variables: Vars }>({ defaultHook: validationHook });
 
-  // The request id that goes into the access log is always ours: a client could
-  // otherwise choose, repeat or forge the ids audit rows are found by. The client's own
-  // X-Request-Id, if well-formed, is only logged beside it as client_request_id.
-  app.use('*', async (c, next) => {
-    const id = randomUUID();
-    c.set('requestId', id);
-    const theirs = c.req.header('x-request-id');
-    if (theirs !== undefined && CLIENT_REQUEST_ID.test(theirs)) c.set('clientRequestId', theirs);
-    c.header('X-Request-Id', id);
-    await next();
-  });
+  app.use('*', requestId);
   app.use('*', secureHeaders());
-  app.use('*', async (c, next) => {
-    const t0 = performance.now();
-    await inSpan(`${c.req.method} ${c.req.path}`, { kind: SpanKind.SERVER }, extractContext(c.req.raw.headers), async (span) => {
-      await next();
-      // The route pattern, not the path: span names stay few.
-      const route = matchedRoutes(c).findLast((m) => m.method !== 'ALL')?.path ?? '(unmatched)';
-      span.updateName(`${c.req.method} ${route}`);
-      span.setAttributes({ 'http.request.method': c.req.method, 'http.route': route, 'http.response.status_code': c.res.status });
-      recordHttpRequest(c.req.method, route, c.res.status, (performance.now() - t0) / 1000);
-    });
-    log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - t0), principal: c.get('principal'), request_id: c.get('requestId'), client_request_id: c.get('clientRequestId') },
-      'request',
-    );
-  });
+  app.use('*', traceAndLog(log));
   metricsRoute(app, deps.env.METRICS_TOKEN);
   app.use('/v1/*', authenticate(auth));
   // Authenticated first (a header check), then the body limit: an anonymous client cannot make us read.
   app.use('/v1/*', limitBody);
-  app.use('/v1/*', async (c, next) => {
-    await next();
-    if (!c.res.headers.has('Cache-Control')) c.header('Cache-Control', 'no-store');
-  });
+  app.use('/v1/*', noStore);
 
   registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies });
   // The console (GET / and /ui/...): a public shell whose script calls /v1 with the token.
