@@ -40,7 +40,8 @@ function readTree(dirs: readonly string[]): Map<string, string> {
 
 const under = (...dirs: string[]) => (p: string) => dirs.some((d) => p.startsWith(`${d}/`));
 const oneOf = (...paths: string[]) => (p: string) => paths.includes(p);
-const isPackage = (p: string) => !p.includes('/') || !/^(shared|functions|infra|test)\//.test(p);
+/** Not a repo path (relative imports are resolved to repo paths, so anything else is a package). */
+const isPackage = (p: string) => !/^(shared|functions|infra|test)\//.test(p);
 const pkg = (...names: string[]) => (p: string) => isPackage(p) && names.some((n) => (n.endsWith('/') ? p.startsWith(n) : p === n || p === n.replace(/^node:/, '')));
 const any = (...preds: ((p: string) => boolean)[]) => (p: string) => preds.some((f) => f(p));
 
