@@ -10,7 +10,6 @@ import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { analyzeDrift } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { DriftDocument } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
@@ -37,8 +36,7 @@ export const step = defineStep({
   // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
   handle: holdable((msg, ctx) => run(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const adv = payloadOf('state.advanced', msg.payload);

@@ -10,7 +10,6 @@ import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
@@ -32,8 +31,7 @@ export const step = defineStep({
   // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
   handle: holdable((msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx))),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function authorize(ctx: StepContext, scope: string) {
   const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'executor', object: `scope:${scope}` });

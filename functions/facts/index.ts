@@ -6,7 +6,6 @@
 // ContextIngested → FactsExtracted.
 // When the cycle comes back to ContextIngested with documents that arrived meanwhile,
 // it proposes again (activation: new context since its last proposal).
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
@@ -48,8 +47,7 @@ export const step = defineStep({
   groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function authorize(ctx: StepContext, scope: string): Promise<void> {
   const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'contributor', object: `scope:${scope}` });

@@ -14,7 +14,6 @@ import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/co
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
@@ -36,8 +35,7 @@ export const step = defineStep({
   // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
   handle: holdable((msg, ctx) => run(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const svc = services(ctx.deps);

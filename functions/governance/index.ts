@@ -8,7 +8,6 @@ import { recordGovernanceDecision, recordReviewOpened } from '../../shared/adapt
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { governProposal } from '../../shared/store/governance.ts';
@@ -24,8 +23,7 @@ export const step = defineStep({
   // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
   handle: holdable((msg, ctx) => run(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const p = payloadOf('proposal.submitted', msg.payload);

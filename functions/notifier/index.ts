@@ -21,7 +21,6 @@ import { SOURCE_TYPES, deliveryId, eventFor, notificationOf, type SourceType } f
 import { postWebhook, statusOutcome } from '../../shared/notify/send.ts';
 import { signatureHeader } from '../../shared/notify/sign.ts';
 import { parseGlobalWebhooks, type Webhook } from '../../shared/notify/webhook.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { recordDelivery, scopeWebhooksForSending } from '../../shared/store/webhooks.ts';
@@ -33,8 +32,7 @@ export const step = defineStep({
   ...STEP_BUDGETS.notifier,
   handle: (msg, ctx) => (msg.type === 'notification.deliver' ? deliver(msg, ctx) : fanOut(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 /** Parsed once per value (the configuration is validated at start already). */
 const memo = <T>(f: (s: string) => T) => {

@@ -9,7 +9,6 @@ import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.t
 import { suggestedActions } from '../../shared/domain/governance.ts';
 import { planActions } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
@@ -29,8 +28,7 @@ export const step = defineStep({
   // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
   handle: holdable((msg, ctx) => run(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 /** What a rejection the planner answers brings: who rejected, the note, which attempt comes next. */
 interface Feedback {

@@ -6,7 +6,6 @@ import type { Envelope } from '../../shared/contract/envelope.ts';
 import { writeBriefing } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { PUBLISHERS } from '../../shared/contract/messages.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { previewFinality } from '../../shared/store/finality.ts';
@@ -30,8 +29,7 @@ export const step = defineStep({
   ...STEP_BUDGETS.status,
   handle: (msg, ctx) => run(msg, ctx),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
