@@ -91,7 +91,7 @@ export class Bridge {
     const env = o.env;
     const instance = env.BRIDGE_INSTANCE_ID || `${hostname()}-${process.pid}`;
     const log = (o.log ?? logger('bridge')).child({ instance });
-    if (o.steps.length === 0) throw new Error('the bridge has no functions to run (BRIDGE_FUNCTIONS, or functions/<name>/index.ts)');
+    if (o.steps.length === 0) throw new Error('the bridge has no functions to run (BRIDGE_FUNCTIONS, or the steps of functions/registry.ts)');
     for (const name of Object.keys(o.urls ?? {})) {
       if (!o.steps.some((s) => s.name === name)) throw new Error(`BRIDGE_FUNCTION_URLS names ${name}, which is not among the functions`);
     }
