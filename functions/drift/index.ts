@@ -21,6 +21,7 @@ import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
@@ -44,7 +45,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);
-  if (!state || state.node !== 'FactsExtracted' || state.epoch !== adv.epoch) return { result: { skipped: 'state moved on' } };
+  if (!stillAt(state, 'FactsExtracted', adv.epoch)) return movedOn();
 
   // The facts version (facts_documents); its snapshot is read from S3 only when drift activates.
   const head = await factsHead(db, msg.scope);

@@ -28,6 +28,7 @@ import { inTransaction, type PoolClient } from '../../shared/store/db.ts';
 import { z } from 'zod';
 import { KeyedMutex } from '../../shared/swarm/keyed-mutex.ts';
 import { activation } from '../../shared/swarm/activation.ts';
+import { movedOn, requireAgentRelation, stillAt } from '../../shared/swarm/guards.ts';
 import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
@@ -49,12 +50,7 @@ export const step = defineStep({
 });
 export const { app, handler } = step;
 
-async function authorize(ctx: StepContext, scope: string): Promise<void> {
-  const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'contributor', object: `scope:${scope}` });
-  if (r.allowed) return;
-  if (r.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${r.detail ?? ''}`);
-  throw new PermanentError('not_authorized', `agent:${AGENT} is not a contributor on scope:${scope} (${r.reason})`);
-}
+const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'contributor', scope, 'is not a contributor on');
 
 const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
 
@@ -301,9 +297,8 @@ async function onCycle(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const [memory, latest, state] = await Promise.all([loadMemory(db, msg.scope, AGENT), latestSeq(db, msg.scope, DOC_KINDS), readState(db, msg.scope)]);
   const act = activation([{ kind: 'new_context' }], memory, { now: Date.now(), latestSeq: latest });
-  if (!act.activate || state?.node !== 'ContextIngested' || state.epoch !== adv.epoch) {
-    return { result: { skipped: act.activate ? 'state moved on' : act.reasons.join('; ') } };
-  }
+  if (!act.activate) return { result: { skipped: act.reasons.join('; ') } };
+  if (!stillAt(state, 'ContextIngested', adv.epoch)) return movedOn();
   return ctx.commit(async (tx) => {
     await saveMemory(tx, msg.scope, AGENT, { lastSeq: latest, activated: true });
     return { emit: [proposeAdvance(msg.scope, AGENT, state, act.reasons.join('; '))], result: { proposed: true, reasons: act.reasons } };

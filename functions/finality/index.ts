@@ -9,7 +9,7 @@ import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
 import { recordCertificate, recordReviewAnswered, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
+import { PermanentError } from '../../shared/contract/errors.ts';
 import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
@@ -22,6 +22,7 @@ import { getReview, isReviewClosed, recordFinalityAnswer, respondToFinalityRevie
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { requireAgentRelation } from '../../shared/swarm/guards.ts';
 import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
@@ -52,9 +53,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   } else {
     payloadOf('finality.evaluate', msg.payload);
   }
-  const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
-  if (!check.allowed && check.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${check.detail ?? ''}`);
-  if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
+  await requireAgentRelation(ctx.deps.authz, AGENT, 'certifier', msg.scope, 'may not certify');
   if (response) {
     // A member of the group the review was escalated to may answer it too.
     const escalatedTo = (await getReview(db, response.review_id))?.escalatedTo ?? null;

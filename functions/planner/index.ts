@@ -15,6 +15,7 @@ import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
+import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
@@ -56,7 +57,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);
-  if (!state || state.node !== 'DriftChecked' || state.epoch !== epoch) return { result: { skipped: 'state moved on' } };
+  if (!stillAt(state, 'DriftChecked', epoch)) return movedOn();
   const drift = await loadLatestDrift(svc.artifacts, msg.scope);
   const policy = svc.policies.governance().policy;
   const ruleActions = suggestedActions(policy, drift);
