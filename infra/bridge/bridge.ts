@@ -8,7 +8,7 @@ import { consumerName, jetStream, provisionConsumers, provisionStreams, type Bus
 import type { Env } from '../../shared/config.ts';
 import { stepIdentity } from '../../shared/contract/bus-identity.ts';
 import { logger, type Logger } from '../../shared/log.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { Slots } from './capacity.ts';
 import { DeadLetters, syncDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
@@ -50,7 +50,7 @@ export interface BridgeOptions {
   urls?: Readonly<Record<string, string>>;
   env: BridgeEnv;
   /** For the dead_letters table. */
-  db: Db;
+  db: GuardedPool;
   log?: Logger;
   /** Called after every message is settled (benchmarks, tests, metrics). */
   onSettled?: (s: Settled) => void;

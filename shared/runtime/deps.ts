@@ -6,7 +6,7 @@ import { createAuthorizer, type Authorizer } from '../adapters/authz.ts';
 import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { config, type Env } from '../config.ts';
-import { guardPool, guardS3, type Db, type S3Sender } from './guarded.ts';
+import { guardPool, guardS3, type GuardedPool, type S3Sender } from './guarded.ts';
 import { groupedInbox } from './inbox/grouping.ts';
 import { PostgresIdempotencyStore } from './inbox/postgres.ts';
 import type { IdempotencyStore } from './inbox/store.ts';
@@ -14,7 +14,7 @@ import type { IdempotencyStore } from './inbox/store.ts';
 export interface Deps {
   readonly env: Env;
   /** Postgres through the "postgres" breaker. */
-  readonly db: Db;
+  readonly db: GuardedPool;
   /** S3 through the "s3" breaker. */
   readonly s3: S3Sender;
   /** OpenFGA checks (fail closed; their own "openfga" breaker). */
@@ -26,7 +26,7 @@ export interface Deps {
 
 export interface DepsOverrides {
   env?: Env;
-  db?: Db;
+  db?: GuardedPool;
   s3?: S3Sender;
   authz?: Authorizer;
   inbox?: IdempotencyStore<PoolClient>;

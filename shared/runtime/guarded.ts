@@ -41,7 +41,12 @@ export interface Rollback<T> {
 export const rollback = <T>(value: T): Rollback<T> => ({ [ROLLBACK]: true, value });
 const isRollback = (v: unknown): v is Rollback<unknown> => typeof v === 'object' && v !== null && ROLLBACK in v;
 
-export interface Db {
+/**
+ * The process's Postgres pool behind the "postgres" breaker: what Deps.db is. Not to be
+ * confused with shared/store/db.ts's Db, which is whatever a store function runs on (a
+ * pool, or a transaction's client handed down by ctx.commit).
+ */
+export interface GuardedPool {
   readonly pool: Pool;
   query<R extends Record<string, unknown> = Record<string, unknown>>(
     sql: string,
@@ -61,7 +66,7 @@ export interface Db {
   session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
 }
 
-export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): Db {
+export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): GuardedPool {
   const policy: IPolicy = resilientPolicy(breaker, defaults(opts));
   const withClient = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
@@ -105,6 +110,9 @@ export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postg
       ),
   };
 }
+
+/** @deprecated The old name of GuardedPool, kept while functions/api moves (issue 15); use GuardedPool. */
+export type Db = GuardedPool;
 
 // ------------------------------------------------------------------ S3
 
