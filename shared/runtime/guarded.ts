@@ -9,6 +9,7 @@ import type { Pool, PoolClient } from '@neondatabase/serverless';
 import type { IPolicy } from 'cockatiel';
 import { classify } from '../contract/errors.ts';
 import { resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
+import type { S3Sender } from '../adapters/s3.ts';
 
 /**
  * Only failures that say something about the dependency count: connection loss,
@@ -116,7 +117,7 @@ export type Db = GuardedPool;
 
 // ------------------------------------------------------------------ S3
 
-export type S3Sender = Pick<S3Client, 'send'>;
+export type { S3Sender };
 
 export function guardS3(s3: S3Client, opts?: ResilienceOptions, breaker = 's3'): S3Sender {
   const policy = resilientPolicy(breaker, defaults(opts));
