@@ -7,10 +7,11 @@
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { analyzeDrift } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { DriftDocument } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { factsHead, loadFactsSnapshot } from '../../shared/store/facts-documents.ts';
@@ -22,20 +23,16 @@ import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
 const PUBLISH_ATTEMPTS = 5;
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['state.advanced', RELEASE_TYPE],
-  emits: PUBLISHERS.drift,
-  ...STEP_BUDGETS.drift,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.drift, {
+  consumes: ['state.advanced'],
+  holds: true, // waits while the scope is paused, skips it once closed
+  handle: (msg, ctx) => run(msg, ctx),
 });
 export const { app, handler } = step;
 

@@ -6,11 +6,12 @@
 // ContextIngested → FactsExtracted.
 // When the cycle comes back to ContextIngested with documents that arrived meanwhile,
 // it proposes again (activation: new context since its last proposal).
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { textsToEmbed } from '../../shared/extract/embed-texts.ts';
 import type { DocumentFacts } from '../../shared/extract/extract.ts';
 import { assertDocumentSize, limitsFromEnv } from '../../shared/extract/limits.ts';
@@ -40,11 +41,8 @@ const DOC_KINDS = ['context_doc', 'resolution'] as const;
 /** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
 export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
 
-export const step = defineStep({
-  name: AGENT,
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.facts, {
   consumes: ['doc.submitted', 'state.advanced'],
-  emits: PUBLISHERS.facts,
-  ...STEP_BUDGETS.facts,
   groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });

@@ -10,11 +10,12 @@ import { recordCertificate, recordReviewAnswered, recordReviewOpened } from '../
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
 import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
@@ -23,18 +24,14 @@ import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['finality.evaluate', 'review.responded', 'review.escalated', RELEASE_TYPE],
-  emits: PUBLISHERS.finality,
-  ...STEP_BUDGETS.finality,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, {
+  consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
+  holds: true, // waits while the scope is paused, skips it once closed
+  handle: (msg, ctx) => run(msg, ctx),
 });
 export const { app, handler } = step;
 

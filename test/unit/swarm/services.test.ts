@@ -22,7 +22,7 @@ describe('services', () => {
     const svc = services(createDeps({ env, s3, inbox: new MemoryIdempotencyStore() as never }));
     expect(await svc.artifacts.latest('acme', 'drift')).toBeNull();
     await svc.factsObjects.put('acme', 'doc-1', { title: 't', kind: 'context_doc', tier: 'fallback', facts: { claims: [], goals: [], risks: [] } } as never);
-    expect(sent.map((c) => c.constructor.name)).toEqual(['GetObjectCommand', 'PutObjectCommand']);
+    expect(sent.map((c) => (c as object).constructor.name)).toEqual(['GetObjectCommand', 'PutObjectCommand']);
     expect(sent[1]).toBeInstanceOf(PutObjectCommand);
     expect((sent[0] as GetObjectCommand).input.Bucket).toBe('unit-bucket');
   });
