@@ -31,8 +31,8 @@ const PUBLISH_ATTEMPTS = 5;
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.drift, {
   consumes: ['state.advanced'],
-  holds: true, // waits while the scope is paused, skips it once closed
-  handle: (msg, ctx) => run(msg, ctx),
+  holds: true,
+  handle: run,
 });
 export const { app, handler } = step;
 

@@ -26,7 +26,7 @@ const AGENT = 'executor';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.executor, {
   consumes: ['action.approved', 'review.responded', 'review.escalated'],
-  holds: true, // waits while the scope is paused, skips it once closed
+  holds: true,
   handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx)),
 });
 export const { app, handler } = step;

@@ -30,8 +30,8 @@ const AGENT = 'finality';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, {
   consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
-  holds: true, // waits while the scope is paused, skips it once closed
-  handle: (msg, ctx) => run(msg, ctx),
+  holds: true,
+  handle: run,
 });
 export const { app, handler } = step;
 

@@ -17,8 +17,8 @@ import { llmTiers, type TierTrace } from './tiers.ts';
 
 export const step = defineAgentStep('governance', STEP_BUDGETS.governance, {
   consumes: ['proposal.submitted'],
-  holds: true, // waits while the scope is paused, skips it once closed
-  handle: (msg, ctx) => run(msg, ctx),
+  holds: true,
+  handle: run,
 });
 export const { app, handler } = step;
 

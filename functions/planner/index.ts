@@ -23,8 +23,8 @@ const AGENT = 'planner';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.planner, {
   consumes: ['state.advanced', 'proposal.rejected'],
-  holds: true, // waits while the scope is paused, skips it once closed
-  handle: (msg, ctx) => run(msg, ctx),
+  holds: true,
+  handle: run,
 });
 export const { app, handler } = step;
 

@@ -24,7 +24,7 @@ export const STATUS_INTERVAL_MS = 60_000;
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.status, {
   consumes: ['facts.extracted', 'drift.assessed', 'plan.ready', 'finality.decided', 'review.requested', 'status.tick'],
-  handle: (msg, ctx) => run(msg, ctx),
+  handle: run,
 });
 export const { app, handler } = step;
 
