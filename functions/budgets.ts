@@ -1,3 +1,9 @@
+// The steps of the swarm, as data: each one's name, how long it may run and the
+// Lambda memory it gets. functions/registry.ts binds these names to their modules
+// (the type system holds the two to the same names), the bridge runs that list, and
+// infra/sst/functions.ts makes one Lambda per entry. Data only, so that the
+// deployment reads it without loading the steps' code.
+//
 // How long each step may run: its own work, plus the timeouts of the LLM roles it
 // calls one after another (LLM_TIMEOUT_MS_<ROLE>, shared/llm/roles.ts). The step's
 // deadline, the bridge's HTTP timeout and the Lambda timeout (infra/sst/functions.ts)
@@ -24,3 +30,20 @@ export const STEP_BUDGETS = {
   // One POST at a time, above the longest NOTIFY_TIMEOUT_MS allows (60 s).
   notifier: { timeoutMs: 70_000, llm: [] },
 } as const satisfies Record<string, StepBudget>;
+
+export type StepName = keyof typeof STEP_BUDGETS;
+
+/** The step names, in the order above (the order the swarm lists its steps in). */
+export const STEP_NAMES = Object.keys(STEP_BUDGETS) as StepName[];
+
+/** Lambda memory per step (MB): the extractor's NLP models need more than the rest. */
+export const STEP_MEMORY_MB: Readonly<Record<StepName, number>> = {
+  facts: 1024,
+  drift: 512,
+  planner: 512,
+  status: 512,
+  governance: 512,
+  executor: 512,
+  finality: 512,
+  notifier: 512,
+};

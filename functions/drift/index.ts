@@ -7,11 +7,11 @@
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { analyzeDrift } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { DriftDocument } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { factsHead, loadFactsSnapshot } from '../../shared/store/facts-documents.ts';
@@ -22,23 +22,19 @@ import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
+import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
 const PUBLISH_ATTEMPTS = 5;
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['state.advanced', RELEASE_TYPE],
-  emits: PUBLISHERS.drift,
-  ...STEP_BUDGETS.drift,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.drift, {
+  consumes: ['state.advanced'],
+  holds: true,
+  handle: run,
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const adv = payloadOf('state.advanced', msg.payload);
@@ -46,7 +42,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);
-  if (!state || state.node !== 'FactsExtracted' || state.epoch !== adv.epoch) return { result: { skipped: 'state moved on' } };
+  if (!stillAt(state, 'FactsExtracted', adv.epoch)) return movedOn();
 
   // The facts version (facts_documents); its snapshot is read from S3 only when drift activates.
   const head = await factsHead(db, msg.scope);

@@ -7,11 +7,11 @@
 import { STEP_BUDGETS } from '../budgets.ts';
 import { recordReviewAnswered } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
-import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import { PermanentError } from '../../shared/contract/errors.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
 import { expireGovernanceReview, recordEscalation } from '../../shared/store/review-deadlines.ts';
@@ -19,29 +19,19 @@ import { getReview, isReviewClosed, respondToGovernanceReview } from '../../shar
 import { advanceState } from '../../shared/store/state.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
+import { requireAgentRelation } from '../../shared/swarm/guards.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['action.approved', 'review.responded', 'review.escalated', RELEASE_TYPE],
-  emits: PUBLISHERS.executor,
-  ...STEP_BUDGETS.executor,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx))),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.executor, {
+  consumes: ['action.approved', 'review.responded', 'review.escalated'],
+  holds: true,
+  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
-async function authorize(ctx: StepContext, scope: string) {
-  const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'executor', object: `scope:${scope}` });
-  if (r.allowed) return;
-  // Fail closed either way; an outage is retried (an approved transition must not be dead-lettered for it).
-  if (r.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${r.detail ?? ''}`);
-  throw new PermanentError('not_authorized', `agent:${AGENT} may not execute on scope:${scope} (${r.reason})`);
-}
+const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'executor', scope, 'may not execute on');
 
 async function advance(tx: PoolClient, msg: Envelope, t: { from: string; to: string; expected_epoch: number }, cause: Record<string, unknown>) {
   const transition = parseTransition(t.from, t.to);

@@ -6,12 +6,12 @@
 // ContextIngested → FactsExtracted.
 // When the cycle comes back to ContextIngested with documents that arrived meanwhile,
 // it proposes again (activation: new context since its last proposal).
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { textsToEmbed } from '../../shared/extract/embed-texts.ts';
 import type { DocumentFacts } from '../../shared/extract/extract.ts';
 import { assertDocumentSize, limitsFromEnv } from '../../shared/extract/limits.ts';
@@ -29,6 +29,7 @@ import { inTransaction, type PoolClient } from '../../shared/store/db.ts';
 import { z } from 'zod';
 import { KeyedMutex } from '../../shared/swarm/keyed-mutex.ts';
 import { activation } from '../../shared/swarm/activation.ts';
+import { movedOn, requireAgentRelation, stillAt } from '../../shared/swarm/guards.ts';
 import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
@@ -40,23 +41,14 @@ const DOC_KINDS = ['context_doc', 'resolution'] as const;
 /** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
 export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
 
-export const step = defineStep({
-  name: AGENT,
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.facts, {
   consumes: ['doc.submitted', 'state.advanced'],
-  emits: PUBLISHERS.facts,
-  ...STEP_BUDGETS.facts,
   groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
   handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
-async function authorize(ctx: StepContext, scope: string): Promise<void> {
-  const r = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'contributor', object: `scope:${scope}` });
-  if (r.allowed) return;
-  if (r.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${r.detail ?? ''}`);
-  throw new PermanentError('not_authorized', `agent:${AGENT} is not a contributor on scope:${scope} (${r.reason})`);
-}
+const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'contributor', scope, 'is not a contributor on');
 
 const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
 
@@ -303,9 +295,8 @@ async function onCycle(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const [memory, latest, state] = await Promise.all([loadMemory(db, msg.scope, AGENT), latestSeq(db, msg.scope, DOC_KINDS), readState(db, msg.scope)]);
   const act = activation([{ kind: 'new_context' }], memory, { now: Date.now(), latestSeq: latest });
-  if (!act.activate || state?.node !== 'ContextIngested' || state.epoch !== adv.epoch) {
-    return { result: { skipped: act.activate ? 'state moved on' : act.reasons.join('; ') } };
-  }
+  if (!act.activate) return { result: { skipped: act.reasons.join('; ') } };
+  if (!stillAt(state, 'ContextIngested', adv.epoch)) return movedOn();
   return ctx.commit(async (tx) => {
     await saveMemory(tx, msg.scope, AGENT, { lastSeq: latest, activated: true });
     return { emit: [proposeAdvance(msg.scope, AGENT, state, act.reasons.join('; '))], result: { proposed: true, reasons: act.reasons } };

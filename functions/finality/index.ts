@@ -9,13 +9,13 @@ import { injectContext, trace } from '../../shared/adapters/telemetry.ts';
 import { recordCertificate, recordReviewAnswered, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { PermanentError } from '../../shared/contract/errors.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
 import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
@@ -23,21 +23,17 @@ import { getReview, isReviewClosed, recordFinalityAnswer, respondToFinalityRevie
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
+import { requireAgentRelation } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['finality.evaluate', 'review.responded', 'review.escalated', RELEASE_TYPE],
-  emits: PUBLISHERS.finality,
-  ...STEP_BUDGETS.finality,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, {
+  consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
+  holds: true,
+  handle: run,
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const svc = services(ctx.deps);
@@ -54,9 +50,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   } else {
     payloadOf('finality.evaluate', msg.payload);
   }
-  const check = await ctx.deps.authz.check({ user: `agent:${AGENT}`, relation: 'certifier', object: `scope:${msg.scope}` });
-  if (!check.allowed && check.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${check.detail ?? ''}`);
-  if (!check.allowed) throw new PermanentError('not_authorized', `agent:${AGENT} may not certify scope:${msg.scope} (${check.reason})`);
+  await requireAgentRelation(ctx.deps.authz, AGENT, 'certifier', msg.scope, 'may not certify');
   if (response) {
     // A member of the group the review was escalated to may answer it too.
     const escalatedTo = (await getReview(db, response.review_id))?.escalatedTo ?? null;

@@ -7,25 +7,20 @@ import { STEP_BUDGETS } from '../budgets.ts';
 import { recordGovernanceDecision, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage, PUBLISHERS } from '../../shared/contract/messages.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { governProposal } from '../../shared/store/governance.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 
-export const step = defineStep({
-  name: 'governance',
-  consumes: ['proposal.submitted', RELEASE_TYPE],
-  emits: PUBLISHERS.governance,
-  ...STEP_BUDGETS.governance,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep('governance', STEP_BUDGETS.governance, {
+  consumes: ['proposal.submitted'],
+  holds: true,
+  handle: run,
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const p = payloadOf('proposal.submitted', msg.payload);

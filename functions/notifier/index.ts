@@ -14,27 +14,23 @@
 import type { BlockList } from 'node:net';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError, classify } from '../../shared/contract/errors.ts';
-import { PUBLISHERS, message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
 import { parseAllowNets } from '../../shared/notify/address.ts';
 import { renderBody } from '../../shared/notify/body.ts';
 import { SOURCE_TYPES, deliveryId, eventFor, notificationOf, type SourceType } from '../../shared/notify/events.ts';
 import { postWebhook, statusOutcome } from '../../shared/notify/send.ts';
 import { signatureHeader } from '../../shared/notify/sign.ts';
 import { parseGlobalWebhooks, type Webhook } from '../../shared/notify/webhook.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { recordDelivery, scopeWebhooksForSending } from '../../shared/store/webhooks.ts';
 
-export const step = defineStep({
-  name: 'notifier',
+export const step = defineAgentStep('notifier', STEP_BUDGETS.notifier, {
   consumes: [...SOURCE_TYPES, 'notification.deliver'],
-  emits: PUBLISHERS.notifier,
-  ...STEP_BUDGETS.notifier,
   handle: (msg, ctx) => (msg.type === 'notification.deliver' ? deliver(msg, ctx) : fanOut(msg, ctx)),
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 /** Parsed once per value (the configuration is validated at start already). */
 const memo = <T>(f: (s: string) => T) => {

@@ -5,32 +5,28 @@
 // ask again (a new proposal id, the note in its reason): never a silent stall.
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf, PUBLISHERS } from '../../shared/contract/messages.ts';
+import { message, payloadOf } from '../../shared/contract/messages.ts';
 import { suggestedActions } from '../../shared/domain/governance.ts';
 import { planActions } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
+import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'planner';
 
-export const step = defineStep({
-  name: AGENT,
-  consumes: ['state.advanced', 'proposal.rejected', RELEASE_TYPE],
-  emits: PUBLISHERS.planner,
-  ...STEP_BUDGETS.planner,
-  // Holds while the scope is paused, does nothing once it is closed (shared/swarm/hold.ts).
-  handle: holdable((msg, ctx) => run(msg, ctx)),
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.planner, {
+  consumes: ['state.advanced', 'proposal.rejected'],
+  holds: true,
+  handle: run,
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 /** What a rejection the planner answers brings: who rejected, the note, which attempt comes next. */
 interface Feedback {
@@ -58,7 +54,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);
-  if (!state || state.node !== 'DriftChecked' || state.epoch !== epoch) return { result: { skipped: 'state moved on' } };
+  if (!stillAt(state, 'DriftChecked', epoch)) return movedOn();
   const drift = await loadLatestDrift(svc.artifacts, msg.scope);
   const policy = svc.policies.governance().policy;
   const ruleActions = suggestedActions(policy, drift);

@@ -5,9 +5,8 @@ import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { writeBriefing } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
-import { PUBLISHERS } from '../../shared/contract/messages.ts';
-import { lambdaHandler } from '../../shared/runtime/lambda.ts';
-import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
+import type { StepContext } from '../../shared/runtime/step.ts';
+import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { previewFinality } from '../../shared/store/finality.ts';
 import { queryEdges } from '../../shared/store/graph.ts';
@@ -23,15 +22,11 @@ const AGENT = 'status';
 const ALWAYS = new Set(['finality.decided', 'review.requested']);
 export const STATUS_INTERVAL_MS = 60_000;
 
-export const step = defineStep({
-  name: AGENT,
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.status, {
   consumes: ['facts.extracted', 'drift.assessed', 'plan.ready', 'finality.decided', 'review.requested', 'status.tick'],
-  emits: PUBLISHERS.status,
-  ...STEP_BUDGETS.status,
-  handle: (msg, ctx) => run(msg, ctx),
+  handle: run,
 });
-export const app = step.app;
-export const handler = lambdaHandler(step);
+export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;

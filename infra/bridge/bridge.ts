@@ -8,7 +8,7 @@ import { consumerName, jetStream, provisionConsumers, provisionStreams, type Bus
 import type { Env } from '../../shared/config.ts';
 import { stepIdentity } from '../../shared/contract/bus-identity.ts';
 import { logger, type Logger } from '../../shared/log.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { Slots } from './capacity.ts';
 import { DeadLetters, syncDeadLetters, watchMaxDeliveries } from './dead-letter.ts';
@@ -50,7 +50,7 @@ export interface BridgeOptions {
   urls?: Readonly<Record<string, string>>;
   env: BridgeEnv;
   /** For the dead_letters table. */
-  db: Db;
+  db: GuardedPool;
   log?: Logger;
   /** Called after every message is settled (benchmarks, tests, metrics). */
   onSettled?: (s: Settled) => void;
@@ -91,7 +91,7 @@ export class Bridge {
     const env = o.env;
     const instance = env.BRIDGE_INSTANCE_ID || `${hostname()}-${process.pid}`;
     const log = (o.log ?? logger('bridge')).child({ instance });
-    if (o.steps.length === 0) throw new Error('the bridge has no functions to run (BRIDGE_FUNCTIONS, or functions/<name>/index.ts)');
+    if (o.steps.length === 0) throw new Error('the bridge has no functions to run (BRIDGE_FUNCTIONS, or the steps of functions/registry.ts)');
     for (const name of Object.keys(o.urls ?? {})) {
       if (!o.steps.some((s) => s.name === name)) throw new Error(`BRIDGE_FUNCTION_URLS names ${name}, which is not among the functions`);
     }

@@ -10,7 +10,7 @@ import type { MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-n
 import { HDR, dlqSubject, natsHeaders, parseSubject } from '../../shared/adapters/bus.ts';
 import type { StepFailure } from '../../shared/contract/result.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 
 export type FailureInfo = StepFailure['error'];
 
@@ -40,7 +40,7 @@ export interface DeadLetterConfig {
 export class DeadLetters {
   constructor(
     private readonly js: JetStreamClient,
-    private readonly db: Db,
+    private readonly db: GuardedPool,
     private readonly cfg: DeadLetterConfig,
     private readonly log: Logger,
   ) {}
@@ -135,7 +135,7 @@ interface DeadLetterRecord {
 }
 
 /** One row per (consumer, stream message): writing it again, from the bridge or from the stream, changes nothing. */
-async function insertDeadLetter(db: Db, r: DeadLetterRecord): Promise<boolean> {
+async function insertDeadLetter(db: GuardedPool, r: DeadLetterRecord): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO dead_letters (consumer, subject, message_id, scope_id, error_class, error_code, reason, deliveries, stream_seq, dlq_seq, data, headers, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13, now()))
@@ -159,7 +159,7 @@ export interface DeadLetterStream {
  * the rows themselves by consumer and original stream sequence. Reads only the
  * stream messages whose sequence no row names. Returns how many rows it wrote.
  */
-export async function syncDeadLetters(db: Db, bus: DeadLetterStream): Promise<number> {
+export async function syncDeadLetters(db: GuardedPool, bus: DeadLetterStream): Promise<number> {
   const info = await bus.jsm.streams.info(bus.stream).catch((err: unknown) => {
     if (err instanceof JetStreamApiError && err.status === 404) return undefined; // no bridge has run yet
     throw err;

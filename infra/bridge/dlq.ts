@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { HDR, natsHeaders, replaySubject } from '../../shared/adapters/bus.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import { syncDeadLetters, type DeadLetterStream } from './dead-letter.ts';
 
 export interface DeadLetterRow {
@@ -35,7 +35,7 @@ export interface DeadLetterRow {
 }
 
 /** The newest dead letters; with `stream`, after writing the rows missing from the dead-letter stream. */
-export async function listDeadLetters(db: Db, opts: { consumer?: string; limit?: number; stream?: DeadLetterStream } = {}): Promise<DeadLetterRow[]> {
+export async function listDeadLetters(db: GuardedPool, opts: { consumer?: string; limit?: number; stream?: DeadLetterStream } = {}): Promise<DeadLetterRow[]> {
   if (opts.stream) await syncDeadLetters(db, opts.stream);
   const { rows } = await db.query<DeadLetterRow & Record<string, unknown>>(
     `SELECT id, created_at, consumer, subject, message_id, scope_id, error_class, error_code, reason, deliveries,
@@ -47,7 +47,7 @@ export async function listDeadLetters(db: Db, opts: { consumer?: string; limit?:
 }
 
 /** Republish dead letter `id` to its consumer alone. Returns the replay's stream sequence. */
-export async function replayDeadLetter(js: JetStreamClient, db: Db, prefix: string, id: string): Promise<{ seq: number; subject: string }> {
+export async function replayDeadLetter(js: JetStreamClient, db: GuardedPool, prefix: string, id: string): Promise<{ seq: number; subject: string }> {
   const { rows } = await db.query<{ consumer: string; subject: string; data: Buffer; headers: Record<string, string[]>; replay_count: number }>(
     `SELECT consumer, subject, data, headers, replay_count FROM dead_letters WHERE id = $1`,
     [id],

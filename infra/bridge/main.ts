@@ -1,5 +1,5 @@
 // npm run bridge: the JetStream bridge as a process.
-//   - loads the functions (BRIDGE_FUNCTIONS, or every functions/<name>/index.ts);
+//   - loads the functions (the modules BRIDGE_FUNCTIONS names, or the steps of functions/registry.ts);
 //   - runs them in-process, or over HTTP for those named in BRIDGE_FUNCTION_URLS;
 //   - serves /healthz, /readyz and /metrics (Prometheus) on BRIDGE_HEALTH_HOST:BRIDGE_HEALTH_PORT (loopback by default);
 //   - on SIGTERM/SIGINT (V3): stops fetching, finishes and acks what is in flight
@@ -15,7 +15,7 @@ import { logger } from '../../shared/log.ts';
 import { warmPool } from '../../shared/adapters/db.ts';
 import { closeProcessDeps, processDeps } from '../../shared/runtime/deps.ts';
 import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts';
-import { discoverFunctions, loadSteps } from '../../shared/runtime/load.ts';
+import { loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
 import { policySourceFromEnv } from '../../shared/policy/load.ts';
@@ -32,8 +32,9 @@ process.on('unhandledRejection', (err) => {
 
 const telemetry = initTelemetry(env);
 const metricsOn = initMetrics(env);
-const paths = env.BRIDGE_FUNCTIONS ? env.BRIDGE_FUNCTIONS.split(',').map((p) => p.trim()).filter(Boolean) : discoverFunctions();
-const steps = await loadSteps(paths);
+const paths = env.BRIDGE_FUNCTIONS.split(',').map((p) => p.trim()).filter(Boolean);
+// Loaded only when used: a bridge given its modules does not import the whole swarm.
+const steps = paths.length > 0 ? await loadSteps(paths) : [...(await import('../../functions/registry.ts')).SWARM_STEPS];
 const urls = Object.fromEntries(
   env.BRIDGE_FUNCTION_URLS.split(',')
     .map((p) => p.trim())

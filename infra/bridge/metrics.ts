@@ -10,7 +10,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Attributes } from '@opentelemetry/api';
 import { observeBatch } from '../../shared/adapters/metrics.ts';
 import type { Logger } from '../../shared/log.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Bridge } from './bridge.ts';
 
 type Sample = [name: string, value: number, attrs: Attributes];
@@ -96,7 +96,7 @@ export const SQL = {
 const SCOPE_STATUSES = ['open', 'resolved', 'escalated', 'blocked', 'expired'] as const;
 const REVIEW_KINDS = ['governance_review', 'finality_review'] as const;
 
-export function observeSwarm(db: Db, opts: SqlGaugeOptions, log: Logger): () => void {
+export function observeSwarm(db: GuardedPool, opts: SqlGaugeOptions, log: Logger): () => void {
   const load = cached(opts.cacheMs ?? METRICS_CACHE_MS, async (): Promise<Sample[]> => {
     const [scopes, reviews, dead, per] = await Promise.all([
       db.pool.query<{ status: string; n: number }>(SQL.scopes),

@@ -1,7 +1,8 @@
 // The deployment's functions, as data, so sst.config.ts and its test agree on them:
 // one AWS Lambda per agent step (invoked by the bridge over its function URL) and
-// one for the HTTP API. The step names match functions/<name>/index.ts.
-import { STEP_BUDGETS } from '../../functions/budgets.ts';
+// one for the HTTP API. The steps, their budgets and memory come from functions/budgets.ts
+// (the data behind functions/registry.ts); the names match functions/<name>/index.ts.
+import { STEP_BUDGETS, STEP_MEMORY_MB, STEP_NAMES } from '../../functions/budgets.ts';
 import { envSchema, loadEnv, type Env } from '../../shared/config.ts';
 import { EMF_DIMENSION, EMF_METRIC, EMF_NAMESPACE } from '../bridge/emf.ts';
 import { stepDeadlineMs } from '../../shared/llm/roles.ts';
@@ -18,20 +19,18 @@ const LAMBDA_MARGIN_MS = 30_000;
 /** Lambda's own ceiling. */
 const LAMBDA_MAX_SECONDS = 900;
 
-const MEMORY_MB: Partial<Record<keyof typeof STEP_BUDGETS, number>> = { facts: 1024 };
-
 /**
  * One Lambda per step, its timeout from the step's budget (functions/budgets.ts) under
  * the LLM settings being deployed: a role given a long LLM_TIMEOUT_MS_<ROLE> lengthens it.
  */
 export function stepFunctions(env: NodeJS.ProcessEnv = process.env): DeployedFunction[] {
   const llm = llmEnv(env);
-  return Object.entries(STEP_BUDGETS).map(([name, budget]) => {
-    const timeoutSeconds = Math.ceil((stepDeadlineMs(budget, llm) + LAMBDA_MARGIN_MS) / 1000);
+  return STEP_NAMES.map((name) => {
+    const timeoutSeconds = Math.ceil((stepDeadlineMs(STEP_BUDGETS[name], llm) + LAMBDA_MARGIN_MS) / 1000);
     if (timeoutSeconds > LAMBDA_MAX_SECONDS) {
       throw new Error(`step ${name} needs ${timeoutSeconds} s, more than Lambda's ${LAMBDA_MAX_SECONDS}: shorten LLM_TIMEOUT_MS or its roles' timeouts`);
     }
-    return { name, handler: `functions/${name}/index.handler`, timeoutSeconds, memoryMb: MEMORY_MB[name as keyof typeof STEP_BUDGETS] ?? 512 };
+    return { name, handler: `functions/${name}/index.handler`, timeoutSeconds, memoryMb: STEP_MEMORY_MB[name] };
   });
 }
 

@@ -4,6 +4,7 @@
 import { Pool, neonConfig, type Client, type PoolClient } from '@neondatabase/serverless';
 import ws from 'ws';
 import type { Env } from '../config.ts';
+import { dependencyFailure } from './resilience.ts';
 
 export type { PoolClient };
 /**
@@ -105,30 +106,48 @@ export function createPool(cfg: DbConfig): Pool {
   return pool;
 }
 
-/** Run fn inside BEGIN/COMMIT on one pooled connection; ROLLBACK on any error. */
-export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * fn on one pooled connection, released afterwards. Released broken (closed, not
+ * reused) when the connection reported an error or fn failed on the dependency.
+ */
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient, markBroken: () => void) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
-  // A connection lost between statements surfaces as an 'error' event on the
-  // checked-out client, which would crash the process if nobody listened.
+  // A connection lost between two statements is reported as an 'error' event on the
+  // checked-out client; unheard, it would crash the process. The next statement
+  // fails anyway, and that failure is what we act on.
   const onLost = () => (broken = true);
   client.on('error', onLost);
   try {
-    await client.query('BEGIN');
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
+    return await fn(client, onLost);
   } catch (err) {
-    try {
-      await client.query('ROLLBACK');
-    } catch {
-      broken = true; // connection is gone; do not return it to the pool
-    }
+    broken ||= dependencyFailure(err);
     throw err;
   } finally {
     client.off('error', onLost);
     client.release(broken);
   }
+}
+
+/**
+ * The one transaction helper: BEGIN, fn, COMMIT on one pooled connection; ROLLBACK
+ * when fn throws (a connection that cannot even roll back is not reused). The
+ * runtime's GuardedPool runs this behind its breaker; store functions reach it
+ * through inTransaction (shared/store/db.ts).
+ */
+export function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client, markBroken) => {
+    await client.query('BEGIN');
+    try {
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      // fn's error is the one reported; a connection that cannot roll back is not reused.
+      await client.query('ROLLBACK').catch(markBroken);
+      throw err;
+    }
+  });
 }
 
 /**

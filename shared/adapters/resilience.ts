@@ -20,6 +20,17 @@ export { BrokenCircuitError, CircuitState };
 export const isTransient = (err: unknown): boolean =>
   !(err instanceof BrokenCircuitError) && classify(err).errorClass === 'transient';
 
+/**
+ * Only failures that say something about the dependency count: connection loss,
+ * timeouts, server shutdown, an HTTP 5xx. A bug in the caller's code or a
+ * constraint violation must neither open a breaker nor be retried, nor make a
+ * pooled connection be thrown away.
+ */
+export const dependencyFailure = (err: unknown): boolean => {
+  const e = classify(err);
+  return e.errorClass === 'transient' && e.code !== 'unclassified' && e.code !== 'breaker_open';
+};
+
 export interface ResilienceOptions {
   /** Consecutive failures that open the breaker. */
   threshold?: number;

@@ -3,6 +3,9 @@
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Env } from '../config.ts';
 
+/** What the stores need of a client: in the steps, Deps.s3 (behind the "s3" breaker). */
+export type S3Sender = Pick<S3Client, 'send'>;
+
 export type S3Config = Pick<Env, 'S3_ENDPOINT' | 'S3_REGION' | 'S3_ACCESS_KEY' | 'S3_SECRET_KEY'>;
 
 export function createS3(cfg: S3Config): S3Client {

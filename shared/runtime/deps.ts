@@ -6,7 +6,7 @@ import { createAuthorizer, type Authorizer } from '../adapters/authz.ts';
 import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { config, type Env } from '../config.ts';
-import { guardPool, guardS3, type Db, type S3Sender } from './guarded.ts';
+import { guardPool, guardS3, type GuardedPool, type S3Sender } from './guarded.ts';
 import { groupedInbox } from './inbox/grouping.ts';
 import { PostgresIdempotencyStore } from './inbox/postgres.ts';
 import type { IdempotencyStore } from './inbox/store.ts';
@@ -14,8 +14,8 @@ import type { IdempotencyStore } from './inbox/store.ts';
 export interface Deps {
   readonly env: Env;
   /** Postgres through the "postgres" breaker. */
-  readonly db: Db;
-  /** S3 through the "s3" breaker. */
+  readonly db: GuardedPool;
+  /** S3 through the "s3" breaker: the one client the artifact and facts-object stores use. */
   readonly s3: S3Sender;
   /** OpenFGA checks (fail closed; their own "openfga" breaker). */
   readonly authz: Authorizer;
@@ -26,11 +26,17 @@ export interface Deps {
 
 export interface DepsOverrides {
   env?: Env;
-  db?: Db;
+  db?: GuardedPool;
   s3?: S3Sender;
   authz?: Authorizer;
   inbox?: IdempotencyStore<PoolClient>;
 }
+
+/**
+ * The "s3" breaker's settings: those the artifact and facts-object stores gave it while
+ * each wrapped its own client (an open breaker waits 10 s before its probe).
+ */
+const S3_RESILIENCE = { halfOpenAfterMs: 10_000, initialDelayMs: 100, maxDelayMs: 2_000 } as const;
 
 /** Dependencies created lazily: a function that never touches S3 never builds a client. */
 export function createDeps(o: DepsOverrides = {}): Deps {
@@ -50,7 +56,7 @@ export function createDeps(o: DepsOverrides = {}): Deps {
       return db;
     },
     get s3() {
-      return (s3 ??= guardS3(createS3(env)));
+      return (s3 ??= guardS3(createS3(env), S3_RESILIENCE));
     },
     get authz() {
       return (authz ??= createAuthorizer(env));

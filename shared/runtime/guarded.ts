@@ -7,18 +7,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from '@neondatabase/serverless';
 import type { IPolicy } from 'cockatiel';
-import { classify } from '../contract/errors.ts';
-import { resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
+import { withClient, withTransaction } from '../adapters/db.ts';
+import { dependencyFailure, resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
+import type { S3Sender } from '../adapters/s3.ts';
 
-/**
- * Only failures that say something about the dependency count: connection loss,
- * timeouts, server shutdown, an HTTP 5xx. A bug in the caller's code or a
- * constraint violation must neither open the breaker nor be retried.
- */
-export const dependencyFailure = (err: unknown): boolean => {
-  const e = classify(err);
-  return e.errorClass === 'transient' && e.code !== 'unclassified' && e.code !== 'breaker_open';
-};
+export { dependencyFailure };
 
 const defaults = (o: ResilienceOptions = {}): ResilienceOptions => ({
   threshold: 5,
@@ -32,27 +25,23 @@ const defaults = (o: ResilienceOptions = {}): ResilienceOptions => ({
 
 // ------------------------------------------------------------------ Postgres
 
-const ROLLBACK = Symbol('rollback');
-export interface Rollback<T> {
-  [ROLLBACK]: true;
-  value: T;
-}
-/** Return this from a transaction body to roll back and still return `value`. */
-export const rollback = <T>(value: T): Rollback<T> => ({ [ROLLBACK]: true, value });
-const isRollback = (v: unknown): v is Rollback<unknown> => typeof v === 'object' && v !== null && ROLLBACK in v;
-
-export interface Db {
+/**
+ * The process's Postgres pool behind the "postgres" breaker: what Deps.db is. Not to be
+ * confused with shared/store/db.ts's Db, which is whatever a store function runs on (a
+ * pool, or a transaction's client handed down by ctx.commit).
+ */
+export interface GuardedPool {
   readonly pool: Pool;
   query<R extends Record<string, unknown> = Record<string, unknown>>(
     sql: string,
     params?: unknown[],
   ): Promise<{ rows: R[]; rowCount: number | null }>;
   /**
-   * BEGIN, fn, COMMIT on one connection; ROLLBACK when fn throws or returns rollback(v).
+   * BEGIN, fn, COMMIT on one connection (withTransaction); ROLLBACK when fn throws.
    * Retried as a whole on a dependency failure: bodies must be safe to run again
    * after a rolled-back attempt (the inbox's claim token makes step commits so).
    */
-  transaction<T>(fn: (tx: PoolClient) => Promise<T | Rollback<T>>): Promise<T>;
+  transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
   /**
    * One pooled connection for fn, which manages its own transaction (the inbox
    * does, to save round trips). Released broken if fn throws or the connection
@@ -61,54 +50,22 @@ export interface Db {
   session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
 }
 
-export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): Db {
+export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): GuardedPool {
   const policy: IPolicy = resilientPolicy(breaker, defaults(opts));
-  const withClient = async <T>(fn: (client: PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    let broken = false;
-    // A connection lost between two statements is reported as an 'error' event
-    // on the checked-out client; unheard, it would crash the process. The next
-    // statement fails anyway, and that failure is what we act on.
-    const onLost = () => (broken = true);
-    client.on('error', onLost);
-    try {
-      return await fn(client);
-    } catch (err) {
-      broken ||= dependencyFailure(err);
-      throw err;
-    } finally {
-      client.off('error', onLost);
-      client.release(broken);
-    }
-  };
   return {
     pool,
     query: (sql, params) => policy.execute(() => pool.query(sql, params as unknown[])) as never,
-    session: (fn) => policy.execute(() => withClient(fn)),
-    transaction: (fn) =>
-      policy.execute(() =>
-        withClient(async (client) => {
-          await client.query('BEGIN');
-          try {
-            const out = await fn(client);
-            if (isRollback(out)) {
-              await client.query('ROLLBACK');
-              return out.value;
-            }
-            await client.query('COMMIT');
-            return out;
-          } catch (err) {
-            await client.query('ROLLBACK').catch(() => {});
-            throw err;
-          }
-        }),
-      ),
+    session: (fn) => policy.execute(() => withClient(pool, (client) => fn(client))),
+    transaction: (fn) => policy.execute(() => withTransaction(pool, fn)),
   };
 }
 
+/** @deprecated The old name of GuardedPool, kept while functions/api moves (issue 15); use GuardedPool. */
+export type Db = GuardedPool;
+
 // ------------------------------------------------------------------ S3
 
-export type S3Sender = Pick<S3Client, 'send'>;
+export type { S3Sender };
 
 export function guardS3(s3: S3Client, opts?: ResilienceOptions, breaker = 's3'): S3Sender {
   const policy = resilientPolicy(breaker, defaults(opts));

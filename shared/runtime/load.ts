@@ -1,18 +1,8 @@
-// Function modules: each exports `step` (from defineStep), `app` and `handler`.
-import { existsSync, readdirSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+// Function modules named by path (BRIDGE_FUNCTIONS, serve.ts): each exports `step`
+// (from defineStep), `app` and `handler`. The swarm's own list is functions/registry.ts.
+import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Step } from './step.ts';
-
-/** functions/<name>/index.ts under `root`, in name order. */
-export function discoverFunctions(root = process.cwd()): string[] {
-  const dir = join(root, 'functions');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'index.ts')))
-    .map((d) => join(dir, d.name, 'index.ts'))
-    .sort();
-}
 
 export async function loadStep(path: string): Promise<Step> {
   const step = await loadModuleStep(path);

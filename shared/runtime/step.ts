@@ -1,7 +1,10 @@
 // A step is a stateless function of one message. defineStep turns a handler into
-// `invoke` (envelope in, StepResponse out) and a Hono app exposing it (POST
-// /invoke, GET /healthz). The bridge calls invoke in-process, or the app through
-// app.fetch or over HTTP; Lambda runs the app through hono/aws-lambda.
+// `invoke` (envelope in, StepResponse out), a Hono app exposing it (POST
+// /invoke, GET /healthz) and the Lambda handler for that app. The bridge calls
+// invoke in-process, or the app through app.fetch or over HTTP; Lambda runs the
+// app through hono/aws-lambda. A function module is:
+//   export const step = defineStep({ name, consumes, emits, handle(msg, ctx) { ... } });
+//   export const { app, handler } = step;
 //
 // Effectively-once, per message (see ./inbox/store.ts):
 //   1. claim the message in the inbox; if it was already completed, return the
@@ -18,13 +21,14 @@
 import type { PoolClient } from '@neondatabase/serverless';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
+import { handle as lambdaHandle } from 'hono/aws-lambda';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { SpanKind, context as otelContext, extractContext, inSpan, type Context } from '../adapters/telemetry.ts';
 import { MAX_ENVELOPE_BYTES, MessageType, decodeEnvelope, type Emit, type Envelope } from '../contract/envelope.ts';
 import { PermanentError, TransientError, classify, type StepError } from '../contract/errors.ts';
 import { STATUS, type StepFailure, type StepResponse, type StepSuccess } from '../contract/result.ts';
-import { ConfigError, type Env } from '../config.ts';
+import { ConfigError, config, type Env } from '../config.ts';
 import { logger, type Logger } from '../log.ts';
 import { stepDeadlineMs, type LlmRole } from '../llm/roles.ts';
 import { processDeps, type Deps } from './deps.ts';
@@ -112,11 +116,19 @@ export interface Step {
   readonly idempotency: Idempotency;
   /** POST /invoke (an envelope in, a StepResponse out: 200 / 422 permanent / 503 transient), GET /healthz. */
   readonly app: Hono;
+  /**
+   * The app as an AWS Lambda handler (API Gateway v1/v2, function URL, ALB). Built on
+   * first read; on Lambda that read checks the invoke token, so a module exporting it
+   * at top level fails its cold start without one instead of serving an open /invoke.
+   */
+  readonly handler: LambdaHandler;
   /** What /invoke does, without HTTP. */
   invoke(raw: string | Uint8Array, opts?: InvokeOptions): Promise<StepResponse>;
   /** The same step bound to other dependencies (tests). */
   withDeps(deps: Deps): Step;
 }
+
+export type LambdaHandler = ReturnType<typeof lambdaHandle>;
 
 /** Header through which the bridge passes JetStream's delivery count. */
 export const ATTEMPT_HEADER = 'x-gswarm-attempt';
@@ -193,6 +205,7 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
   );
   app.get('/healthz', (c) => c.json({ ok: true, step: def.name }));
 
+  let handler: LambdaHandler | undefined;
   return {
     name: def.name,
     consumes: def.consumes,
@@ -202,6 +215,14 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
     },
     idempotency,
     app,
+    get handler() {
+      if (!handler) {
+        // Elsewhere (the bridge importing the module to run the step in-process) nothing is checked here.
+        if (process.env.AWS_LAMBDA_FUNCTION_NAME) assertInvokeToken(config());
+        handler = lambdaHandle(app);
+      }
+      return handler;
+    },
     invoke,
     withDeps: (d) => defineStep(def, d),
   };

@@ -11,9 +11,9 @@
 // another writer replaces the pointer between its read and its write, it gets a
 // conflict back instead of silently overwriting. Reads check the document's sha256.
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { resilientPolicy } from '../adapters/resilience.ts';
+import type { S3Sender } from '../adapters/s3.ts';
 import { ScopeId } from '../contract/envelope.ts';
 import { PermanentError } from '../contract/errors.ts';
 import type { Drift } from '../domain/governance.ts';
@@ -91,13 +91,11 @@ export interface ArtifactStore {
   history(scope: string, kind: ArtifactKind, limit?: number): Promise<Pointer[]>;
 }
 
-export function createArtifactStore(s3: S3Client, bucket: string, opts: { breaker?: string } = {}): ArtifactStore {
-  const policy = resilientPolicy(opts.breaker ?? 's3', { threshold: 5, halfOpenAfterMs: 10_000, maxAttempts: 3 });
-  const send = <T>(fn: () => Promise<T>) => policy.execute(fn);
-
+export function createArtifactStore(s3: S3Sender, bucket: string): ArtifactStore {
+  // `s3` comes guarded (Deps.s3: retries and the one "s3" breaker, shared/runtime/guarded.ts).
   const getText = async (key: string): Promise<{ body: string; etag: string } | null> => {
     try {
-      const res = await send(() => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return { body: await res.Body!.transformToString('utf-8'), etag: res.ETag ?? '' };
     } catch (err) {
       if (isMissing(err)) return null;
@@ -107,7 +105,7 @@ export function createArtifactStore(s3: S3Client, bucket: string, opts: { breake
 
   const putIfAbsent = async (key: string, body: string): Promise<boolean> => {
     try {
-      await send(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' })));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }));
       return true;
     } catch (err) {
       if (isPreconditionFailure(err)) return false;
@@ -147,16 +145,14 @@ export function createArtifactStore(s3: S3Client, bucket: string, opts: { breake
       };
       const pbody = JSON.stringify(pointer);
       try {
-        await send(() =>
-          s3.send(
-            new PutObjectCommand({
-              Bucket: bucket,
-              Key: keys.latest,
-              Body: pbody,
-              ContentType: 'application/json',
-              ...(cur ? { IfMatch: cur.etag } : { IfNoneMatch: '*' }),
-            }),
-          ),
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: keys.latest,
+            Body: pbody,
+            ContentType: 'application/json',
+            ...(cur ? { IfMatch: cur.etag } : { IfNoneMatch: '*' }),
+          }),
         );
       } catch (err) {
         if (isPreconditionFailure(err)) return { ok: false, conflict: true, current: (await readPointer(scope, kind))?.pointer ?? null };
@@ -187,7 +183,7 @@ export function createArtifactStore(s3: S3Client, bucket: string, opts: { breake
       const names: string[] = [];
       let token: string | undefined;
       do {
-        const page = await send(() => s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.historyPrefix, ContinuationToken: token })));
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: keys.historyPrefix, ContinuationToken: token }));
         for (const o of page.Contents ?? []) if (o.Key) names.push(o.Key);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);

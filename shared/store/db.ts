@@ -6,12 +6,15 @@ import { PermanentError } from '../contract/errors.ts';
 
 export type { Pool, PoolClient, Queryable };
 
-/** Something that opens its own transactions: the guarded pool of shared/runtime/guarded.ts. */
+/** Something that opens its own transactions: the GuardedPool of shared/runtime/guarded.ts. */
 export interface Transactional extends Queryable {
   transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
 }
 
-/** A pool (plain or guarded), or a client already inside a transaction (the caller owns BEGIN/COMMIT). */
+/**
+ * What a store function runs on: a pool (plain or the runtime's GuardedPool), or a
+ * client already inside a transaction (the caller owns BEGIN/COMMIT).
+ */
 export type Db = Pool | PoolClient | Transactional;
 
 export function inTransaction<T>(db: Db, fn: (tx: PoolClient) => Promise<T>): Promise<T> {

@@ -10,9 +10,9 @@
 // a document is in the scope's facts exactly when its context-log entry is. No object is
 // shared between documents: there is nothing to compare-and-swap, hence no conflict.
 // There is no S3 manifest: Postgres is the index, and nothing reads the facts without it.
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Queryable } from '../adapters/db.ts';
-import { resilientPolicy } from '../adapters/resilience.ts';
+import type { S3Sender } from '../adapters/s3.ts';
 import { ScopeId } from '../contract/envelope.ts';
 import { PermanentError } from '../contract/errors.ts';
 import {
@@ -53,10 +53,8 @@ export interface FactsObjectStore {
   get(key: string, hash: string): Promise<FactsDocumentObject>;
 }
 
-export function createFactsObjectStore(s3: S3Client, bucket: string, opts: { breaker?: string } = {}): FactsObjectStore {
-  // The same breaker as the artifact store: one S3 behind both.
-  const policy = resilientPolicy(opts.breaker ?? 's3', { threshold: 5, halfOpenAfterMs: 10_000, maxAttempts: 3 });
-  const send = <T>(fn: () => Promise<T>) => policy.execute(fn);
+export function createFactsObjectStore(s3: S3Sender, bucket: string): FactsObjectStore {
+  // `s3` comes guarded (Deps.s3: retries and the one "s3" breaker, shared/runtime/guarded.ts).
   return {
     async put(scope, docId, entry) {
       const doc: FactsDocumentObject = { format: 2, scope, doc_id: docId, title: entry.title, kind: entry.kind, tier: entry.tier, facts: entry.facts };
@@ -64,7 +62,7 @@ export function createFactsObjectStore(s3: S3Client, bucket: string, opts: { bre
       const hash = sha256Hex(body);
       const key = factsDocumentKey(scope, docId, hash);
       try {
-        await send(() => s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' })));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }));
       } catch (err) {
         // Already there: content-addressed, so it holds exactly these bytes (a retry, or the same document again).
         if (!isPreconditionFailure(err)) throw err;
@@ -75,7 +73,7 @@ export function createFactsObjectStore(s3: S3Client, bucket: string, opts: { bre
     async get(key, hash) {
       let body: string;
       try {
-        const res = await send(() => s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+        const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         body = await res.Body!.transformToString('utf-8');
       } catch (err) {
         if (isMissing(err)) throw new PermanentError('facts_object_missing', `${key}, listed in facts_documents, is missing`);

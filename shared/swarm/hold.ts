@@ -1,6 +1,7 @@
 // The hold of a paused or closed scope, in one place for every step that acts on a
-// scope (governance, executor, finality, drift, planner): `handle: holdable(handler)`,
-// and 'hold.released' among the step's `consumes`.
+// scope (governance, executor, finality, drift, planner): `holds: true` in
+// defineAgentStep (./agent-step.ts), which wraps the handler in holdable and adds
+// 'hold.released' to the step's `consumes`.
 //
 //   paused  the message is recorded in held_messages in the same transaction as its
 //           inbox completion (acknowledged, not lost), and the step does nothing;

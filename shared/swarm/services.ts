@@ -1,9 +1,9 @@
 // What the agent steps use beyond the runtime's Deps: policies, the artifact stores,
 // the embeddings worker, the language model (none by default) and the certificate
-// signer. Built once per Deps from its configuration; tests provide their own.
+// signer. Built once per Deps from its configuration and its clients (S3 is Deps.s3);
+// tests provide their own.
 import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
-import { createS3 } from '../adapters/s3.ts';
 import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
 import { LLM_ROLES, roleSettings, type LlmRole } from '../llm/roles.ts';
 import { LLM_BREAKER } from '../llm/run.ts';
@@ -74,11 +74,11 @@ const cache = new WeakMap<Deps, SwarmServices>();
 function build(deps: Deps): SwarmServices {
   const env = deps.env;
   let signer: Promise<CertificateSigner> | undefined;
-  const s3 = createS3(env);
   return {
     policies: policySourceFromEnv(env),
-    artifacts: createArtifactStore(s3, env.S3_BUCKET),
-    factsObjects: createFactsObjectStore(s3, env.S3_BUCKET),
+    // Both stores on the container's S3 client, behind its one "s3" breaker.
+    artifacts: createArtifactStore(deps.s3, env.S3_BUCKET),
+    factsObjects: createFactsObjectStore(deps.s3, env.S3_BUCKET),
     embeddings: createEmbeddingsClient({ baseUrl: env.FACTS_WORKER_URL, dim: env.EMBEDDING_DIM }),
     model: modelFromConfig(env),
     authzAdmin: createAuthzAdmin(env),

@@ -8,7 +8,7 @@ import { createApi, type ApiApp } from '../../functions/api/app.ts';
 import { createAuthorizer, createAuthzAdmin, type AuthzAdmin } from '../../shared/adapters/authz.ts';
 import { connectBus, jetStream, provisionStreams, type JetStreamClient, type JetStreamManager, type NatsConnection } from '../../shared/adapters/bus.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
-import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
+import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { uniq } from '../support/ids.ts';
 
@@ -17,7 +17,7 @@ export const token = () => randomBytes(24).toString('base64url');
 export interface ApiHarness {
   env: Env;
   db: TestDatabase;
-  guarded: Db;
+  guarded: GuardedPool;
   admin: AuthzAdmin;
   nc: NatsConnection;
   js: JetStreamClient;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../shared/config.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { createDeps } from '../../shared/runtime/deps.ts';
-import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
+import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import { GroupingIdempotencyStore } from '../../shared/runtime/inbox/grouping.ts';
 import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts';
 import type { ClaimOutcome, CommitRequest, StoredResult } from '../../shared/runtime/inbox/store.ts';
@@ -16,14 +16,14 @@ import { freshDatabase, type TestDatabase } from '../support/db.ts';
 
 const stored = (tag: string): StoredResult => ({ emit: [], result: { tag } });
 
-/** A Db that counts round trips: pool queries, and every query on a session's connection (the step's writes included). */
-function countingDb(db: Db) {
+/** A GuardedPool that counts round trips: pool queries, and every query on a session's connection (the step's writes included). */
+function countingDb(db: GuardedPool) {
   const n = { queries: 0, sessions: 0 };
   const counted = (c: PoolClient) =>
     new Proxy(c, {
       get: (t, p, r) => (p === 'query' ? (...a: unknown[]) => (n.queries++, (t.query as (...x: unknown[]) => unknown)(...a)) : Reflect.get(t, p, r)),
     });
-  const wrapped: Db = {
+  const wrapped: GuardedPool = {
     pool: db.pool,
     query: (sql, params) => (n.queries++, db.query(sql, params)),
     session: (fn) => (n.sessions++, db.session((c) => fn(counted(c)))),

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../shared/config.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
 import { createDeps, type Deps } from '../../shared/runtime/deps.ts';
-import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
+import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts';
 import type { StoredResult } from '../../shared/runtime/inbox/store.ts';
 import { defineStep, type Idempotency } from '../../shared/runtime/step.ts';
@@ -19,7 +19,7 @@ const json = (v: unknown) => JSON.stringify(v);
 
 describe('Postgres inbox', () => {
   let tdb: TestDatabase;
-  let db: Db;
+  let db: GuardedPool;
   let store: PostgresIdempotencyStore;
   const key = (id: string) => ({ consumer: 'fn', messageId: id, scope: 'acme' });
 

@@ -11,7 +11,7 @@ import type { Env } from '../../shared/config.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import type { StepResponse, StepSuccess } from '../../shared/contract/result.ts';
 import { createDeps, type Deps, type DepsOverrides } from '../../shared/runtime/deps.ts';
-import { guardPool, type Db } from '../../shared/runtime/guarded.ts';
+import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { ensureScope } from '../../shared/store/scopes.ts';
 import { provideServices, type SwarmServices } from '../../shared/swarm/services.ts';
@@ -32,7 +32,7 @@ export interface SwarmTestEnv {
   env: Env;
   db: TestDatabase;
   /** The database behind its own breaker, shared by every Deps of the file. */
-  guarded: Db;
+  guarded: GuardedPool;
   bucket: string;
   admin: AuthzAdmin;
   /** Offline deps: no model, the real facts-worker. */

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from '@neondatabase/serverless';
 import { StepError, TransientError } from '../../contract/errors.ts';
-import type { Db } from '../guarded.ts';
+import type { GuardedPool } from '../guarded.ts';
 import type {
   BatchIdempotencyStore,
   ClaimOutcome,
@@ -19,7 +19,7 @@ import type {
 const LOST = Symbol('lost');
 
 export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClient> {
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: GuardedPool) {}
 
   async get(key: InboxKey): Promise<StoredResult | undefined> {
     const { rows } = await this.db.query<{ result: StoredResult }>(

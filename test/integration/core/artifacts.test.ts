@@ -3,13 +3,14 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createS3, ensureBucket } from '../../../shared/adapters/s3.ts';
 import { loadEnv } from '../../../shared/config.ts';
+import { guardS3 } from '../../../shared/runtime/guarded.ts';
 import { artifactKeys, canonicalJson, createArtifactStore, loadLatestDrift, sha256Hex } from '../../../shared/store/artifacts.ts';
 import { uniq } from '../../support/ids.ts';
 
 const env = loadEnv();
 const s3 = createS3(env);
 const bucket = uniq('core-art-');
-const store = createArtifactStore(s3, bucket, { breaker: `s3-${bucket}` });
+const store = createArtifactStore(guardS3(s3, undefined, `s3-${bucket}`), bucket);
 
 beforeAll(async () => {
   await ensureBucket(s3, bucket);

@@ -7,13 +7,13 @@ import { DocumentBody } from '../../../functions/api/schemas.ts';
 import type { Authorizer, AuthzAdmin } from '../../../shared/adapters/authz.ts';
 import { loadEnv } from '../../../shared/config.ts';
 import { ScopeId } from '../../../shared/contract/envelope.ts';
-import type { Db } from '../../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../../shared/runtime/guarded.ts';
 
 // Nothing here sends a request that reaches a dependency.
 const unused = new Proxy({}, { get: () => { throw new Error('dependency used'); } });
 const app = createApi({
   env: { ...loadEnv({ GSWARM_HOME: '/nonexistent' }), API_TOKEN: 'unit-test-token-0123456789' },
-  db: unused as Db,
+  db: unused as GuardedPool,
   authz: unused as Authorizer,
   authzAdmin: unused as AuthzAdmin,
   nc: unused as never,

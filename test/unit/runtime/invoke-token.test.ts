@@ -90,6 +90,19 @@ describe('STEP_INVOKE_TOKEN where /invoke is exposed', () => {
     expect(() => overHttp('http://127.0.0.1:3100/', 1_000, '', { SWARM_ENV: 'development' })).not.toThrow();
   });
 
+  it("a step module fails its Lambda cold start without it: reading step.handler at import checks the token", () => {
+    const load = (token: string) =>
+      spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "await import('./test/fixtures/functions/counter/index.ts')"], {
+        env: { ...process.env, AWS_LAMBDA_FUNCTION_NAME: 'gswarm-counter', STEP_INVOKE_TOKEN: token, GSWARM_HOME: '/nonexistent', LOG_LEVEL: 'silent' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    const open = load('');
+    expect(open.status).not.toBe(0);
+    expect(open.stderr).toMatch(/STEP_INVOKE_TOKEN: must be set in production and on Lambda/);
+    expect(load('s3cret-token-for-the-bridge').status).toBe(0);
+  });
+
   it('npm run function:serve exits with the configuration error instead of serving an open /invoke', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'shared/runtime/serve.ts', 'test/fixtures/functions/counter/index.ts', '0'], {
       env: { ...process.env, SWARM_ENV: 'production', STEP_INVOKE_TOKEN: '', GSWARM_HOME: '/nonexistent', LOG_LEVEL: 'silent' },
