@@ -13,7 +13,7 @@ import { loadSigner } from '../../shared/store/certificates.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { insertFigure } from '../../shared/store/figures.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
-import { governProposal } from '../../shared/store/governance.ts';
+import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { upsertFinalityReview } from '../../shared/store/reviews.ts';
 import { ensureScope, setScopeMode } from '../../shared/store/scopes.ts';

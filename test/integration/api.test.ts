@@ -10,7 +10,7 @@ import { withTransaction } from '../../shared/adapters/db.ts';
 import { createAuthorizer } from '../../shared/adapters/authz.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource, loadFinalityPolicy, loadGovernancePolicy } from '../../shared/policy/load.ts';
 import { evaluateScopeFinality } from '../../shared/store/finality.ts';
-import { governProposal } from '../../shared/store/governance.ts';
+import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { issueCertificate, loadSigner, verifyCertificate } from '../../shared/store/certificates.ts';
