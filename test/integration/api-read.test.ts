@@ -16,7 +16,8 @@ import { evaluateScopeFinality, previewFinality } from '../../shared/store/final
 import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { upsertFinalityReview } from '../../shared/store/reviews.ts';
-import { ensureScope, setScopeMode } from '../../shared/store/scopes.ts';
+import { setScopeMode } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { AsOf, Briefings, Decisions, Facts, Inbox, Me, ScopeListing, ScopePermissions, Timeline } from '../../functions/api/read-schemas.ts';

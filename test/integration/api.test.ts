@@ -17,7 +17,8 @@ import { issueCertificate, loadSigner, verifyCertificate } from '../../shared/st
 import { previewFinality } from '../../shared/store/finality.ts';
 import { answeredBy } from '../support/answers.ts';
 import { respondToFinalityReview, upsertFinalityReview } from '../../shared/store/reviews.ts';
-import { ensureScope, setScopeMode } from '../../shared/store/scopes.ts';
+import { setScopeMode } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';

@@ -12,7 +12,8 @@ import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../..
 import { resolveEdge, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
 import { answeredBy } from '../../support/answers.ts';
 import { listPendingReviews, respondToFinalityReview } from '../../../shared/store/reviews.ts';
-import { ensureScope, getScope } from '../../../shared/store/scopes.ts';
+import { getScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { loadSnapshot } from '../../../shared/store/snapshot.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 

@@ -10,7 +10,8 @@ import { governProposal, type GovernanceDeps, type ProposalInput } from '../../.
 import { getPolicyVersion } from '../../../shared/store/policies.ts';
 import { answeredBy } from '../../support/answers.ts';
 import { getReview, listPendingReviews, respondToGovernanceReview } from '../../../shared/store/reviews.ts';
-import { ensureScope, setScopeMode } from '../../../shared/store/scopes.ts';
+import { setScopeMode } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 import { freePort } from './private-openfga.ts';

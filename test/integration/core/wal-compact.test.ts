@@ -9,7 +9,8 @@ import { listCertificates, loadSigner } from '../../../shared/store/certificates
 import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
 import { evaluateScopeFinality, type FinalityDeps } from '../../../shared/store/finality.ts';
 import { upsertNode } from '../../../shared/store/graph.ts';
-import { ensureScope, getScope, setScopeStatus } from '../../../shared/store/scopes.ts';
+import { getScope, setScopeStatus } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { compactContextLog } from '../../../shared/store/wal-retention.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 
