@@ -14,7 +14,7 @@ import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
-import { saveMemory } from '../../shared/swarm/memory.ts';
+import { saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { holdable, RELEASE_TYPE } from '../../shared/swarm/hold.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';

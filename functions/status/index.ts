@@ -9,13 +9,13 @@ import { PUBLISHERS } from '../../shared/contract/messages.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
-import { previewFinality } from '../../shared/store/finality.ts';
+import { latestFinalityDecision, previewFinality } from '../../shared/store/finality.ts';
 import { queryEdges } from '../../shared/store/graph.ts';
 import { listPendingReviews } from '../../shared/store/reviews.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { templateBriefing } from '../../shared/swarm/briefing.ts';
-import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
+import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'status';
@@ -45,7 +45,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     previewFinality({ db, policies: svc.policies }, msg.scope),
     queryEdges(db, msg.scope, { kinds: ['contradicts'] }),
     listPendingReviews(db, msg.scope),
-    db.query<{ outcome: string }>('SELECT outcome FROM finality_decisions WHERE scope_id = $1 ORDER BY id DESC LIMIT 1', [msg.scope]),
+    latestFinalityDecision(db, msg.scope),
   ]);
   const ev = preview.evaluation;
   const summary = {
@@ -60,7 +60,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     openContradictions: edges.filter((e) => e.status === 'active').length,
     resolvedContradictions: edges.filter((e) => e.status === 'resolved').length,
     pendingReviews: reviews.length,
-    lastOutcome: last.rows[0]?.outcome ?? null,
+    lastOutcome: last?.outcome ?? null,
   };
   const template = templateBriefing(summary);
   const text = await withLlm({

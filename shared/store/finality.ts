@@ -214,3 +214,21 @@ export async function previewFinality(deps: Pick<FinalityDeps, 'db' | 'policies'
   const { certified } = await certifiedState(q, scope, status);
   return { evaluation: evaluateFinality({ snapshot, history, policy: p, now: now.getTime(), human, certified }), status, rounds: stored.length };
 }
+
+export interface LatestDecision {
+  outcome: string;
+  decided_by: string;
+  option: string | null;
+  round: number | null;
+  at: string;
+}
+
+/** The scope's latest finality decision (a round or a human answer), or null. */
+export async function latestFinalityDecision(q: Queryable, scope: string): Promise<LatestDecision | null> {
+  const { rows } = await q.query<{ outcome: string; decided_by: string; option: string | null; round: number | null; created_at: Date }>(
+    'SELECT outcome, decided_by, option, round, created_at FROM finality_decisions WHERE scope_id = $1 ORDER BY id DESC LIMIT 1',
+    [scope],
+  );
+  const r = rows[0];
+  return r ? { outcome: r.outcome, decided_by: r.decided_by, option: r.option, round: r.round, at: r.created_at.toISOString() } : null;
+}
