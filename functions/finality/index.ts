@@ -17,7 +17,7 @@ import { withLlm } from '../../shared/llm/run.ts';
 import { lambdaHandler } from '../../shared/runtime/lambda.ts';
 import { defineStep, type StepContext } from '../../shared/runtime/step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
-import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
+import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
 import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
 import { getReview, isReviewClosed, mergeReviewRequest, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';

@@ -12,7 +12,7 @@ import { DEFAULT_POLICY_PATHS, filePolicySource, loadFinalityPolicy } from '../.
 import { loadSigner } from '../../shared/store/certificates.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { insertFigure } from '../../shared/store/figures.ts';
-import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
+import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
 import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { upsertFinalityReview } from '../../shared/store/reviews.ts';

@@ -7,7 +7,7 @@ import { analyzeConvergence } from '../../../shared/domain/convergence.ts';
 import { convergenceConfig, pointFor } from '../../../shared/domain/finality.ts';
 import { certificateCount } from '../../../shared/store/certificates.ts';
 import { loadHistory } from '../../../shared/store/convergence.ts';
-import { previewFinality } from '../../../shared/store/finality.ts';
+import { previewFinality } from '../../../shared/usecases/finality.ts';
 import { listPendingReviews } from '../../../shared/store/reviews.ts';
 import { getScope, type Scope } from '../../../shared/store/scopes.ts';
 import { ensureScope } from '../../../shared/usecases/scopes.ts';
