@@ -21,22 +21,8 @@ export function readOnly<T>(db: Db, fn: (q: PoolClient) => Promise<T>): Promise<
   });
 }
 
-export interface LatestDecision {
-  outcome: string;
-  decided_by: string;
-  option: string | null;
-  round: number | null;
-  at: string;
-}
-
-export async function latestFinalityDecision(q: Queryable, scope: string): Promise<LatestDecision | null> {
-  const { rows } = await q.query<{ outcome: string; decided_by: string; option: string | null; round: number | null; created_at: Date }>(
-    'SELECT outcome, decided_by, option, round, created_at FROM finality_decisions WHERE scope_id = $1 ORDER BY id DESC LIMIT 1',
-    [scope],
-  );
-  const r = rows[0];
-  return r ? { outcome: r.outcome, decided_by: r.decided_by, option: r.option, round: r.round, at: r.created_at.toISOString() } : null;
-}
+// The latest finality decision is shared with the status step.
+export { latestFinalityDecision, type LatestDecision } from '../../shared/store/finality.ts';
 
 /** Current content of graph nodes by id (for naming the two sides of a contradiction). */
 export async function nodeContents(q: Queryable, ids: readonly string[]): Promise<Map<string, { kind: string; content: string; confidence: number }>> {

@@ -20,7 +20,7 @@ import { loadHistory } from '../../shared/store/convergence.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
-import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
+import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';

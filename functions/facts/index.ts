@@ -31,7 +31,7 @@ import { KeyedMutex } from '../../shared/swarm/keyed-mutex.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { movedOn, requireAgentRelation, stillAt } from '../../shared/swarm/guards.ts';
 import { corroborate, matchClaim, SAME_CLAIM_MIN_COSINE, type KnownClaim } from '../../shared/swarm/match.ts';
-import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
+import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { reconcile } from '../../shared/swarm/reconcile.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';

@@ -17,9 +17,9 @@ import { withLlm } from '../../shared/llm/run.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { PoolClient } from '../../shared/store/db.ts';
-import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
+import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
 import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
-import { getReview, isReviewClosed, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
+import { getReview, isReviewClosed, mergeReviewRequest, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeResponder } from '../../shared/swarm/answers.ts';
 import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
@@ -112,7 +112,7 @@ async function run(msg: Envelope, ctx: StepContext) {
       if (r.review.created || r.evaluation.gates.D_quiescence.idle_cycles === 0) injectContext(carrier);
       const patch: Record<string, unknown> = carrier.get('traceparent') ? { trace: { traceparent: carrier.get('traceparent'), ...(carrier.get('tracestate') ? { tracestate: carrier.get('tracestate') } : {}) } } : {};
       if (explanation) Object.assign(patch, explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' });
-      if (Object.keys(patch).length) await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [r.review.reviewId, JSON.stringify(patch)]);
+      if (Object.keys(patch).length) await mergeReviewRequest(tx, r.review.reviewId, patch);
     }
     if (r.certificate) trace.getActiveSpan()?.setAttributes({ 'gswarm.certificate_id': r.certificate.certificateId, 'gswarm.outcome': r.outcome });
     const emit: OutMessage[] = [

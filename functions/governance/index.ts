@@ -11,7 +11,7 @@ import { message, payloadOf, type OutMessage } from '../../shared/contract/messa
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
-import { governProposal } from '../../shared/store/governance.ts';
+import { commitDecision, decideProposal, recordRetryableRejection, type GovernanceResult } from '../../shared/usecases/governance.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
 
@@ -28,29 +28,35 @@ async function run(msg: Envelope, ctx: StepContext) {
   // Governance reads the drift itself; a proposer cannot vouch for it.
   const drift = await loadLatestDrift(svc.artifacts, msg.scope);
   const trace: TierTrace = {};
-  // The decision is stored under this message id: a redelivery gets the same decision back.
-  const res = await governProposal(
+  const decided = await decideProposal(
     { db: ctx.deps.db, policies: svc.policies, authz: ctx.deps.authz, tiers: llmTiers({ oversight: llmFor(svc, 'governance_oversight'), tools: llmFor(svc, 'governance_tools') }, trace) },
     { ...p, scope: msg.scope, drift: { level: drift.level, types: [...drift.types] }, message_id: msg.id, ...(msg.trace ? { trace_id: msg.trace.traceparent.split('-')[1] } : {}) },
   );
-  const d = res.decision;
-  if (res.retryable) {
-    // OpenFGA could not answer: the decision is recorded, and the proposal comes back with backoff.
-    throw new TransientError('authz_unavailable', d.reasons.map((r) => r.message).join('; '));
-  }
-  const emit: OutMessage[] = [];
-  if (d.decision === 'approve' && res.decisionId) {
-    emit.push(message('action.approved', { proposal_id: p.proposal_id, decision_id: res.decisionId, from: p.from, to: p.to, expected_epoch: p.expected_epoch, approved_by: `governance:tier${d.tier}` }));
-  } else if (d.decision === 'review' && res.reviewId) {
-    emit.push(message('review.requested', { review_id: res.reviewId, kind: 'governance_review', reason: d.reasons.map((r) => r.message).join('; ').slice(0, 500) }));
+  if (!decided.stored && decided.retryable) {
+    // OpenFGA could not answer: the rejection is kept for the audit trail, and the proposal comes back with backoff.
+    await recordRetryableRejection(ctx.deps.db, decided);
+    throw new TransientError('authz_unavailable', decided.decision.reasons.map((r) => r.message).join('; '));
   }
   const fallback = [trace.oversight, trace.agent].find((t) => t?.tier === 'fallback')?.fallbackReason;
-  const out = await ctx.commit(async () => ({
-    emit,
-    result: { decision: d.decision, tier: d.tier, path: d.governance_path, mode: d.mode, decision_id: res.decisionId, replayed: res.replayed, ...(fallback ? { llm_fallback: fallback } : {}) },
-  }));
+  let res: GovernanceResult | undefined;
+  // The decision commits with the message's inbox record: a redelivery gets the stored result back.
+  const out = await ctx.commit(async (tx) => {
+    const r = (res = await commitDecision(tx, decided));
+    const d = r.decision;
+    const emit: OutMessage[] = [];
+    if (d.decision === 'approve' && r.decisionId) {
+      emit.push(message('action.approved', { proposal_id: p.proposal_id, decision_id: r.decisionId, from: p.from, to: p.to, expected_epoch: p.expected_epoch, approved_by: `governance:tier${d.tier}` }));
+    } else if (d.decision === 'review' && r.reviewId) {
+      emit.push(message('review.requested', { review_id: r.reviewId, kind: 'governance_review', reason: d.reasons.map((x) => x.message).join('; ').slice(0, 500) }));
+    }
+    return {
+      emit,
+      result: { decision: d.decision, tier: d.tier, path: d.governance_path, mode: d.mode, decision_id: r.decisionId, replayed: r.replayed, ...(fallback ? { llm_fallback: fallback } : {}) },
+    };
+  });
   // Counted once committed, and not for a decision found already recorded.
-  if (res.decisionId && !res.replayed) {
+  if (res?.decisionId && !res.replayed) {
+    const d = res.decision;
     recordGovernanceDecision(d.governance_path, d.tier, d.decision);
     if (d.decision === 'review' && res.reviewId) recordReviewOpened('governance_review');
   }

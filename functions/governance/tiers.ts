@@ -7,7 +7,7 @@
 import type { GovernanceDecision, GovernanceInput, TierVerdict } from '../../shared/domain/governance.ts';
 import { governWithAgent, oversee } from '../../shared/llm/agents.ts';
 import { withLlm, type LlmOutcome } from '../../shared/llm/run.ts';
-import type { GovernanceTier } from '../../shared/store/governance.ts';
+import type { GovernanceTier } from '../../shared/usecases/governance.ts';
 import type { LlmBinding } from '../../shared/swarm/services.ts';
 
 export interface TierTrace {

@@ -14,7 +14,7 @@ import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
-import { saveMemory } from '../../shared/swarm/memory.ts';
+import { saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';

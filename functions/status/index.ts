@@ -8,13 +8,14 @@ import { withLlm } from '../../shared/llm/run.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
-import { previewFinality } from '../../shared/store/finality.ts';
+import { latestFinalityDecision } from '../../shared/store/finality.ts';
+import { previewFinality } from '../../shared/usecases/finality.ts';
 import { queryEdges } from '../../shared/store/graph.ts';
 import { listPendingReviews } from '../../shared/store/reviews.ts';
 import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { templateBriefing } from '../../shared/swarm/briefing.ts';
-import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
+import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'status';
@@ -40,7 +41,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     previewFinality({ db, policies: svc.policies }, msg.scope),
     queryEdges(db, msg.scope, { kinds: ['contradicts'] }),
     listPendingReviews(db, msg.scope),
-    db.query<{ outcome: string }>('SELECT outcome FROM finality_decisions WHERE scope_id = $1 ORDER BY id DESC LIMIT 1', [msg.scope]),
+    latestFinalityDecision(db, msg.scope),
   ]);
   const ev = preview.evaluation;
   const summary = {
@@ -55,7 +56,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     openContradictions: edges.filter((e) => e.status === 'active').length,
     resolvedContradictions: edges.filter((e) => e.status === 'resolved').length,
     pendingReviews: reviews.length,
-    lastOutcome: last.rows[0]?.outcome ?? null,
+    lastOutcome: last?.outcome ?? null,
   };
   const template = templateBriefing(summary);
   const text = await withLlm({

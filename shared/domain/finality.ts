@@ -1,6 +1,6 @@
 // Finality evaluator: one outcome per evaluation round from the snapshot, the
 // convergence history, finality.yaml, the latest human decision and the latest
-// certificate. Pure; shared/store/finality.ts gathers inputs and persists results.
+// certificate. Pure; shared/usecases/finality.ts gathers inputs and persists results.
 //
 // Order (each step decides when it applies):
 //   0. certified outcome still covers the evidence     → that outcome (sticky, no new certificate)

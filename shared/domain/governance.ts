@@ -1,7 +1,7 @@
 // Governance tier 1: a deterministic decision on a proposal, from the scope's state,
 // the current drift, the effective mode, the permission check and governance.yaml.
-// No I/O: shared/store/governance.ts gathers the inputs, persists the record and
-// carries out the obligations. Tiers 2/3 (LLM, a later issue) plug in through
+// No I/O: shared/usecases/governance.ts gathers the inputs, shared/store/governance.ts
+// persists the record and carries out the obligations. Tiers 2/3 (LLM) plug in through
 // `applyHigherTier`, which can only make a decision stricter.
 //
 // Mode semantics (decided deliberately; the earlier implementation ignored the YAML

@@ -2,15 +2,14 @@
 // shared/domain/certificate.ts, chained per scope (each names its predecessor). The
 // signing key comes from configuration (FINALITY_SIGNING_KEY, FINALITY_KEY_ID, written by
 // services:up); its public half is stored in signing_keys and served as a JWKS document,
-// so anyone can verify a certificate offline with nothing but that document.
-import { randomUUID } from 'node:crypto';
+// so anyone can verify a certificate offline with nothing but that document. Issuing one
+// (payload and signature) is shared/usecases/certificates.ts; the signer (loadSigner) and
+// verification still live here.
 import { calculateJwkThumbprint, CompactSign, compactVerify, createLocalJWKSet, importJWK, type JWK, type JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import type { Env } from '../config.ts';
 import { PermanentError } from '../contract/errors.ts';
 import { CertificatePayloadSchema, checkChain, type CertificatePayload } from '../domain/certificate.ts';
-import type { Basis } from '../domain/finality.ts';
-import type { Dimensions } from '../domain/snapshot.ts';
 import type { RuleOutcome } from '../policy/schema.ts';
 import { num, type PoolClient, type Queryable } from './db.ts';
 
@@ -130,59 +129,23 @@ export async function listCertificates(q: Queryable, scope: string): Promise<Sto
   return rows.map(toCert);
 }
 
-export interface IssueInput {
-  scope: string;
-  outcome: RuleOutcome;
-  decidedBy: string;
-  goalScore: number;
-  lyapunovV: number;
-  dimensions: Dimensions;
-  policyVersions: { governance: string; finality: string };
-  basis: Basis;
-  round: number | null;
-  openContradictions?: CertificatePayload['open_contradictions'];
-  unreachableGoals?: string[];
-  now?: Date;
+/**
+ * What the next certificate of the scope's chain links to: its predecessor and the
+ * context-log head. The caller's transaction must hold the scope row lock (the finality
+ * evaluation does), which makes seq/prev race-free.
+ */
+export async function chainHead(tx: PoolClient, scope: string): Promise<{ prev: StoredCertificate | null; logSeq: number }> {
+  const prev = await latestCertificate(tx, scope);
+  const head = await tx.query<{ last_seq: string }>('SELECT last_seq FROM scopes WHERE scope_id = $1', [scope]);
+  return { prev, logSeq: num(head.rows[0]?.last_seq) };
 }
 
-/**
- * Sign and store the next certificate of the scope's chain. The caller's transaction must
- * hold the scope row lock (the finality evaluation does), which makes seq/prev race-free.
- */
-export async function issueCertificate(tx: PoolClient, signer: CertificateSigner, input: IssueInput): Promise<StoredCertificate> {
-  await publishSigningKey(tx, signer);
-  const prev = await latestCertificate(tx, input.scope);
-  const head = await tx.query<{ last_seq: string }>('SELECT last_seq FROM scopes WHERE scope_id = $1', [input.scope]);
-  const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
-  const payload: CertificatePayload = {
-    iss: signer.issuer,
-    sub: input.scope,
-    jti: randomUUID(),
-    iat: Math.floor((input.now ?? new Date()).getTime() / 1000),
-    outcome: input.outcome,
-    decided_by: input.decidedBy,
-    seq: (prev?.seq ?? 0) + 1,
-    prev: prev?.certificateId ?? null,
-    goal_score: round6(input.goalScore),
-    lyapunov_v: round6(input.lyapunovV),
-    dimensions: {
-      claim_confidence: round6(input.dimensions.claim_confidence),
-      contradiction_resolution: round6(input.dimensions.contradiction_resolution),
-      goal_completion: round6(input.dimensions.goal_completion),
-      risk_score_inverse: round6(input.dimensions.risk_score_inverse),
-    },
-    policy_versions: input.policyVersions,
-    basis: input.basis,
-    round: input.round,
-    log_seq: num(head.rows[0]?.last_seq),
-    open_contradictions: input.openContradictions ?? [],
-    unreachable_goals: input.unreachableGoals ?? [],
-  };
-  const jws = await signer.sign(payload);
+/** Store a signed certificate (signing is shared/usecases/certificates.ts). */
+export async function insertCertificate(tx: PoolClient, keyId: string, jws: string, payload: CertificatePayload): Promise<StoredCertificate> {
   const { rows } = await tx.query<Row>(
     `INSERT INTO certificates (certificate_id, scope_id, seq, previous_id, outcome, key_id, jws, payload)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
-    [payload.jti, input.scope, payload.seq, payload.prev, payload.outcome, signer.kid, jws, JSON.stringify(payload)],
+    [payload.jti, payload.sub, payload.seq, payload.prev, payload.outcome, keyId, jws, JSON.stringify(payload)],
   );
   return toCert(rows[0]!);
 }

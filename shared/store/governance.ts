@@ -1,47 +1,18 @@
-// Governance around the pure tier-1 evaluation: read the scope's state and mode, check
-// the proposer's permissions in OpenFGA (fail closed), evaluate, let a higher tier
-// tighten the decision (YOLO only, none registered yet), then in one transaction record
-// the decision, store the policy text, and carry out every obligation. Redelivering the
-// same proposal message returns the stored decision.
+// Governance records (SQL only): the decision with its policy text and its obligations
+// carried out (review queued, context-log events), the decision stored under a message
+// id, and the executor's check that an approval is on record. Evaluating a proposal
+// (OpenFGA, the LLM tiers) is shared/usecases/governance.ts.
 import { z } from 'zod';
-import type { Authorizer } from '../adapters/authz.ts';
 import { ScopeId } from '../contract/envelope.ts';
 import { ProposalPlan } from '../contract/messages.ts';
-import {
-  applyHigherTier,
-  checkStructure,
-  effectiveMode,
-  evaluateProposal,
-  higherTiersApply,
-  requiredPermissions,
-  type AuthzOutcome,
-  type GovernanceDecision,
-  type GovernanceInput,
-  type Obligation,
-  type TierVerdict,
-} from '../domain/governance.ts';
+import type { AuthzOutcome, GovernanceDecision, Obligation } from '../domain/governance.ts';
 import { assertNever } from '../domain/state-machine.ts';
 import type { PolicySource } from '../policy/load.ts';
 import { DriftLevelSchema, DriftTypeSchema } from '../policy/schema.ts';
 import { appendEvent } from './context-log.ts';
-import { inTransaction, type Db, type PoolClient, type Queryable } from './db.ts';
+import type { PoolClient, Queryable } from './db.ts';
 import { ensurePolicyVersion } from './policies.ts';
 import { enqueueGovernanceReview } from './reviews.ts';
-import { getScope } from './scopes.ts';
-import { readState } from './state.ts';
-
-/** Tier 2/3 hook (an LLM in a later issue). It sees tier 1's decision and may only tighten it. */
-export interface GovernanceTier {
-  tier: 2 | 3;
-  consider(input: GovernanceInput, decision: GovernanceDecision): Promise<TierVerdict | null>;
-}
-
-export interface GovernanceDeps {
-  db: Db;
-  policies: PolicySource;
-  authz: Authorizer;
-  tiers?: readonly GovernanceTier[];
-}
 
 const AgentId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'agent id: letters, digits, _ . -');
 
@@ -94,7 +65,8 @@ type DecisionRow = {
   blocked_by_rule: number | null;
 };
 
-async function storedDecision(q: Queryable, scope: string, messageId: string): Promise<GovernanceResult | null> {
+/** The decision recorded for this proposal message (its final tier), or null. */
+export async function storedDecision(q: Queryable, scope: string, messageId: string): Promise<GovernanceResult | null> {
   const { rows } = await q.query<DecisionRow & { review_id: string | null; seq: string | null }>(
     `SELECT d.decision_id, d.decision, d.reasons, d.obligations, d.suggested_actions, d.policy_version, d.governance_path, d.tier, d.mode,
             (d.authz->>'blocked_by_rule')::int AS blocked_by_rule,
@@ -109,63 +81,27 @@ async function storedDecision(q: Queryable, scope: string, messageId: string): P
   return { decisionId: decision_id, decision: d, reviewId: review_id, seq: Number(seq ?? 0), replayed: true };
 }
 
-/** Evaluate a proposal and record the decision with its obligations carried out. */
-export async function governProposal(deps: GovernanceDeps, input: ProposalInput): Promise<GovernanceResult> {
-  const p = ProposalInput.parse(input);
-  if (p.message_id) {
-    const stored = await storedDecision(deps.db, p.scope, p.message_id);
-    if (stored) return stored;
-  }
-  const gov = deps.policies.governance();
-  const [scope, state] = await Promise.all([getScope(deps.db, p.scope), readState(deps.db, p.scope)]);
-  const mode = effectiveMode(gov.policy, p.scope, scope?.mode ?? null);
-  const proposal = { proposal_id: p.proposal_id, scope: p.scope, proposer: p.proposer, action: p.action, from: p.from, to: p.to, expected_epoch: p.expected_epoch };
-
-  // Ask OpenFGA only about a proposal that is structurally sound.
-  const structure = checkStructure(proposal, state && scope ? { node: state.node, epoch: state.epoch } : null);
-  let authz: AuthzOutcome = { allowed: false, checks: [] };
-  if (structure.ok) {
-    const res = await deps.authz.checkAll(requiredPermissions(proposal, structure.transition.to));
-    authz = { allowed: res.allowed, checks: res.results.map((r) => ({ relation: r.relation, object: r.object, allowed: r.allowed, reason: r.reason, detail: r.detail })) };
-  }
-  const evalInput: GovernanceInput = {
-    proposal,
-    state: state && scope ? { node: state.node, epoch: state.epoch } : null,
-    drift: p.drift,
-    mode,
-    authz,
-    policy: gov.policy,
-    policy_version: gov.version,
-  };
-  let decision = evaluateProposal(evalInput);
-  if (higherTiersApply(decision)) {
-    for (const tier of deps.tiers ?? []) {
-      const verdict = await tier.consider(evalInput, decision);
-      if (verdict) decision = applyHigherTier(decision, verdict);
-    }
-  }
-
-  // A rejection only because OpenFGA could not answer is recorded for the audit trail but
-  // not under the message id: the redelivery must be evaluated again, not replayed.
-  if (isRetryableRejection(decision)) {
-    const out = await inTransaction(deps.db, (tx) => record(tx, { ...p, message_id: undefined }, decision, authz, gov));
-    return { ...out, retryable: true };
-  }
-  try {
-    return await inTransaction(deps.db, (tx) => record(tx, p, decision, authz, gov));
-  } catch (err) {
-    // A concurrent delivery of the same message recorded first: answer with its decision.
-    if (p.message_id && (err as { code?: string }).code === 'duplicate_decision') {
-      const stored = await storedDecision(deps.db, p.scope, p.message_id);
-      if (stored) return stored;
-    }
-    throw err;
-  }
+/**
+ * Record a decision and carry out its obligations, in the caller's transaction (the
+ * governance step's ctx.commit). A concurrent delivery of the same message that recorded
+ * first wins: its decision is returned (replayed) and nothing more is written.
+ */
+export async function recordDecision(
+  tx: PoolClient,
+  p: z.output<typeof ProposalInput>,
+  d: GovernanceDecision,
+  authz: AuthzOutcome,
+  gov: ReturnType<PolicySource['governance']>,
+): Promise<GovernanceResult> {
+  const out = await record(tx, p, d, authz, gov);
+  if (out !== DUPLICATE) return out;
+  // The conflicting insert waited for the other transaction's commit, so its row is visible now.
+  const stored = p.message_id ? await storedDecision(tx, p.scope, p.message_id) : null;
+  if (!stored) throw new Error(`decision for message ${p.message_id ?? '?'} on ${p.scope} conflicted but is not on record`);
+  return stored;
 }
 
-class DuplicateDecision extends Error {
-  readonly code = 'duplicate_decision';
-}
+const DUPLICATE = Symbol('duplicate decision');
 
 async function record(
   tx: PoolClient,
@@ -173,7 +109,7 @@ async function record(
   d: GovernanceDecision,
   authz: AuthzOutcome,
   gov: ReturnType<PolicySource['governance']>,
-): Promise<GovernanceResult> {
+): Promise<GovernanceResult | typeof DUPLICATE> {
   await ensurePolicyVersion(tx, gov);
   const { rows } = await tx.query<{ decision_id: string }>(
     `INSERT INTO decision_records (scope_id, proposal_id, message_id, proposer, action, from_node, to_node, decision, reasons, obligations,
@@ -193,7 +129,7 @@ async function record(
     const { rowCount } = await tx.query('SELECT 1 FROM scopes WHERE scope_id = $1', [p.scope]);
     // An unknown scope has nowhere to keep a record (the rejection is still returned).
     if (!rowCount) return { decisionId: null, decision: d, reviewId: null, seq: 0, replayed: false };
-    throw new DuplicateDecision();
+    return DUPLICATE;
   }
 
   let reviewId: string | null = null;

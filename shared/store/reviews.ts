@@ -130,6 +130,11 @@ export async function upsertFinalityReview(tx: PoolClient, scope: string, reques
   return { reviewId: rows[0]!.review_id, created: rows[0]!.created };
 }
 
+/** Add fields to a review's request (the finality step's trace and LLM explanation). */
+export async function mergeReviewRequest(tx: PoolClient, reviewId: string, patch: Record<string, unknown>): Promise<void> {
+  await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [reviewId, JSON.stringify(patch)]);
+}
+
 /** A pending finality review that the scope's outcome made moot. */
 export async function supersedeFinalityReview(tx: PoolClient, scope: string, reason: string): Promise<string | null> {
   const { rows } = await tx.query<{ review_id: string }>(

@@ -1,8 +1,7 @@
 // Scopes: the case rows every other table hangs off. Creating a scope also creates its
-// state-machine row (ContextIngested, epoch 0) and links it to the swarm in OpenFGA
-// (scope:<id>#swarm@swarm:main), which is what gives the standing agents their roles on it.
+// state-machine row (ContextIngested, epoch 0); linking it to the swarm in OpenFGA is
+// shared/usecases/scopes.ts (ensureScope).
 import { z } from 'zod';
-import { scopeSwarmTuple, type AuthzAdmin } from '../adapters/authz.ts';
 import { ScopeId } from '../contract/envelope.ts';
 import type { Hold } from '../domain/hold.ts';
 import { INITIAL_NODE } from '../domain/state-machine.ts';
@@ -34,12 +33,8 @@ export const EnsureScopeInput = z.object({
 });
 export type EnsureScopeInput = z.input<typeof EnsureScopeInput>;
 
-/**
- * Create the scope (and its state row) unless it exists, then link it to the swarm in
- * OpenFGA. Idempotent: call it again after a failed link. Without the link every proposal
- * on the scope is denied (fail closed), never allowed.
- */
-export async function ensureScope(db: Db, authzAdmin: AuthzAdmin | null, input: EnsureScopeInput): Promise<{ created: boolean }> {
+/** Create the scope and its state row unless they exist (SQL only); whether it was new. */
+export async function createScope(db: Db, input: EnsureScopeInput): Promise<{ created: boolean }> {
   const s = EnsureScopeInput.parse(input);
   const created = await inTransaction(db, async (tx) => {
     const { rowCount } = await tx.query(
@@ -52,7 +47,6 @@ export async function ensureScope(db: Db, authzAdmin: AuthzAdmin | null, input: 
     );
     return (rowCount ?? 0) > 0;
   });
-  if (authzAdmin) await authzAdmin.write([scopeSwarmTuple(s.scope)]);
   return { created };
 }
 

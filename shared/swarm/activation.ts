@@ -1,5 +1,5 @@
 // Zero-LLM activation filter: decides cheaply whether a wake-up needs real work.
-// Pure; the memory it reads is per (scope, agent) in agent_memory (memory.ts).
+// Pure; the memory it reads is per (scope, agent) in agent_memory (shared/store/memory.ts).
 import type { Dimension } from '../domain/snapshot.ts';
 
 export type Trigger =

@@ -9,7 +9,7 @@ import { connectBus, jetStream, type NatsConnection } from '../../shared/adapter
 import { createS3, ensureBucket } from '../../shared/adapters/s3.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
 import { guardPool } from '../../shared/runtime/guarded.ts';
-import { ensureScope } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { uniq } from '../support/ids.ts';
 import { documents, publishTimed } from '../bench/suites/scopes.ts';

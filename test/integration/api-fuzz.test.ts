@@ -3,7 +3,7 @@
 // generated body that happens to be valid must be answered as a valid one would be.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureScope } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { ErrorBody } from '../../functions/api/errors.ts';
 import { startApi, type ApiHarness } from './api-harness.ts';
 

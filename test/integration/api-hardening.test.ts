@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizer } from '../../shared/adapters/authz.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource } from '../../shared/policy/load.ts';
-import { governProposal } from '../../shared/store/governance.ts';
+import { governProposal } from '../../shared/usecases/governance.ts';
 import { setScopeMode } from '../../shared/store/scopes.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { DocumentAccepted, RespondAccepted } from '../../functions/api/schemas.ts';

@@ -12,11 +12,12 @@ import { DEFAULT_POLICY_PATHS, filePolicySource, loadFinalityPolicy } from '../.
 import { loadSigner } from '../../shared/store/certificates.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { insertFigure } from '../../shared/store/figures.ts';
-import { evaluateScopeFinality, previewFinality } from '../../shared/store/finality.ts';
-import { governProposal } from '../../shared/store/governance.ts';
+import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
+import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { upsertFinalityReview } from '../../shared/store/reviews.ts';
-import { ensureScope, setScopeMode } from '../../shared/store/scopes.ts';
+import { setScopeMode } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { advanceState } from '../../shared/store/state.ts';
 import { AsOf, Briefings, Decisions, Facts, Inbox, Me, ScopeListing, ScopePermissions, Timeline } from '../../functions/api/read-schemas.ts';

@@ -13,7 +13,7 @@ import type { StepResponse, StepSuccess } from '../../shared/contract/result.ts'
 import { createDeps, type Deps, type DepsOverrides } from '../../shared/runtime/deps.ts';
 import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
-import { ensureScope } from '../../shared/store/scopes.ts';
+import { ensureScope } from '../../shared/usecases/scopes.ts';
 import { provideServices, type SwarmServices } from '../../shared/swarm/services.ts';
 import { recordAnswer } from './answers.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';

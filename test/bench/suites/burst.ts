@@ -23,7 +23,7 @@ import { createS3, ensureBucket } from '../../../shared/adapters/s3.ts';
 import { loadEnv, type Env } from '../../../shared/config.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { guardPool } from '../../../shared/runtime/guarded.ts';
-import { ensureScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { migrate } from '../../../infra/migrate.ts';
 import { uniq } from '../../support/ids.ts';
 import { dropStreams } from '../../faults/support/bridge.ts';

@@ -16,7 +16,7 @@
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { ensureScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { startApi, token } from '../../integration/api-harness.ts';
 import type { BenchRow, BenchSuite } from '../harness.ts';
 

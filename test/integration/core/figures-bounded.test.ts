@@ -12,7 +12,7 @@ import type { Statement, Value } from '../../../shared/extract/types.ts';
 import { inTransaction, type PoolClient } from '../../../shared/store/db.ts';
 import { candidateFigures, insertFigure, markRevised } from '../../../shared/store/figures.ts';
 import { queryEdges, setEmbedding, unembeddedClaims, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
-import { ensureScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { reconcile, REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES } from '../../../shared/swarm/reconcile.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 

@@ -8,11 +8,12 @@ import { DEFAULT_POLICY_PATHS, filePolicySource } from '../../../shared/policy/l
 import { jwks, listCertificates, loadSigner, revokeSigningKey, verifyCertificate, verifyChain, type CertificateSigner } from '../../../shared/store/certificates.ts';
 import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
 import { countRounds } from '../../../shared/store/convergence.ts';
-import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../../../shared/store/finality.ts';
+import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../../../shared/usecases/finality.ts';
 import { resolveEdge, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
 import { answeredBy } from '../../support/answers.ts';
 import { listPendingReviews, respondToFinalityReview } from '../../../shared/store/reviews.ts';
-import { ensureScope, getScope } from '../../../shared/store/scopes.ts';
+import { getScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { loadSnapshot } from '../../../shared/store/snapshot.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 

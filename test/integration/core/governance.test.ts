@@ -6,11 +6,12 @@ import { createAuthorizer, createAuthzAdmin, type Authorizer, type AuthzAdmin } 
 import { loadEnv } from '../../../shared/config.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource, loadGovernancePolicy } from '../../../shared/policy/load.ts';
 import { readSince } from '../../../shared/store/context-log.ts';
-import { governProposal, type GovernanceDeps, type ProposalInput } from '../../../shared/store/governance.ts';
+import { governProposal, type GovernanceDeps, type ProposalInput } from '../../../shared/usecases/governance.ts';
 import { getPolicyVersion } from '../../../shared/store/policies.ts';
 import { answeredBy } from '../../support/answers.ts';
 import { getReview, listPendingReviews, respondToGovernanceReview } from '../../../shared/store/reviews.ts';
-import { ensureScope, setScopeMode } from '../../../shared/store/scopes.ts';
+import { setScopeMode } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 import { freePort } from './private-openfga.ts';

@@ -14,7 +14,7 @@ import {
   upsertEdge,
   upsertNode,
 } from '../../../shared/store/graph.ts';
-import { ensureScope } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 
 let db: TestDatabase;

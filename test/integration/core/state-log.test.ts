@@ -1,7 +1,8 @@
 // Scope state compare-and-swap and the context log, against the real Postgres.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEvent, latestSeq, readSince, tail } from '../../../shared/store/context-log.ts';
-import { ensureScope, getScope, setScopeMode } from '../../../shared/store/scopes.ts';
+import { getScope, setScopeMode } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
 import { ScopeNotFoundError } from '../../../shared/store/db.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';

@@ -7,9 +7,10 @@ import { loadEnv } from '../../../shared/config.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource } from '../../../shared/policy/load.ts';
 import { listCertificates, loadSigner } from '../../../shared/store/certificates.ts';
 import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
-import { evaluateScopeFinality, type FinalityDeps } from '../../../shared/store/finality.ts';
+import { evaluateScopeFinality, type FinalityDeps } from '../../../shared/usecases/finality.ts';
 import { upsertNode } from '../../../shared/store/graph.ts';
-import { ensureScope, getScope, setScopeStatus } from '../../../shared/store/scopes.ts';
+import { getScope, setScopeStatus } from '../../../shared/store/scopes.ts';
+import { ensureScope } from '../../../shared/usecases/scopes.ts';
 import { compactContextLog } from '../../../shared/store/wal-retention.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 

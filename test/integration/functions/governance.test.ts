@@ -10,10 +10,12 @@ import { breakerStates, resetBreakers } from '../../../shared/adapters/resilienc
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import type { StepSuccess } from '../../../shared/contract/result.ts';
 import { LLM_BREAKER } from '../../../shared/llm/run.ts';
-import type { Deps } from '../../../shared/runtime/deps.ts';
+import { createDeps, type Deps } from '../../../shared/runtime/deps.ts';
+import type { IdempotencyStore } from '../../../shared/runtime/inbox/store.ts';
+import type { PoolClient } from '../../../shared/store/db.ts';
 import { setScopeMode } from '../../../shared/store/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
-import { services } from '../../../shared/swarm/services.ts';
+import { provideServices, services } from '../../../shared/swarm/services.ts';
 import { scriptedModel, type ScriptStep } from '../../support/scripted-model.ts';
 import { count, emitted, envelope, invoke, logEntries, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -254,6 +256,32 @@ describe('governance modes and permissions', () => {
     expect(res.emit).toEqual([]);
     // The scope did not move.
     expect(await rows(t, 'SELECT node, epoch FROM scope_state WHERE scope_id = $1', [scope])).toEqual([{ node: 'DriftChecked', epoch: '2' }]);
+  });
+
+  it('the decision commits with the inbox record: a commit that fails leaves no decision, and the redelivery decides once', async () => {
+    const scope = await plannerTurn();
+    const msg = proposal(scope);
+    const real = t.deps.inbox;
+    // The step's writes run, then the transaction fails before COMMIT (as a crash or a lost connection would).
+    const crashing: IdempotencyStore<PoolClient> = {
+      get: (k) => real.get(k),
+      claim: (k, ms) => real.claim(k, ms),
+      renew: (k, tok, ms) => real.renew(k, tok, ms),
+      release: (k, tok) => real.release(k, tok),
+      cleanup: () => real.cleanup(),
+      commit: (req) => real.commit({ ...req, group: false, writes: async (tx) => { if (req.writes) await req.writes(tx); throw new Error('connection lost before COMMIT'); } }),
+    };
+    const failing = createDeps({ env: t.env, db: t.guarded, inbox: crashing });
+    provideServices(failing, services(t.deps));
+    const res = await invoke(governance, failing, msg);
+    expect(res.ok).toBe(false);
+    expect(await count(t, 'SELECT count(*) AS n FROM decision_records WHERE scope_id = $1', [scope])).toBe(0);
+    expect(await count(t, "SELECT count(*) AS n FROM context_log WHERE scope_id = $1 AND kind LIKE 'proposal_%'", [scope])).toBe(0);
+    // The redelivery is decided afresh (not replayed from a decision the failed run left behind).
+    const { res: again, row } = await decide(t.deps, msg);
+    expect(row).toMatchObject({ decision: 'approve' });
+    expect(again.result).toMatchObject({ replayed: false });
+    expect(types(again)).toEqual(['action.approved']);
   });
 
   it('OpenFGA unreachable: the rejection is recorded but not kept for the message, which is retried and then decided', async () => {
