@@ -12,7 +12,7 @@ import { step as facts } from '../../../functions/facts/index.ts';
 import { createEmbeddingsClient } from '../../../shared/adapters/embeddings.ts';
 import { queryEdges, queryNodes, type GraphNode } from '../../../shared/store/graph.ts';
 import { SAME_FIGURE_MIN } from '../../../shared/extract/compare.ts';
-import { SAME_CLAIM_MIN_COSINE } from '../../../shared/swarm/match.ts';
+import { SAME_CLAIM_MIN_COSINE } from '../../../shared/domain/similarity.ts';
 import { freePort } from '../core/private-openfga.ts';
 import { emitted, envelope, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
