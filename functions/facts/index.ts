@@ -19,27 +19,21 @@ import { extractOffline } from '../../shared/extract/pool.ts';
 import { extractFactsWithLlm } from '../../shared/llm/facts-agent.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import { appendEvent, latestSeq } from '../../shared/store/context-log.ts';
-import { recordFactsDocument } from '../../shared/store/facts-documents.ts';
-import { loadTerms, saveTerms } from '../../shared/store/figures.ts';
-import { figureFreeClaimsWithText, getNode, nearestClaims, setEmbedding, unembeddedClaims, upsertNode } from '../../shared/store/graph.ts';
+import { loadTerms } from '../../shared/store/figures.ts';
+import { setEmbedding, unembeddedClaims } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
 import { readState } from '../../shared/store/state.ts';
-import { markDigested, pendingBefore, stageDocument, takePending, takeResult, type QueuedDocument, type StagedDocument } from '../../shared/store/facts-queue.ts';
-import { inTransaction, type PoolClient } from '../../shared/store/db.ts';
-import { z } from 'zod';
+import { lockFactsScope, pendingBefore, stageDocument, takePending, takeResult, type StagedDocument } from '../../shared/store/facts-queue.ts';
+import { digest, DigestResult, type DigestOutcome } from '../../shared/swarm/facts-digest.ts';
+import { inTransaction } from '../../shared/store/db.ts';
 import { KeyedMutex } from '../../shared/swarm/keyed-mutex.ts';
 import { activation } from '../../shared/swarm/activation.ts';
-import { corroborate, matchClaim, type KnownClaim } from '../../shared/swarm/match.ts';
-import { SAME_CLAIM_MIN_COSINE } from '../../shared/domain/similarity.ts';
 import { loadMemory, saveMemory } from '../../shared/swarm/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { reconcile } from '../../shared/swarm/reconcile.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'facts';
 const DOC_KINDS = ['context_doc', 'resolution'] as const;
-/** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
-export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
 
 export const step = defineStep({
   name: AGENT,
@@ -58,8 +52,6 @@ async function authorize(ctx: StepContext, scope: string): Promise<void> {
   if (r.reason === 'unavailable') throw new TransientError('authz_unavailable', `OpenFGA unavailable: ${r.detail ?? ''}`);
   throw new PermanentError('not_authorized', `agent:${AGENT} is not a contributor on scope:${scope} (${r.reason})`);
 }
-
-const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
 
 async function onDocument(msg: Envelope, ctx: StepContext) {
   const doc = payloadOf('doc.submitted', msg.payload);
@@ -149,13 +141,13 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
     // A backlog ahead of this document (a burst, a crash's leftovers) is digested in batches of its own first.
     while ((await pendingBefore(db, msg.scope, row)) >= batch) {
       await inTransaction(db, async (tx) => {
-        await lockScope(tx, msg.scope);
-        await digest(tx, msg.scope, await takePending(tx, msg.scope, batch));
+        await lockFactsScope(tx, msg.scope);
+        await digest(tx, msg.scope, AGENT, await takePending(tx, msg.scope, batch));
       });
     }
 
     return ctx.commit(async (tx) => {
-      await lockScope(tx, msg.scope);
+      await lockFactsScope(tx, msg.scope);
       for (let i = 0; i < pending.length && i < pendingVectors.length; i++) await setEmbedding(tx, pending[i]!.nodeId, pendingVectors[i]!);
       let digested: DigestOutcome = { docs: 0, lastSeq: 0 };
       let mine = await takeResult(tx, msg.scope, msg.id);
@@ -164,7 +156,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
         if (!next.length) {
           throw new TransientError('facts_not_staged', `document ${doc.doc_id} of message ${msg.id} is neither staged nor digested`);
         }
-        const out = await digest(tx, msg.scope, next);
+        const out = await digest(tx, msg.scope, AGENT, next);
         digested = { docs: digested.docs + out.docs, lastSeq: Math.max(digested.lastSeq, out.lastSeq), lastHash: out.lastHash ?? digested.lastHash };
         mine = await takeResult(tx, msg.scope, msg.id);
       }
@@ -187,116 +179,6 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
 
 /** One merge per scope at a time in this process (see KeyedMutex). */
 const scopeTurns = new KeyedMutex();
-
-const lockScope = (tx: PoolClient, scope: string) => tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`facts:${scope}`]);
-
-const DigestResult = z.object({
-  facts_sha: z.string(),
-  tier: z.enum(['llm', 'fallback']),
-  counts: z.object({
-    claims: z.number(), goals: z.number(), risks: z.number(), contradictions_found: z.number(),
-    contradictions_resolved: z.number(), goals_changed: z.number(), unembedded: z.number(),
-  }),
-  result: z.record(z.string(), z.unknown()),
-});
-
-interface DigestOutcome {
-  docs: number;
-  /** Context-log seq of the last document merged. */
-  lastSeq: number;
-  lastHash?: string;
-}
-
-/** Merge staged documents into the scope, in arrival order (the scope's facts lock is held). */
-async function digest(tx: PoolClient, scope: string, queue: QueuedDocument[]): Promise<DigestOutcome> {
-  let out: DigestOutcome = { docs: 0, lastSeq: 0 };
-  for (const q of queue) {
-    const r = await mergeDocument(tx, scope, q);
-    await markDigested(tx, q.id, r.record);
-    out = { docs: out.docs + 1, lastSeq: Math.max(out.lastSeq, r.seq), lastHash: r.record.facts_sha };
-  }
-  return out;
-}
-
-/** One document into the scope's context log, facts index and graph: what one document cost when read alone. */
-async function mergeDocument(tx: PoolClient, scope: string, q: QueuedDocument): Promise<{ seq: number; record: z.infer<typeof DigestResult> }> {
-  const { doc, tier, fallbackReason, terms, stored, embedError } = q.staged;
-  const facts = q.staged.facts as unknown as DocumentFacts;
-  const vectorOf = new Map(q.staged.vectors);
-  const { seq } = await appendEvent(tx, {
-    scope,
-    kind: doc.kind === 'resolution' ? 'resolution' : 'context_doc',
-    source: AGENT,
-    messageId: q.messageId,
-    payload: { doc_id: doc.doc_id, title: doc.title, text: doc.text, submitted_by: doc.submitted_by, extraction_tier: tier, ...(fallbackReason ? { fallback_reason: fallbackReason } : {}) },
-  });
-  const { version: factsSha } = await recordFactsDocument(tx, { scope, docId: doc.doc_id, seq, ...stored });
-  await saveTerms(tx, scope, facts.acronyms, doc.doc_id);
-
-  // Figures, revisions and goals against what the scope already knows.
-  const r = await reconcile(tx, { scope, docId: doc.doc_id, agent: AGENT, facts, terms, vectors: { of: (t) => vectorOf.get(t) ?? null } });
-
-  // Claims without a figure: the same sentence (or a near paraphrase) is the same claim.
-  let unembedded = 0;
-  const known: KnownClaim[] = [];
-  for (let i = 0; i < facts.claims.length; i++) {
-    const c = facts.claims[i]!;
-    const v = vectorOf.get(c.text);
-    const nodeId = r.claimNodes.get(i);
-    if (nodeId) {
-      if (v) await setEmbedding(tx, nodeId, v);
-      else unembedded++;
-      continue;
-    }
-    // A figure-less claim is matched only with figure-less claims: a changed number is not a paraphrase.
-    const neighbours = v ? (await nearestClaims(tx, scope, v, { k: 3, minSimilarity: SAME_CLAIM_MIN_COSINE })).filter((n) => !n.node.metric).map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity, content: n.node.content })) : [];
-    const m = matchClaim(c.text, [...known, ...(await figureFreeClaimsWithText(tx, scope, c.text)), ...neighbours], neighbours);
-    const existing = m ? await getNode(tx, m.nodeId) : null;
-    if (existing && !existing.metric) {
-      await upsertNode(tx, {
-        scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy: AGENT,
-        confidence: corroborate(existing.confidence, c.confidence),
-        sourceRef: { docs: [...new Set([...docsOf(existing), doc.doc_id])] },
-        metadata: { [`restated_in_${doc.doc_id}`]: m!.by },
-        ...(v && !existing.hasEmbedding ? { embedding: v } : {}),
-      });
-      continue;
-    }
-    const w = await upsertNode(tx, {
-      scope, kind: 'claim', content: c.text, createdBy: AGENT, confidence: c.confidence, sourceDoc: doc.doc_id,
-      sourceRef: { docs: [doc.doc_id] },
-      metadata: { ...(c.section ? { section: c.section } : {}), ...(c.span ? { span: c.span } : {}) },
-      ...(v ? { embedding: v } : {}),
-    });
-    if (!v) unembedded++;
-    known.push({ nodeId: w.id, content: c.text });
-  }
-
-  for (const risk of facts.risks) {
-    const node = await upsertNode(tx, { scope, kind: 'risk', content: risk.text, createdBy: AGENT, severity: risk.severity, sourceDoc: doc.doc_id, confidence: 0.8, ...(risk.mitigation ? { metadata: { mitigation: risk.mitigation } } : {}) });
-    // The risk dimension reads assessments: each risk's estimated impact on the scope.
-    const delta = RISK_DELTA[risk.severity] * (risk.mitigation ? 0.5 : 1);
-    await upsertNode(tx, {
-      scope, kind: 'assessment', content: `Impact of risk: ${risk.text}`, createdBy: AGENT, severity: risk.severity, sourceDoc: doc.doc_id, confidence: 0.8,
-      metadata: { risk_delta: delta, risk_node_id: node.id, mitigated: Boolean(risk.mitigation) },
-    });
-  }
-
-  const counts = {
-    claims: facts.claims.length, goals: facts.goals.length, risks: facts.risks.length,
-    contradictions_found: r.contradictionsFound, contradictions_resolved: r.contradictionsResolved,
-    goals_changed: r.goalChanges.length, unembedded,
-  };
-  return {
-    seq,
-    record: {
-      facts_sha: factsSha,
-      tier,
-      counts,
-      result: { doc_id: doc.doc_id, tier, ...counts, figures_revised: r.figuresRevised, ...(facts.limits ? { extraction_limits: facts.limits } : {}), ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
-    },
-  };
-}
 
 async function onCycle(msg: Envelope, ctx: StepContext) {
   const adv = payloadOf('state.advanced', msg.payload);

@@ -29,6 +29,9 @@ import {
   type NodeStatus,
   type Severity,
 } from '../domain/graph.ts';
+import { CLAIM_NEIGHBOURS, type CurrentClaim, type GraphNow, type GraphPlan, type Neighbours, type PlanClaim, type Target } from '../domain/graph-plan.ts';
+import { corroborate } from '../domain/match.ts';
+import { SAME_CLAIM_MIN_COSINE } from '../domain/similarity.ts';
 import { inTransaction, num, toVectorLiteral, type Db, type PoolClient, type Queryable } from './db.ts';
 
 export interface GraphNode extends NodeFields {
@@ -765,4 +768,79 @@ export async function syncFacts(db: Db, input: FactsBatch): Promise<SyncResult> 
     }
     return out;
   });
+}
+
+// ------------------------------------------------------------------- a document's graph plan
+
+/**
+ * What planGraphUpdate needs to know of the graph for these claims, read once before the
+ * document's writes: same-text figure-free claims, nearest neighbours (more than the plan
+ * looks at, since this document's vectors may push some out), and the nodes involved.
+ */
+export async function readGraphForPlan(q: Queryable, scope: string, claims: readonly PlanClaim[]): Promise<{ now: GraphNow; neighbours: Neighbours }> {
+  const sameText: (string | undefined)[] = [];
+  const neighbours: { nodeId: string; similarity: number }[][] = [];
+  const nodes = new Map<string, CurrentClaim>();
+  const keep = (n: GraphNode) => nodes.set(n.nodeId, { nodeId: n.nodeId, content: n.content, metric: n.metric, status: n.status, hasEmbedding: n.hasEmbedding });
+  const k = Math.min(CLAIM_NEIGHBOURS + claims.length, 100);
+  for (const c of claims) {
+    if (c.figureNode) {
+      sameText.push(undefined);
+      neighbours.push([]);
+      continue;
+    }
+    const hit = (await figureFreeClaimsWithText(q, scope, c.text))[0];
+    sameText.push(hit?.nodeId);
+    const near = c.vector ? await nearestClaims(q, scope, c.vector, { k, minSimilarity: SAME_CLAIM_MIN_COSINE }) : [];
+    near.forEach((n) => keep(n.node));
+    neighbours.push(near.map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity })));
+  }
+  const wanted = [...sameText.filter((x): x is string => !!x), ...claims.flatMap((c) => (c.figureNode ? [c.figureNode] : []))].filter((id) => !nodes.has(id));
+  for (const n of (await currentNodesById(q, scope, wanted)).values()) keep(n);
+  return { now: { nodes, sameText }, neighbours };
+}
+
+const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
+
+/** Write a document's graph plan, in order, in the caller's transaction. Returns the claims left without a vector. */
+export async function applyGraphOps(tx: PoolClient, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number }> {
+  const doc = plan.docId;
+  const ids = new Map<number, string>();
+  const idOf = (t: Target) => ('ref' in t ? ids.get(t.ref) : t.nodeId);
+  let unembedded = plan.unembedded;
+  for (const [i, o] of plan.ops.entries()) {
+    if (o.op === 'embed') {
+      await setEmbedding(tx, o.nodeId, o.vector);
+    } else if (o.op === 'claim') {
+      const matched = o.match ? idOf(o.match.target) : undefined;
+      const existing = matched ? await getNode(tx, matched) : null;
+      // The match is read again here: restating the same node twice corroborates it twice.
+      if (existing && !existing.metric) {
+        await upsertNode(tx, {
+          scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy,
+          confidence: corroborate(existing.confidence, o.confidence),
+          sourceRef: { docs: [...new Set([...docsOf(existing), doc])] },
+          metadata: { [`restated_in_${doc}`]: o.match!.by },
+          ...(o.vector && !existing.hasEmbedding ? { embedding: o.vector } : {}),
+        });
+        continue;
+      }
+      const w = await upsertNode(tx, {
+        scope, kind: 'claim', content: o.content, createdBy, confidence: o.confidence, sourceDoc: doc,
+        sourceRef: { docs: [doc] },
+        metadata: { ...(o.section ? { section: o.section } : {}), ...(o.span ? { span: o.span } : {}) },
+        ...(o.vector ? { embedding: o.vector } : {}),
+      });
+      if (!o.vector) unembedded++;
+      ids.set(i, w.id);
+    } else {
+      const node = await upsertNode(tx, { scope, kind: 'risk', content: o.content, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8, ...(o.mitigation ? { metadata: { mitigation: o.mitigation } } : {}) });
+      // The risk dimension reads assessments: each risk's estimated impact on the scope.
+      await upsertNode(tx, {
+        scope, kind: 'assessment', content: `Impact of risk: ${o.content}`, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8,
+        metadata: { risk_delta: o.riskDelta, risk_node_id: node.id, mitigated: Boolean(o.mitigation) },
+      });
+    }
+  }
+  return { unembedded };
 }

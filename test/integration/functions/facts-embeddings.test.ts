@@ -44,7 +44,7 @@ const claim = (nodes: GraphNode[], content: string) => {
 };
 
 describe('facts + facts-worker: restated claims become one node', () => {
-  it('the real model scores the sentence pairs as the thresholds in match.ts assume', async () => {
+  it('the real model scores the sentence pairs as the thresholds in domain/similarity.ts assume', async () => {
     const worker = createEmbeddingsClient({ baseUrl: t.env.FACTS_WORKER_URL, dim: t.env.EMBEDDING_DIM, breakerName: 'facts-worker-probe' });
     const { scores } = await worker.similar([HIRE, BUDGET, DELAY], [HIRE_RESTATED, HIRE_OTHER, BUDGET_RESTATED, BUDGET_OTHER, DELAY_RESTATED, CHURN]);
     const [hire, budget, delay] = scores as [number[], number[], number[]];

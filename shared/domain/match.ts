@@ -4,7 +4,7 @@
 // instead (swarm/reconcile.ts), where a changed number is a contradiction, not a
 // paraphrase. Pure decision over the candidates the caller found.
 
-import { SAME_CLAIM_MIN_COSINE } from '../domain/similarity.ts';
+import { SAME_CLAIM_MIN_COSINE } from './similarity.ts';
 
 export interface KnownClaim {
   nodeId: string;
