@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { planGraphUpdate, type PlanClaim } from '../domain/graph-plan.ts';
 import type { DocumentFacts } from '../extract/extract.ts';
 import { appendEvent } from '../store/context-log.ts';
-import type { PoolClient } from '../store/db.ts';
+import { TransientError } from '../contract/errors.ts';
+import { inTransaction, type Db, type PoolClient } from '../store/db.ts';
 import { recordFactsDocument } from '../store/facts-documents.ts';
-import { markDigested, type QueuedDocument } from '../store/facts-queue.ts';
+import { lockFactsScope, markDigested, pendingBefore, takePending, takeResult, type QueuedDocument } from '../store/facts-queue.ts';
 import { saveTerms } from '../store/figures.ts';
 import { applyGraphOps, readGraphForPlan } from '../store/graph.ts';
 import { reconcile } from './reconcile.ts';
@@ -87,4 +88,33 @@ async function mergeDocument(tx: PoolClient, scope: string, agent: string, q: Qu
       result: { doc_id: doc.doc_id, tier, ...counts, figures_revised: r.figuresRevised, ...(facts.limits ? { extraction_limits: facts.limits } : {}), ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     },
   };
+}
+
+/** A backlog ahead of this document (a burst, a crash's leftovers) is digested in batches of their own, one transaction each. */
+export async function digestBacklog(db: Db, scope: string, agent: string, row: number, batch: number): Promise<void> {
+  while ((await pendingBefore(db, scope, row)) >= batch) {
+    await inTransaction(db, async (tx) => {
+      await lockFactsScope(tx, scope);
+      await digest(tx, scope, agent, await takePending(tx, scope, batch));
+    });
+  }
+}
+
+/**
+ * Digest staged documents (the caller holds the scope's lock) until this message's is
+ * merged, and return its result with what this run merged: documents that arrived
+ * together are merged by one run, and the others find their work done.
+ */
+export async function digestThrough(tx: PoolClient, scope: string, agent: string, mineOf: { messageId: string; docId: string }, batch: number): Promise<{ mine: DigestResult; digested: DigestOutcome }> {
+  let digested: DigestOutcome = { docs: 0, lastSeq: 0 };
+  const { messageId, docId } = mineOf;
+  let mine = await takeResult(tx, scope, messageId);
+  while (!mine) {
+    const next = await takePending(tx, scope, batch);
+    if (!next.length) throw new TransientError('facts_not_staged', `document ${docId} of message ${messageId} is neither staged nor digested`);
+    const out = await digest(tx, scope, agent, next);
+    digested = { docs: digested.docs + out.docs, lastSeq: Math.max(digested.lastSeq, out.lastSeq), lastHash: out.lastHash ?? digested.lastHash };
+    mine = await takeResult(tx, scope, messageId);
+  }
+  return { mine: DigestResult.parse(mine), digested };
 }
