@@ -615,21 +615,26 @@ export async function nearestClaims(
 
 /**
  * What planGraphUpdate needs to know of the graph for these claims, read once before the
- * document's writes: same-text figure-free claims, nearest neighbours (more than the plan
- * looks at, since this document's vectors may push some out), and the nodes involved.
+ * document's writes: same-text figure-free claims, nearest neighbours, and the nodes
+ * involved. A figure claim's node gets this document's vector before the later claims
+ * are matched, which may move it out of their nearest three: each figure claim earlier
+ * in the document adds one neighbour to read, so the plan still sees the three the
+ * graph would have returned at that point.
  */
 export async function readGraphForPlan(q: Queryable, scope: string, claims: readonly PlanClaim[]): Promise<{ now: GraphNow; neighbours: Neighbours }> {
   const sameText: (string | undefined)[] = [];
   const neighbours: { nodeId: string; similarity: number }[][] = [];
   const nodes = new Map<string, CurrentClaim>();
   const keep = (n: GraphNode) => nodes.set(n.nodeId, { nodeId: n.nodeId, content: n.content, metric: n.metric, status: n.status, hasEmbedding: n.hasEmbedding });
-  const k = Math.min(CLAIM_NEIGHBOURS + claims.length, 100);
+  let reembedded = 0;
   for (const c of claims) {
     if (c.figureNode) {
+      if (c.vector) reembedded++;
       sameText.push(undefined);
       neighbours.push([]);
       continue;
     }
+    const k = Math.min(CLAIM_NEIGHBOURS + reembedded, 100);
     const hit = (await figureFreeClaimsWithText(q, scope, c.text))[0];
     sameText.push(hit?.nodeId);
     const near = c.vector ? await nearestClaims(q, scope, c.vector, { k, minSimilarity: SAME_CLAIM_MIN_COSINE }) : [];
