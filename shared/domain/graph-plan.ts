@@ -5,10 +5,10 @@
 // the risk dimension reads. Pure: the caller reads the graph once, before this
 // document's writes, and store/graph.ts applyGraphOps writes the ops in order.
 //
-// The document's own writes are simulated here (the earlier version of this logic
-// queried the graph between writes): a claim inserted earlier in the document is a
-// candidate for the later ones, and a node that gets a vector in this document joins
-// the nearest-neighbour candidates with it.
+// The graph is read before the document's writes, so the plan accounts for them
+// itself, as a query between writes would have: a claim inserted earlier in the
+// document is a candidate for the later ones, and a node that gets a vector in this
+// document joins (or moves within) the nearest-neighbour candidates with it.
 import { cosine } from '../extract/compare.ts';
 import { matchClaim, type KnownClaim } from './match.ts';
 import { SAME_CLAIM_MIN_COSINE } from './similarity.ts';
