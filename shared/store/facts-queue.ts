@@ -74,3 +74,8 @@ export async function takeResult(tx: PoolClient, scope: string, messageId: strin
   );
   return rows[0]?.result;
 }
+
+/** The scope's facts lock, held until the transaction ends: one merge into a scope at a time. */
+export async function lockFactsScope(tx: PoolClient, scope: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`facts:${scope}`]);
+}

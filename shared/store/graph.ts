@@ -29,6 +29,9 @@ import {
   type NodeStatus,
   type Severity,
 } from '../domain/graph.ts';
+import { CLAIM_NEIGHBOURS, type CurrentClaim, type GraphNow, type GraphPlan, type Neighbours, type PlanClaim, type Target } from '../domain/graph-plan.ts';
+import { corroborate } from '../domain/match.ts';
+import { SAME_CLAIM_MIN_COSINE } from '../domain/similarity.ts';
 import { inTransaction, num, toVectorLiteral, type Db, type PoolClient, type Queryable } from './db.ts';
 
 export interface GraphNode extends NodeFields {
@@ -441,32 +444,6 @@ export async function resolveEdge(db: Db, scope: string, edgeId: string, by: str
   });
 }
 
-/**
- * Mark current active nodes of `kinds` created by `createdBy` irrelevant unless kept —
- * what a new extraction no longer mentions. Resolved nodes stay resolved; nothing is deleted.
- */
-export async function markStale(
-  db: Db,
-  opts: { scope: string; kinds: readonly NodeKind[]; createdBy: string; keep: ReadonlySet<string> | readonly string[] },
-): Promise<string[]> {
-  const keep = new Set(opts.keep);
-  return inTransaction(db, async (tx) => {
-    const { rows } = await tx.query<{ node_id: string; kind: NodeKind; content: string }>(
-      `SELECT node_id, kind, content FROM graph_nodes
-        WHERE scope_id = $1 AND kind = ANY($2) AND created_by = $3 AND superseded_at IS NULL AND status IN ('active', 'in_progress')
-        ORDER BY node_id`,
-      [opts.scope, opts.kinds, opts.createdBy],
-    );
-    const staled: string[] = [];
-    for (const r of rows) {
-      if (keep.has(r.node_id)) continue;
-      const res = await upsertNodeTx(tx, { scope: opts.scope, kind: r.kind, content: r.content, nodeId: r.node_id, status: 'irrelevant', createdBy: opts.createdBy });
-      if (res.action !== 'noop') staled.push(r.node_id);
-    }
-    return staled;
-  });
-}
-
 export interface AsOf {
   /** Valid time: what held in the world at this instant. */
   validAt?: Date;
@@ -634,135 +611,82 @@ export async function nearestClaims(
     .filter((n) => opts.minSimilarity === undefined || n.similarity >= opts.minSimilarity);
 }
 
-// ------------------------------------------------------------------- facts sync
-
-const FactItem = z.object({
-  content: z.string().trim().min(1).max(10_000),
-  confidence: z.number().min(0).max(1).optional(),
-  status: z.enum(NODE_STATUSES).optional(),
-  severity: z.enum(SEVERITIES).nullable().optional(),
-  sourceDoc: z.string().max(500).nullable().optional(),
-  subject: z.string().max(500).nullable().optional(),
-  metric: z.string().max(500).nullable().optional(),
-  value: z.unknown().optional(),
-  metadata: Json.optional(),
-  validFrom: date.nullable().optional(),
-  validTo: date.nullable().optional(),
-  embedding: z.array(z.number()).min(1).optional(),
-});
-
-export const FactsBatch = z.object({
-  scope: ScopeId,
-  createdBy: z.string().min(1).max(64),
-  claims: z.array(FactItem).default([]),
-  goals: z.array(FactItem).default([]),
-  risks: z.array(FactItem).default([]),
-  assessments: z.array(FactItem).default([]),
-  /** Pairs of claims (indexes into `claims`) that contradict each other. */
-  contradictions: z
-    .array(z.object({ a: z.number().int().min(0), b: z.number().int().min(0), weight: z.number().positive().optional(), note: z.string().max(2000).optional() }))
-    .default([]),
-  /** A claim whose embedding is at least this similar to a current claim is the same claim. */
-  matchSimilarity: z.number().min(0).max(1).default(0.92),
-  /** Mark this writer's nodes that the batch no longer mentions irrelevant. */
-  markStale: z.boolean().default(true),
-});
-export type FactsBatch = z.input<typeof FactsBatch>;
-
-export interface SyncResult {
-  ids: Record<'claims' | 'goals' | 'risks' | 'assessments', string[]>;
-  nodes: { inserted: number; superseded: number; unchanged: number; staled: number };
-  edges: { inserted: number; superseded: number; unchanged: number; staled: number };
-}
+// ------------------------------------------------------------------- a document's graph plan
 
 /**
- * Apply one extraction to the graph in one transaction: match each item to a current node
- * (same text, or for claims the nearest embedding above matchSimilarity), merge monotonically,
- * add contradiction edges, and mark what is no longer mentioned irrelevant.
+ * What planGraphUpdate needs to know of the graph for these claims, read once before the
+ * document's writes: same-text figure-free claims, nearest neighbours, and the nodes
+ * involved. A figure claim's node gets this document's vector before the later claims
+ * are matched, which may move it out of their nearest three: each figure claim earlier
+ * in the document adds one neighbour to read, so the plan still sees the three the
+ * graph would have returned at that point.
  */
-export async function syncFacts(db: Db, input: FactsBatch): Promise<SyncResult> {
-  const b = FactsBatch.parse(input);
-  for (const c of b.contradictions) {
-    if (c.a >= b.claims.length || c.b >= b.claims.length || c.a === c.b) {
-      throw new PermanentError('invalid_batch', `contradiction (${c.a}, ${c.b}) does not name two claims of the batch`);
+export async function readGraphForPlan(q: Queryable, scope: string, claims: readonly PlanClaim[]): Promise<{ now: GraphNow; neighbours: Neighbours }> {
+  const sameText: (string | undefined)[] = [];
+  const neighbours: { nodeId: string; similarity: number }[][] = [];
+  const nodes = new Map<string, CurrentClaim>();
+  const keep = (n: GraphNode) => nodes.set(n.nodeId, { nodeId: n.nodeId, content: n.content, metric: n.metric, status: n.status, hasEmbedding: n.hasEmbedding });
+  let reembedded = 0;
+  for (const c of claims) {
+    if (c.figureNode) {
+      if (c.vector) reembedded++;
+      sameText.push(undefined);
+      neighbours.push([]);
+      continue;
+    }
+    const k = Math.min(CLAIM_NEIGHBOURS + reembedded, 100);
+    const hit = (await figureFreeClaimsWithText(q, scope, c.text))[0];
+    sameText.push(hit?.nodeId);
+    const near = c.vector ? await nearestClaims(q, scope, c.vector, { k, minSimilarity: SAME_CLAIM_MIN_COSINE }) : [];
+    near.forEach((n) => keep(n.node));
+    neighbours.push(near.map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity })));
+  }
+  const wanted = [...sameText.filter((x): x is string => !!x), ...claims.flatMap((c) => (c.figureNode ? [c.figureNode] : []))].filter((id) => !nodes.has(id));
+  for (const n of (await currentNodesById(q, scope, wanted)).values()) keep(n);
+  return { now: { nodes, sameText }, neighbours };
+}
+
+const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
+
+/** Write a document's graph plan, in order, in the caller's transaction. Returns the claims left without a vector. */
+export async function applyGraphOps(tx: PoolClient, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number }> {
+  const doc = plan.docId;
+  const ids = new Map<number, string>();
+  const idOf = (t: Target) => ('ref' in t ? ids.get(t.ref) : t.nodeId);
+  let unembedded = plan.unembedded;
+  for (const [i, o] of plan.ops.entries()) {
+    if (o.op === 'embed') {
+      await setEmbedding(tx, o.nodeId, o.vector);
+    } else if (o.op === 'claim') {
+      const matched = o.match ? idOf(o.match.target) : undefined;
+      const existing = matched ? await getNode(tx, matched) : null;
+      // The match is read again here: restating the same node twice corroborates it twice.
+      if (existing && !existing.metric) {
+        await upsertNode(tx, {
+          scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy,
+          confidence: corroborate(existing.confidence, o.confidence),
+          sourceRef: { docs: [...new Set([...docsOf(existing), doc])] },
+          metadata: { [`restated_in_${doc}`]: o.match!.by },
+          ...(o.vector && !existing.hasEmbedding ? { embedding: o.vector } : {}),
+        });
+        continue;
+      }
+      const w = await upsertNode(tx, {
+        scope, kind: 'claim', content: o.content, createdBy, confidence: o.confidence, sourceDoc: doc,
+        sourceRef: { docs: [doc] },
+        metadata: { ...(o.section ? { section: o.section } : {}), ...(o.span ? { span: o.span } : {}) },
+        ...(o.vector ? { embedding: o.vector } : {}),
+      });
+      if (!o.vector) unembedded++;
+      ids.set(i, w.id);
+    } else {
+      const node = await upsertNode(tx, { scope, kind: 'risk', content: o.content, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8, ...(o.mitigation ? { metadata: { mitigation: o.mitigation } } : {}) });
+      // The risk dimension reads assessments: each risk's estimated impact on the scope.
+      await upsertNode(tx, {
+        scope, kind: 'assessment', content: `Impact of risk: ${o.content}`, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8,
+        metadata: { risk_delta: o.riskDelta, risk_node_id: node.id, mitigated: Boolean(o.mitigation) },
+      });
     }
   }
-  return inTransaction(db, async (tx) => {
-    const out: SyncResult = {
-      ids: { claims: [], goals: [], risks: [], assessments: [] },
-      nodes: { inserted: 0, superseded: 0, unchanged: 0, staled: 0 },
-      edges: { inserted: 0, superseded: 0, unchanged: 0, staled: 0 },
-    };
-    const count = (r: WriteResult, into: { inserted: number; superseded: number; unchanged: number }) => {
-      if (r.action === 'insert') into.inserted++;
-      else if (r.action === 'supersede') into.superseded++;
-      else into.unchanged++;
-    };
-    const groups: [keyof SyncResult['ids'], NodeKind][] = [
-      ['claims', 'claim'],
-      ['goals', 'goal'],
-      ['risks', 'risk'],
-      ['assessments', 'assessment'],
-    ];
-    for (const [key, kind] of groups) {
-      const matched = new Set<string>();
-      for (const item of b[key]) {
-        let nodeId: string | undefined;
-        if (kind === 'claim' && item.embedding) {
-          const { rows } = await tx.query<{ node_id: string }>(
-            `SELECT node_id FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND content_hash = $2 AND superseded_at IS NULL LIMIT 1`,
-            [b.scope, contentHash(item.content)],
-          );
-          if (!rows[0]) {
-            const near = await nearestClaims(tx, b.scope, item.embedding, { k: 3, minSimilarity: b.matchSimilarity, statuses: NODE_STATUSES });
-            nodeId = near.find((x) => !matched.has(x.node.nodeId))?.node.nodeId;
-          }
-        }
-        const r = await upsertNodeTx(tx, {
-          scope: b.scope,
-          kind,
-          createdBy: b.createdBy,
-          ...item,
-          // A matched near-duplicate keeps its own wording; the batch's text is recorded in metadata.
-          ...(nodeId ? { nodeId, content: (await currentNode(tx, nodeId))!.content, metadata: { ...item.metadata, matched_text: item.content } } : {}),
-          // A fact that reappears comes back unless the batch says otherwise.
-          status: item.status ?? 'active',
-        });
-        matched.add(r.id);
-        out.ids[key].push(r.id);
-        count(r, out.nodes);
-      }
-      if (b.markStale) {
-        const staled = await markStale(tx, { scope: b.scope, kinds: [kind], createdBy: b.createdBy, keep: matched });
-        out.nodes.staled += staled.length;
-      }
-    }
-    const touched = new Set<string>();
-    for (const c of b.contradictions) {
-      const r = await upsertEdgeTx(tx, {
-        scope: b.scope,
-        kind: 'contradicts',
-        sourceId: out.ids.claims[c.a]!,
-        targetId: out.ids.claims[c.b]!,
-        ...(c.weight !== undefined ? { weight: c.weight } : {}),
-        ...(c.note ? { metadata: { note: c.note } } : {}),
-        createdBy: b.createdBy,
-      });
-      touched.add(r.id);
-      count(r, out.edges);
-    }
-    if (b.markStale) {
-      // Contradictions this writer reported before but no longer does: stale, not deleted.
-      const { rows } = await tx.query<EdgeRow>(
-        `SELECT ${EDGE_COLS} FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND created_by = $2 AND status = 'active' AND superseded_at IS NULL ORDER BY edge_id`,
-        [b.scope, b.createdBy],
-      );
-      for (const e of rows) {
-        if (touched.has(e.edge_id)) continue;
-        const r = await upsertEdgeTx(tx, { scope: b.scope, kind: 'contradicts', sourceId: e.source_id, targetId: e.target_id, status: 'irrelevant', createdBy: b.createdBy });
-        if (r.action !== 'noop') out.edges.staled++;
-      }
-    }
-    return out;
-  });
+  return { unembedded };
 }

@@ -11,7 +11,7 @@ import type { PoolClient } from '../store/db.ts';
 import { candidateFigures, figuresOfNodes, figuresWithValue, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
 import { contradictionBetween, currentGoals, getNode, openContradictionsOf, upsertEdge, upsertNode, type GraphEdge } from '../store/graph.ts';
 import { goalChanges, type GoalState, type KnownGoal } from './goals.ts';
-import { corroborate } from './match.ts';
+import { corroborate } from '../domain/match.ts';
 
 export interface Vectors {
   /** Vector of a text (a subject phrase, a sentence), when the embeddings worker gave one. */

@@ -3,13 +3,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  FACTS_WORKER_BREAKER,
-  SAME_FACT_MIN_COSINE,
-  UNRELATED_MAX_COSINE,
-  cosine,
-  createEmbeddingsClient,
-} from '../../shared/adapters/embeddings.ts';
+import { FACTS_WORKER_BREAKER, cosine, createEmbeddingsClient } from '../../shared/adapters/embeddings.ts';
+import { SAME_FACT_MIN_COSINE, UNRELATED_MAX_COSINE } from '../../shared/domain/similarity.ts';
 import { breakerStates, resetBreakers } from '../../shared/adapters/resilience.ts';
 import { loadEnv } from '../../shared/config.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';

@@ -1,16 +1,18 @@
 // Semantic graph against the real Postgres + pgvector.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planGraphUpdate, type PlanClaim } from '../../../shared/domain/graph-plan.ts';
+import { inTransaction } from '../../../shared/store/db.ts';
 import {
+  applyGraphOps,
   edgeHistory,
   getNode,
-  markStale,
   nearestClaims,
   nodeHistory,
   queryEdges,
   queryNodes,
   resolveEdge,
+  readGraphForPlan,
   setEmbedding,
-  syncFacts,
   upsertEdge,
   upsertNode,
 } from '../../../shared/store/graph.ts';
@@ -99,19 +101,12 @@ describe('monotonic upserts', () => {
     expect(await nodeHistory(db.pool, a.id)).toHaveLength(1);
   });
 
-  it('a resolved goal stays resolved; stale nodes become irrelevant, not deleted', async () => {
+  it('a resolved goal stays resolved', async () => {
     const g = await upsertNode(db.pool, { scope: 'g-mono', kind: 'goal', content: 'Pass SOC 2', createdBy: 'facts' });
     await upsertNode(db.pool, { scope: 'g-mono', kind: 'goal', content: 'Pass SOC 2', status: 'resolved', createdBy: 'resolution' });
     const again = await upsertNode(db.pool, { scope: 'g-mono', kind: 'goal', content: 'Pass SOC 2', status: 'active', createdBy: 'facts' });
     expect(again.action).toBe('noop');
     expect((await getNode(db.pool, g.id))!.status).toBe('resolved');
-
-    const keep = await upsertNode(db.pool, { scope: 'g-mono', kind: 'risk', content: 'Key person risk', createdBy: 'facts', severity: 'high' });
-    const gone = await upsertNode(db.pool, { scope: 'g-mono', kind: 'risk', content: 'FX exposure', createdBy: 'facts' });
-    const staled = await markStale(db.pool, { scope: 'g-mono', kinds: ['risk', 'goal'], createdBy: 'facts', keep: [keep.id] });
-    expect(staled).toEqual([gone.id]); // the resolved goal is not touched
-    expect((await getNode(db.pool, gone.id))!.status).toBe('irrelevant');
-    expect(await nodeHistory(db.pool, gone.id)).toHaveLength(2);
   });
 });
 
@@ -155,40 +150,30 @@ describe('nearest-neighbour matching', () => {
     await expect(setEmbedding(db.pool, ids[0]!, [1, 2, 3])).rejects.toThrow(/dimensions/);
   });
 
-  it('syncFacts matches a reworded claim by embedding, adds contradictions, and stales what is gone', async () => {
-    const first = await syncFacts(db.pool, {
-      scope: 'g-sync',
-      createdBy: 'facts-sync',
-      claims: [
-        { content: 'ARR is 50M', confidence: 0.6, embedding: vec(1), sourceDoc: 'doc-1' },
-        { content: 'ARR is 38M', confidence: 0.6, embedding: vec(100), sourceDoc: 'doc-2' },
-        { content: 'Office in Berlin', confidence: 0.9, embedding: vec(200) },
-      ],
-      goals: [{ content: 'Verify ARR' }],
-      contradictions: [{ a: 0, b: 1, note: 'ARR 50M vs 38M' }],
-    });
-    expect(first.nodes.inserted).toBe(4);
-    expect(first.edges.inserted).toBe(1);
-    const second = await syncFacts(db.pool, {
-      scope: 'g-sync',
-      createdBy: 'facts-sync',
-      claims: [
-        { content: 'Annual recurring revenue is 50M', confidence: 0.8, embedding: vec(1, 2, 0.12) }, // same claim, other words
-        { content: 'ARR is 38M', confidence: 0.5, embedding: vec(100) },
-      ],
-      goals: [{ content: 'Verify ARR' }],
-      contradictions: [{ a: 0, b: 1 }],
-    });
-    expect(second.ids.claims[0]).toBe(first.ids.claims[0]);
-    expect(second.nodes).toMatchObject({ inserted: 0, staled: 1 });
-    expect(second.edges).toMatchObject({ inserted: 0, unchanged: 1, staled: 0 });
-    const arr = (await getNode(db.pool, first.ids.claims[0]!))!;
-    expect(arr).toMatchObject({ content: 'ARR is 50M', confidence: 0.8, metadata: { matched_text: 'Annual recurring revenue is 50M' } });
-    expect((await getNode(db.pool, first.ids.claims[1]!))!.confidence).toBe(0.6); // never lowered
-    expect((await getNode(db.pool, first.ids.claims[2]!))!.status).toBe('irrelevant');
-    // The contradiction disappears from a later extraction: stale, kept.
-    const third = await syncFacts(db.pool, { scope: 'g-sync', createdBy: 'facts-sync', claims: [{ content: 'ARR is 50M' }, { content: 'ARR is 38M' }], goals: [{ content: 'Verify ARR' }] });
-    expect(third.edges.staled).toBe(1);
-    expect((await queryEdges(db.pool, 'g-sync', { kinds: ['contradicts'] }))[0]!.status).toBe('irrelevant');
+  it("a document's graph plan: a reworded claim restates the node by embedding, corroborated, never lowered; risks get their assessment", async () => {
+    const apply = (docId: string, claims: PlanClaim[], risks: { text: string; severity: 'high' }[] = []) =>
+      inTransaction(db.pool, async (tx) => {
+        const { now, neighbours } = await readGraphForPlan(tx, 'g-sync', claims);
+        return applyGraphOps(tx, 'g-sync', 'facts', planGraphUpdate({ docId, claims, risks }, now, neighbours));
+      });
+    const claim = (text: string, confidence: number, vector: number[] | null): PlanClaim => ({ text, confidence, vector });
+    expect(await apply('doc-1', [claim('ARR is 50M', 0.6, vec(1)), claim('Office in Berlin', 0.9, null)], [{ text: 'Key person risk', severity: 'high' }])).toEqual({ unembedded: 1 });
+    const first = await queryNodes(db.pool, 'g-sync', { kinds: ['claim'] });
+    const arr = first.find((n) => n.content === 'ARR is 50M')!;
+    // Other words, same claim (by vector); the same sentence again (by text); within the document, a paraphrase of its own new claim.
+    expect(
+      await apply('doc-2', [claim('Annual recurring revenue is 50M', 0.8, vec(1, 2, 0.12)), claim('office in berlin', 0.2, null), claim('Churn fell', 0.5, vec(50)), claim('Churn has fallen', 0.5, vec(50, 51, 0.12))]),
+    ).toEqual({ unembedded: 0 });
+    const now = await getNode(db.pool, arr.nodeId);
+    expect(now).toMatchObject({ content: 'ARR is 50M', sourceRef: { docs: ['doc-1', 'doc-2'] }, metadata: { 'restated_in_doc-2': 'embedding' } });
+    expect(now!.confidence).toBeGreaterThan(0.6);
+    const berlin = (await queryNodes(db.pool, 'g-sync', { kinds: ['claim'] })).find((n) => n.content === 'Office in Berlin')!;
+    expect(berlin).toMatchObject({ hasEmbedding: false, metadata: { 'restated_in_doc-2': 'text' } });
+    expect(berlin.confidence).toBeGreaterThanOrEqual(0.9); // a weak restatement never lowers it
+    const churn = (await queryNodes(db.pool, 'g-sync', { kinds: ['claim'] })).filter((n) => n.content.startsWith('Churn'));
+    expect(churn).toHaveLength(1);
+    expect(churn[0]!.metadata).toMatchObject({ 'restated_in_doc-2': 'embedding' });
+    const [assessment] = await queryNodes(db.pool, 'g-sync', { kinds: ['assessment'] });
+    expect(assessment).toMatchObject({ content: 'Impact of risk: Key person risk', metadata: { risk_delta: 0.08, mitigated: false } });
   });
 });

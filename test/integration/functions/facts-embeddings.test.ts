@@ -12,7 +12,7 @@ import { step as facts } from '../../../functions/facts/index.ts';
 import { createEmbeddingsClient } from '../../../shared/adapters/embeddings.ts';
 import { queryEdges, queryNodes, type GraphNode } from '../../../shared/store/graph.ts';
 import { SAME_FIGURE_MIN } from '../../../shared/extract/compare.ts';
-import { SAME_CLAIM_MIN_COSINE } from '../../../shared/swarm/match.ts';
+import { SAME_CLAIM_MIN_COSINE } from '../../../shared/domain/similarity.ts';
 import { freePort } from '../core/private-openfga.ts';
 import { emitted, envelope, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -44,7 +44,7 @@ const claim = (nodes: GraphNode[], content: string) => {
 };
 
 describe('facts + facts-worker: restated claims become one node', () => {
-  it('the real model scores the sentence pairs as the thresholds in match.ts assume', async () => {
+  it('the real model scores the sentence pairs as the thresholds in domain/similarity.ts assume', async () => {
     const worker = createEmbeddingsClient({ baseUrl: t.env.FACTS_WORKER_URL, dim: t.env.EMBEDDING_DIM, breakerName: 'facts-worker-probe' });
     const { scores } = await worker.similar([HIRE, BUDGET, DELAY], [HIRE_RESTATED, HIRE_OTHER, BUDGET_RESTATED, BUDGET_OTHER, DELAY_RESTATED, CHURN]);
     const [hire, budget, delay] = scores as [number[], number[], number[]];

@@ -4,13 +4,13 @@
 // instead (swarm/reconcile.ts), where a changed number is a contradiction, not a
 // paraphrase. Pure decision over the candidates the caller found.
 
+import { SAME_CLAIM_MIN_COSINE } from './similarity.ts';
+
 export interface KnownClaim {
   nodeId: string;
   content: string;
 }
 
-/** Cosine at which two claims without figures are the same claim (measured: restatements 0.64-0.95, related but different facts up to 0.90). */
-export const SAME_CLAIM_MIN_COSINE = 0.9;
 
 const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').replace(/[.;,]$/, '').trim();
 
