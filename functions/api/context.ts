@@ -9,7 +9,7 @@ import type { Authorizer, AuthzAdmin } from '../../shared/adapters/authz.ts';
 import type { Env } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { PolicySource } from '../../shared/policy/load.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Queryable } from '../../shared/store/db.ts';
 import { getScope, type Scope } from '../../shared/store/scopes.ts';
 import { ApiError, scopeNotFound } from './errors.ts';
@@ -18,7 +18,7 @@ import { recordAccess } from './queries.ts';
 export interface ApiDeps {
   env: Env;
   /** Postgres behind its breaker (createDeps().db). */
-  db: Db;
+  db: GuardedPool;
   /** OpenFGA checks; fail closed. */
   authz: Authorizer;
   /** Writes the scope's link to the swarm when a scope is created. */
@@ -40,7 +40,7 @@ export type ApiContext = Context<{ Variables: Vars }>;
 export interface Routes {
   app: ApiApp;
   deps: ApiDeps;
-  db: Db;
+  db: GuardedPool;
   authz: Authorizer;
   log: Logger;
   policies: PolicySource;

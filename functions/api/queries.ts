@@ -3,11 +3,11 @@
 // READ ONLY transaction, so a summary is one consistent picture and Postgres itself
 // refuses any write a read path might attempt.
 import type { PoolClient } from '@neondatabase/serverless';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Queryable } from '../../shared/store/db.ts';
 
 /** fn on one connection inside BEGIN READ ONLY ... COMMIT (rolled back on error). */
-export function readOnly<T>(db: Db, fn: (q: PoolClient) => Promise<T>): Promise<T> {
+export function readOnly<T>(db: GuardedPool, fn: (q: PoolClient) => Promise<T>): Promise<T> {
   return db.session(async (client) => {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
@@ -49,7 +49,7 @@ export interface AccessRecord {
 }
 
 /** Append one access record; its id. */
-export async function recordAccess(db: Db, r: AccessRecord): Promise<number> {
+export async function recordAccess(db: GuardedPool, r: AccessRecord): Promise<number> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO access_log (request_id, principal, action, scope_id, object, relation, allowed, reason, detail, target)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,

@@ -7,7 +7,7 @@
 // request leaves nothing behind and its retry starts afresh. Migration 009.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import type { Db } from '../../shared/runtime/guarded.ts';
+import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import { ApiError } from './errors.ts';
 import { answerHash, documentEnvelope, publish, requestHash, type DocumentInput, type PublishResult } from './publish.ts';
 
@@ -17,7 +17,7 @@ interface Claimed<R> {
 }
 
 /** Insert a row, or read the one already there (the conflict target's). */
-async function insertOrGet<R extends Record<string, unknown>>(db: Db, insert: string, select: string, values: unknown[], key: unknown[], attempt = 1): Promise<Claimed<R>> {
+async function insertOrGet<R extends Record<string, unknown>>(db: GuardedPool, insert: string, select: string, values: unknown[], key: unknown[], attempt = 1): Promise<Claimed<R>> {
   const ins = await db.query<R>(insert, values);
   if (ins.rows[0]) return { inserted: true, row: ins.rows[0] };
   const got = await db.query<R>(select, key);
@@ -30,7 +30,7 @@ async function insertOrGet<R extends Record<string, unknown>>(db: Db, insert: st
 }
 
 export interface Publisher {
-  db: Db;
+  db: GuardedPool;
   js: JetStreamClient;
   prefix: string;
 }
@@ -99,7 +99,7 @@ export async function submitDocument(p: Publisher, scope: string, input: Documen
  * passes, another answer is 409 review_already_answered. Returns a release function
  * to call when publishing fails, or undefined if this request did not insert the row.
  */
-export async function claimAnswer(db: Db, reviewId: string, env: Envelope, responder: string, resolutionText: string | undefined): Promise<(() => Promise<void>) | undefined> {
+export async function claimAnswer(db: GuardedPool, reviewId: string, env: Envelope, responder: string, resolutionText: string | undefined): Promise<(() => Promise<void>) | undefined> {
   const hash = answerHash(env, resolutionText);
   const a = await insertOrGet<{ answer_hash: string; responder: string }>(
     db,

@@ -60,9 +60,6 @@ export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postg
   };
 }
 
-/** @deprecated The old name of GuardedPool, kept while functions/api moves (issue 15); use GuardedPool. */
-export type Db = GuardedPool;
-
 // ------------------------------------------------------------------ S3
 
 export type { S3Sender };
