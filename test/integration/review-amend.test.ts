@@ -58,8 +58,13 @@ describe('approve with amendments', () => {
     // Amendments go with an approval only.
     expect(await errorOf(await respond(review.review_id, { option: 'reject', amendments: { reason: 'x' } }))).toMatchObject({ status: 400, code: 'amendment_not_allowed' });
     // ... of a governance review only (a finality review of the same scope, as the finality step opens them).
-    const fin = uniq('fin-');
-    await h.db.pool.query(`INSERT INTO review_queue (review_id, scope_id, kind, request) VALUES ($1, $2, 'finality_review', '{}')`, [fin, scope]);
+    // The finality step may have opened one already (at most one is pending per scope): use it, or open one.
+    await h.db.pool.query(
+      `INSERT INTO review_queue (review_id, scope_id, kind, request) VALUES ($1, $2, 'finality_review', '{}')
+       ON CONFLICT (scope_id) WHERE kind = 'finality_review' AND status = 'pending' DO NOTHING`,
+      [uniq('fin-'), scope],
+    );
+    const fin = (await h.db.pool.query<{ review_id: string }>(`SELECT review_id FROM review_queue WHERE scope_id = $1 AND kind = 'finality_review' AND status = 'pending'`, [scope])).rows[0]!.review_id;
     expect(await errorOf(await respond(fin, { option: 'approve_finality', amendments: { reason: 'x' } }))).toMatchObject({ status: 400, code: 'amendment_not_allowed' });
     // None of those was an answer: the review is still open.
     expect((await pendingGovernance(scope)).map((r) => r.review_id)).toContain(review.review_id);
