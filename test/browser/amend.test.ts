@@ -4,59 +4,30 @@
 // documents' critical drift raises, amends the plan (a bad action first: the API's answer
 // shows in the dialog, which stays open), approves; the scope page then shows the plan as
 // approved beside the plan as proposed, and the timeline the amended plan.
-import { serve, type ServerType } from '@hono/node-server';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwarm, type SwarmRuntime } from '../../infra/swarm/runtime.ts';
-import { createDeps } from '../../shared/runtime/deps.ts';
-import { startApi, type ApiHarness } from '../integration/api-harness.ts';
+import type { ApiHarness } from '../integration/api-harness.ts';
 import { waitFor } from '../faults/support/env.ts';
 import { uniq } from '../support/ids.ts';
+import { axe, startConsole, type ConsoleHarness } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOTS ?? join(tmpdir(), 'governed-swarm-screenshots');
 const HARBOR = join(import.meta.dirname, '../../infra/demo/scenarios/harbor');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 type ReviewJson = { review_id: string; kind: string; status: string; request: { proposal?: { reason?: string; plan?: { actions: string[] } } }; response: Record<string, unknown> | null };
 
+let c: ConsoleHarness<never>;
 let h: ApiHarness;
-let swarm: SwarmRuntime;
-let server: ServerType;
 let base: string;
-let browser: Browser;
 const scope = uniq('uiam-');
 
 beforeAll(async () => {
-  h = await startApi();
-  server = serve({ fetch: h.appWith({}).fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('uiam-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
-  swarm = await startSwarm(env, { deps: createDeps({ env, db: h.guarded }) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  c = await startConsole({ swarm: true });
+  ({ h, base } = c);
   mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await swarm?.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  await h?.close();
-});
-
-async function axe(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-    });
-    return r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
+afterAll(async () => c?.close());
 
 const review = async (id: string) => (await (await h.call('GET', `/v1/reviews/${id}`, { token: h.tokens.operator })).json()) as ReviewJson;
 
@@ -72,7 +43,7 @@ describe('amend before approving, in the console', () => {
     }, { timeoutMs: 60_000 });
     const proposed = pending.request.proposal!.plan!.actions;
 
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const ctx = await c.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await ctx.newPage();
     const errors: string[] = [];
     page.on('pageerror', (err) => errors.push(err.message));

@@ -6,64 +6,35 @@
 // scopes and brings documents (ingester), an operator who answers reviews (reviewer),
 // an auditor who only reads (viewer). SCREENSHOTS=docs/screenshots writes the README's
 // pictures; otherwise they go to a temporary folder.
-import { serve, type ServerType } from '@hono/node-server';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwarm, type SwarmRuntime } from '../../infra/swarm/runtime.ts';
-import { createDeps } from '../../shared/runtime/deps.ts';
-import { startApi, token, type ApiHarness } from '../integration/api-harness.ts';
+import type { ApiHarness } from '../integration/api-harness.ts';
 import { uniq } from '../support/ids.ts';
 import { waitFor } from '../faults/support/env.ts';
+import { axe, signIn as signInWith, startConsole, type ConsoleHarness } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.SCREENSHOTS ?? join(tmpdir(), 'governed-swarm-screenshots');
 const HARBOR = join(import.meta.dirname, '../../infra/demo/scenarios/harbor');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+let c: ConsoleHarness<'analyst' | 'auditor'>;
 let h: ApiHarness;
-let swarm: SwarmRuntime;
-let server: ServerType;
 let base: string;
-let browser: Browser;
-const tokens = { analyst: token(), auditor: token(), operator: '' };
+let tokens: ConsoleHarness<'analyst' | 'auditor'>['tokens'];
 const scope = uniq('ui-');
 
 beforeAll(async () => {
-  h = await startApi();
-  tokens.operator = h.tokens.operator;
-  const app = h.appWith({ API_TOKENS: `${h.tokens.operator}=user:operator, ${tokens.analyst}=user:analyst, ${tokens.auditor}=user:auditor` });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('ui-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
-  swarm = await startSwarm(env, { deps: createDeps({ env, db: h.guarded }) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  c = await startConsole({ users: ['analyst', 'auditor'], swarm: true });
+  ({ h, base, tokens } = c);
   mkdirSync(SHOTS, { recursive: true });
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await swarm?.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  await h?.close();
-});
+afterAll(async () => c?.close());
 
-async function signIn(who: keyof typeof tokens | string): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.goto(`${base}/`);
-  await page.getByLabel('API token').fill(who in tokens ? tokens[who as keyof typeof tokens] : who);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  // Signed in (the top bar names the principal) or turned away (an alert): either way settled,
-  // so a navigation that follows is not overridden by the sign-in's own.
-  await page.getByText('Signed in as').or(page.getByRole('alert')).first().waitFor({ timeout: 15_000 });
-  return { ctx, page };
-}
+/** Signed in (the top bar names the principal) or turned away (an alert): either way settled. */
+const signIn = (who: keyof typeof tokens | string): Promise<{ ctx: BrowserContext; page: Page }> =>
+  signInWith(c, who in tokens ? tokens[who as keyof typeof tokens] : who, 'either');
 
 /** The answer dialog closed without an error (its text, if it did not), and the API recorded the answer. */
 async function sent(page: Page, reviewId: string): Promise<void> {
@@ -74,18 +45,6 @@ async function sent(page: Page, reviewId: string): Promise<void> {
     const r = (await (await h.call('GET', `/v1/reviews/${reviewId}`, { token: tokens.operator })).json()) as { status: string };
     return r.status !== 'pending' ? r : undefined;
   }, { timeoutMs: 30_000 });
-}
-
-/** axe-core in the page: WCAG 2 A/AA rules; the violations, named. */
-async function axe(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const v = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-    });
-    return r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-  return v;
 }
 
 describe('operator console in Chromium', () => {
@@ -239,7 +198,7 @@ describe('operator console in Chromium', () => {
     await page.getByText('● Live').waitFor({ timeout: 15_000 });
     await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
     // Every open connection dropped (a proxy restart, a network blip); a document arrives meanwhile.
-    (server as unknown as { closeAllConnections(): void }).closeAllConnections();
+    c.dropConnections();
     const title = `Late note ${uniq('')}`;
     const res = await h.call('POST', `/v1/scopes/${scope}/documents`, { json: { title, text: 'Harbor Cloud Ltd confirms 1,240 paying customers at June 30, 2026.' } });
     expect(res.status).toBe(202);

@@ -3,68 +3,29 @@
 // (as test/browser/console.test.ts). The operator has the buttons (close behind a
 // confirmation that Cancel leaves untouched); the auditor has none, and sees the badge
 // appear live, from the scope's event stream, without a reload.
-import { serve, type ServerType } from '@hono/node-server';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSwarm, type SwarmRuntime } from '../../infra/swarm/runtime.ts';
-import { createDeps } from '../../shared/runtime/deps.ts';
-import { startApi, token, type ApiHarness } from '../integration/api-harness.ts';
+import type { ApiHarness } from '../integration/api-harness.ts';
 import { uniq } from '../support/ids.ts';
+import { axe, signIn, startConsole, type ConsoleHarness } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
+let c: ConsoleHarness<'auditor'>;
 let h: ApiHarness;
-let swarm: SwarmRuntime;
-let server: ServerType;
-let base: string;
-let browser: Browser;
-const tokens = { auditor: token(), operator: '' };
+let tokens: ConsoleHarness<'auditor'>['tokens'];
 const scope = uniq('uihold-');
 
 beforeAll(async () => {
-  h = await startApi();
-  tokens.operator = h.tokens.operator;
-  const app = h.appWith({ API_TOKENS: `${h.tokens.operator}=user:operator, ${tokens.auditor}=user:auditor` });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('uihold-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
-  swarm = await startSwarm(env, { deps: createDeps({ env, db: h.guarded }) });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+  c = await startConsole({ users: ['auditor'], swarm: true });
+  ({ h, tokens } = c);
   expect((await h.call('PUT', `/v1/scopes/${scope}`, { json: {} })).status).toBe(201);
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await swarm?.stop();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  await h?.close();
-});
+afterAll(async () => c?.close());
 
 async function openScope(who: keyof typeof tokens): Promise<{ ctx: BrowserContext; page: Page }> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await ctx.newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.goto(`${base}/`);
-  await page.getByLabel('API token').fill(tokens[who]);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as').waitFor({ timeout: 15_000 });
-  await page.goto(`${base}/#/scopes/${scope}`);
+  const { ctx, page } = await signIn(c, tokens[who]);
+  await page.goto(`${c.base}/#/scopes/${scope}`);
   await page.getByText('● Live').waitFor({ timeout: 15_000 });
   return { ctx, page };
-}
-
-async function axe(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run({
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] },
-    });
-    return r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
 }
 
 const hold = async () => ((await (await h.call('GET', `/v1/scopes/${scope}`, { token: tokens.operator })).json()) as { hold: string | null }).hold;

@@ -4,32 +4,25 @@
 // playwright-core) against the API over HTTP on the real services; the reviews are
 // written to the queue as the steps would leave them (the deadline path itself is
 // test/integration/review-deadlines.test.ts), with the shipped governance.yaml.
-import { serve, type ServerType } from '@hono/node-server';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, token, type ApiHarness } from '../integration/api-harness.ts';
+import type { ApiHarness } from '../integration/api-harness.ts';
 import { uniq } from '../support/ids.ts';
+import { signIn as signInAs, startConsole, type ConsoleHarness } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const H = 3_600_000;
 
+let c: ConsoleHarness<'lead'>;
 let h: ApiHarness;
-let server: ServerType;
 let base: string;
-let browser: Browser;
-const tokens = { lead: token(), operator: '' };
+let tokens: ConsoleHarness<'lead'>['tokens'];
 const scope = uniq('uidl-');
 const fresh = `gov-${uniq('fresh-')}`;
 const escalated = `gov-${uniq('esc-')}`;
 
 beforeAll(async () => {
-  h = await startApi();
-  tokens.operator = h.tokens.operator;
-  const app = h.appWith({ API_TOKENS: `${h.tokens.operator}=user:operator, ${tokens.lead}=user:lead` });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  c = await startConsole({ users: ['lead'] });
+  ({ h, base, tokens } = c);
   expect((await h.call('PUT', `/v1/scopes/${scope}`, { json: {} })).status).toBe(201);
   await h.admin.write([{ user: 'user:lead', relation: 'member', object: 'group:review-leads' }]);
   const request = (to: string) => JSON.stringify({ proposal: { proposal_id: `p-${to}`, proposer: 'facts', action: 'advance_state', from: 'ContextIngested', to: 'FactsExtracted', expected_epoch: 0 }, reasons: [{ code: 'mitl', message: 'MITL: a human approves every step' }] });
@@ -43,23 +36,10 @@ beforeAll(async () => {
      VALUES ($1, $2, 'governance_review', $3, $4, 1, 'group:review-leads', $5)`,
     [escalated, scope, request('esc'), new Date(now - 30 * H), new Date(now - 1 * H)],
   );
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }, 120_000);
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  await h?.close();
-});
+afterAll(async () => c?.close());
 
-async function signIn(t: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.goto(`${base}/`);
-  await page.getByLabel('API token').fill(t);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as').waitFor({ timeout: 15_000 });
-  return page;
-}
+const signIn = async (t: string): Promise<Page> => (await signInAs(c, t)).page;
 
 const card = (page: Page, id: string) => page.locator(`#review-${id}`);
 

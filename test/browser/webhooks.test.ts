@@ -2,58 +2,29 @@
 // against the API over HTTP on real services: an operator adds a webhook (the
 // generated secret is shown once, and nowhere after a reload), sees an SSRF refusal
 // explained, deletes it; an auditor does not get the panel.
-import { serve, type ServerType } from '@hono/node-server';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startApi, token, type ApiHarness } from '../integration/api-harness.ts';
+import type { ApiHarness } from '../integration/api-harness.ts';
 import { uniq } from '../support/ids.ts';
+import { axe, signIn, startConsole, type ConsoleHarness } from './support.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
+let c: ConsoleHarness<'auditor'>;
 let h: ApiHarness;
-let server: ServerType;
-let base: string;
-let browser: Browser;
-const auditor = token();
+let auditor: string;
 const scope = uniq('ui-hooks-');
 
 beforeAll(async () => {
-  h = await startApi();
-  const app = h.appWith({ API_TOKENS: `${h.tokens.operator}=user:operator, ${auditor}=user:auditor` });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  c = await startConsole({ users: ['auditor'] });
+  ({ h } = c);
+  auditor = c.tokens.auditor;
   expect((await h.call('PUT', `/v1/scopes/${scope}`, { json: {} })).status).toBe(201);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
 }, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-  await h?.close();
-});
+afterAll(async () => c?.close());
 
-async function scopePage(tok: string): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.goto(`${base}/`);
-  await page.getByLabel('API token').fill(tok);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByText('Signed in as').waitFor({ timeout: 15_000 });
-  await page.goto(`${base}/#/scopes/${scope}`);
+async function scopePage(tok: string) {
+  const { page } = await signIn(c, tok);
+  await page.goto(`${c.base}/#/scopes/${scope}`);
   await page.getByRole('heading', { name: `Scope ${scope}` }).waitFor({ timeout: 15_000 });
   return page;
-}
-
-async function axe(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(o: unknown): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
-    return r.violations.map((x) => `${x.id}: ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
 }
 
 describe('Notifications panel in Chromium', () => {
