@@ -5,6 +5,7 @@
 // the SampleCount, divided by the reports per minute, for the number of bridges.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/log.ts';
+import { consumerLag } from './metrics.ts';
 
 export const EMF_NAMESPACE = 'GovernedSwarm';
 export const EMF_METRIC = 'ConsumerPending';
@@ -24,8 +25,7 @@ export function emfLine(o: { stage: string; pending: number; at: number }): stri
 
 /** Messages waiting for these consumers, all together (the lag a new bridge would help with). */
 export async function consumersPending(jsm: JetStreamManager, stream: string, consumers: readonly string[]): Promise<number> {
-  const infos = await Promise.all(consumers.map((c) => jsm.consumers.info(stream, c)));
-  return infos.reduce((sum, i) => sum + i.num_pending, 0);
+  return (await consumerLag(jsm, stream, consumers)).reduce((sum, c) => sum + c.pending, 0);
 }
 
 /** Print the lag every intervalMs; a failed read skips that report (missing data, not a false 0). */

@@ -35,19 +35,24 @@ function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
   };
 }
 
+/** Each consumer's lag: messages not yet delivered to it, and delivered but not acknowledged. */
+export async function consumerLag(jsm: JetStreamManager, stream: string, consumers: readonly string[]) {
+  return Promise.all(
+    consumers.map(async (consumer) => {
+      const info = await jsm.consumers.info(stream, consumer);
+      return { consumer, pending: info.num_pending, ackPending: info.num_ack_pending };
+    }),
+  );
+}
+
 export function observeBridge(o: { bridge: () => Bridge | undefined; jsm: JetStreamManager; stream: string; log: Logger; cacheMs?: number }): () => void {
   const consumers = cached(o.cacheMs ?? METRICS_CACHE_MS, async (): Promise<Sample[]> => {
     const b = o.bridge();
     if (!b) return [];
-    const out: Sample[] = [];
-    await Promise.all(
-      b.loops.map(async (l) => {
-        const attrs = { 'messaging.system': 'nats', 'messaging.destination.name': o.stream, 'messaging.consumer.group.name': l.route.consumer };
-        const info = await o.jsm.consumers.info(o.stream, l.route.consumer);
-        out.push(['gswarm.consumer.pending', info.num_pending, attrs], ['gswarm.consumer.ack_pending', info.num_ack_pending, attrs]);
-      }),
-    );
-    return out;
+    return (await consumerLag(o.jsm, o.stream, b.loops.map((l) => l.route.consumer))).flatMap((c): Sample[] => {
+      const attrs = { 'messaging.system': 'nats', 'messaging.destination.name': o.stream, 'messaging.consumer.group.name': c.consumer };
+      return [['gswarm.consumer.pending', c.pending, attrs], ['gswarm.consumer.ack_pending', c.ackPending, attrs]];
+    });
   });
   return observeBatch(
     [

@@ -5,7 +5,7 @@
 import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
 import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
-import { LLM_ROLES, roleSettings, type LlmRole } from '../llm/roles.ts';
+import { LLM_ROLES, roleSettings, roleTimeoutVar, type LlmRole } from '../llm/roles.ts';
 import { LLM_BREAKER } from '../llm/run.ts';
 import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
 import type { Deps } from '../runtime/deps.ts';
@@ -64,7 +64,7 @@ function roleOverrides(env: Deps['env']): Pick<SwarmServices, 'roleModels' | 'ro
         roleModels[role] = byName.get(s.model) ?? null;
       }
     }
-    if (env[`LLM_TIMEOUT_MS_${role.toUpperCase() as Uppercase<LlmRole>}`] !== undefined) roleTimeouts[role] = s.timeoutMs;
+    if (env[roleTimeoutVar(role)] !== undefined) roleTimeouts[role] = s.timeoutMs;
   }
   return { roleModels, roleTimeouts };
 }
