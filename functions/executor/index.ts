@@ -12,7 +12,7 @@ import { parseTransition, type StateNode } from '../../shared/domain/state-machi
 import { PermanentError } from '../../shared/contract/errors.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
-import type { PoolClient } from '../../shared/store/db.ts';
+import type { Tx } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
 import { expireGovernanceReview, recordEscalation } from '../../shared/store/review-deadlines.ts';
 import { getReview, isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
@@ -33,7 +33,7 @@ export const { app, handler } = step;
 
 const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'executor', scope, 'may not execute on');
 
-async function advance(tx: PoolClient, msg: Envelope, t: { from: string; to: string; expected_epoch: number }, cause: Record<string, unknown>) {
+async function advance(tx: Tx, msg: Envelope, t: { from: string; to: string; expected_epoch: number }, cause: Record<string, unknown>) {
   const transition = parseTransition(t.from, t.to);
   if (!transition) throw new PermanentError('invalid_transition', `${t.from} → ${t.to} is not an edge of the state machine`);
   const r = await advanceState(tx, { scope: msg.scope, ...transition, expectedEpoch: t.expected_epoch, source: AGENT, messageId: msg.id, cause });

@@ -16,7 +16,7 @@ import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
-import type { PoolClient } from '../../shared/store/db.ts';
+import type { Tx } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
 import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
 import { getReview, isReviewClosed, mergeReviewRequest, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
@@ -80,7 +80,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
   let reviewCreated = false;
 
-  const out = await ctx.commit(async (tx: PoolClient) => {
+  const out = await ctx.commit(async (tx: Tx) => {
     if (deadline) {
       const d = await deadlineToApply(tx, msg, deadline, svc.policies.governance().policy.deadlines, svc.now());
       if ('skipped' in d) return { emit: [] as OutMessage[], result: { review: deadline.review_id, skipped: d.skipped } };

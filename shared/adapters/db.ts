@@ -8,13 +8,27 @@ import { dependencyFailure } from './resilience.ts';
 
 export type { PoolClient };
 /**
- * Anything that runs a query: a Pool, a PoolClient inside a transaction, or the
- * guarded pool of shared/runtime/guarded.ts (breaker + retry).
+ * Anything that runs a query: a Pool, a transaction's Tx, or the guarded pool of
+ * shared/runtime/guarded.ts (breaker + retry).
  */
 export interface Queryable {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query<R extends Record<string, any> = any>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
 }
+
+declare const inTransaction: unique symbol;
+/**
+ * A connection inside a transaction someone else owns (withTransaction, the inbox's
+ * commit): all a store function may do with it is query. Branded, so that a pool
+ * (where each query would be its own transaction) is not taken for one, and narrow,
+ * so that nobody releases the connection or ends the transaction under its owner.
+ */
+export interface Tx extends Queryable {
+  readonly [inTransaction]: true;
+}
+
+/** The one place a driver connection becomes a Tx: its holder has just sent BEGIN. */
+export const asTx = (client: PoolClient): Tx => client as unknown as Tx;
 
 let configured = false;
 
@@ -135,11 +149,11 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient, markBro
  * runtime's GuardedPool runs this behind its breaker; store functions reach it
  * through inTransaction (shared/store/db.ts).
  */
-export function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+export function withTransaction<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return withClient(pool, async (client, markBroken) => {
     await client.query('BEGIN');
     try {
-      const out = await fn(client);
+      const out = await fn(asTx(client));
       await client.query('COMMIT');
       return out;
     } catch (err) {

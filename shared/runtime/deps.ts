@@ -1,7 +1,7 @@
 // What a step may use: Postgres, S3, OpenFGA and the inbox, each created once per
 // process on first use from configuration, behind its breaker. Tests build their
 // own with createDeps({ env, db, inbox, ... }).
-import type { PoolClient } from '@neondatabase/serverless';
+import type { Tx } from '../adapters/db.ts';
 import { createAuthorizer, type Authorizer } from '../adapters/authz.ts';
 import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
@@ -19,7 +19,7 @@ export interface Deps {
   readonly s3: S3Sender;
   /** OpenFGA checks (fail closed; their own "openfga" breaker). */
   readonly authz: Authorizer;
-  readonly inbox: IdempotencyStore<PoolClient>;
+  readonly inbox: IdempotencyStore<Tx>;
   /** Close what was opened. */
   close(): Promise<void>;
 }
@@ -29,7 +29,7 @@ export interface DepsOverrides {
   db?: GuardedPool;
   s3?: S3Sender;
   authz?: Authorizer;
-  inbox?: IdempotencyStore<PoolClient>;
+  inbox?: IdempotencyStore<Tx>;
 }
 
 /**

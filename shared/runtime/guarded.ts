@@ -7,7 +7,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from '@neondatabase/serverless';
 import type { IPolicy } from 'cockatiel';
-import { withClient, withTransaction } from '../adapters/db.ts';
+import { withClient, withTransaction, type Tx } from '../adapters/db.ts';
 import { dependencyFailure, resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
 import type { S3Sender } from '../adapters/s3.ts';
 
@@ -41,7 +41,7 @@ export interface GuardedPool {
    * Retried as a whole on a dependency failure: bodies must be safe to run again
    * after a rolled-back attempt (the inbox's claim token makes step commits so).
    */
-  transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * One pooled connection for fn, which manages its own transaction (the inbox
    * does, to save round trips). Released broken if fn throws or the connection

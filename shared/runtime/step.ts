@@ -18,7 +18,7 @@
 // for the step's whole timeout.
 // Fast steps may skip the claim (`idempotency: 'optimistic'`): the record is then
 // inserted with the writes, and a duplicate run rolls back at commit.
-import type { PoolClient } from '@neondatabase/serverless';
+import type { Tx } from '../adapters/db.ts';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono } from 'hono';
 import { handle as lambdaHandle } from 'hono/aws-lambda';
@@ -63,7 +63,7 @@ export interface StepContext {
    * and return what it returns, which becomes the step's output: call it last,
    * once, as `return ctx.commit(async (tx) => { ...; return { emit } })`.
    */
-  commit<T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T>;
+  commit<T extends StepOutput | void>(writes: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * The fast path for steps whose writes are ONE SQL statement and need nothing
    * back from it: with `idempotency: 'optimistic'` the statement and the inbox
@@ -320,7 +320,7 @@ async function runOnce(
       return (log ??= logger('step', { step: def.name, msg: msg.id, scope: msg.scope, attempt: msg.attempt }));
     },
     deps,
-    async commit<T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T> {
+    async commit<T extends StepOutput | void>(writes: (tx: Tx) => Promise<T>): Promise<T> {
       if (committed) throw new Error(`step ${def.name} called commit twice`);
       if (deadline.ended) throw new TransientError('timeout', `step ${def.name} ran out of time before committing`);
       // The commit completes the record (or finds it lost) itself; a renewal racing it would read as a lost claim.

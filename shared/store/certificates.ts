@@ -11,7 +11,7 @@ import type { Env } from '../config.ts';
 import { PermanentError } from '../contract/errors.ts';
 import { CertificatePayloadSchema, checkChain, type CertificatePayload } from '../domain/certificate.ts';
 import type { RuleOutcome } from '../policy/schema.ts';
-import { num, type PoolClient, type Queryable } from './db.ts';
+import { num, type Tx, type Queryable } from './db.ts';
 
 export const CERTIFICATE_TYP = 'finality-certificate+jws';
 
@@ -134,14 +134,14 @@ export async function listCertificates(q: Queryable, scope: string): Promise<Sto
  * context-log head. The caller's transaction must hold the scope row lock (the finality
  * evaluation does), which makes seq/prev race-free.
  */
-export async function chainHead(tx: PoolClient, scope: string): Promise<{ prev: StoredCertificate | null; logSeq: number }> {
+export async function chainHead(tx: Tx, scope: string): Promise<{ prev: StoredCertificate | null; logSeq: number }> {
   const prev = await latestCertificate(tx, scope);
   const head = await tx.query<{ last_seq: string }>('SELECT last_seq FROM scopes WHERE scope_id = $1', [scope]);
   return { prev, logSeq: num(head.rows[0]?.last_seq) };
 }
 
 /** Store a signed certificate (signing is shared/usecases/certificates.ts). */
-export async function insertCertificate(tx: PoolClient, keyId: string, jws: string, payload: CertificatePayload): Promise<StoredCertificate> {
+export async function insertCertificate(tx: Tx, keyId: string, jws: string, payload: CertificatePayload): Promise<StoredCertificate> {
   const { rows } = await tx.query<Row>(
     `INSERT INTO certificates (certificate_id, scope_id, seq, previous_id, outcome, key_id, jws, payload)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,

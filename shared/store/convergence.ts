@@ -2,7 +2,7 @@
 // asked for the evaluation, so a redelivered message adds no round. Reads never append.
 import type { ConvergencePoint } from '../domain/convergence.ts';
 import type { Dimensions, Snapshot } from '../domain/snapshot.ts';
-import { num, type PoolClient, type Queryable } from './db.ts';
+import { num, type Tx, type Queryable } from './db.ts';
 
 export interface StoredRound extends ConvergencePoint {
   round: number;
@@ -22,7 +22,7 @@ export function roundSnapshot(s: Snapshot): Record<string, unknown> {
  * Returns the stored round of an earlier append of the same message instead of adding one.
  */
 export async function appendRound(
-  tx: PoolClient,
+  tx: Tx,
   r: { scope: string; messageId: string | null; epoch: number; point: ConvergencePoint; snapshot: Snapshot },
 ): Promise<{ round: number; duplicate: boolean }> {
   if (r.messageId) {

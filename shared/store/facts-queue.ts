@@ -3,7 +3,7 @@
 // in arrival order, only by a transaction holding the scope's facts lock.
 import { z } from 'zod';
 import type { Queryable } from '../adapters/db.ts';
-import type { PoolClient } from './db.ts';
+import type { Tx } from './db.ts';
 import { num } from './db.ts';
 
 /** Everything the merge needs, so that whoever holds the lock can digest a document it did not read. */
@@ -50,7 +50,7 @@ export async function pendingBefore(db: Queryable, scope: string, id: number): P
 }
 
 /** The next `limit` waiting documents of the scope, oldest first. Call with the scope's facts lock held. */
-export async function takePending(tx: PoolClient, scope: string, limit: number): Promise<QueuedDocument[]> {
+export async function takePending(tx: Tx, scope: string, limit: number): Promise<QueuedDocument[]> {
   const { rows } = await tx.query<{ id: string; message_id: string; staged: unknown }>(
     `SELECT id, message_id, staged FROM facts_queue WHERE scope_id = $1 AND digested_at IS NULL ORDER BY id LIMIT $2`,
     [scope, limit],
@@ -59,7 +59,7 @@ export async function takePending(tx: PoolClient, scope: string, limit: number):
 }
 
 /** Record what the digest did for a document; its staged copy is no longer needed. */
-export async function markDigested(tx: PoolClient, id: number, result: Record<string, unknown>): Promise<void> {
+export async function markDigested(tx: Tx, id: number, result: Record<string, unknown>): Promise<void> {
   await tx.query(`UPDATE facts_queue SET staged = NULL, result = $2::jsonb, digested_at = now() WHERE id = $1`, [id, JSON.stringify(result)]);
 }
 
@@ -67,7 +67,7 @@ export async function markDigested(tx: PoolClient, id: number, result: Record<st
  * The digest result of the message's document, removing its row (call in the transaction
  * that completes the message). undefined: not digested yet, or no row.
  */
-export async function takeResult(tx: PoolClient, scope: string, messageId: string): Promise<Record<string, unknown> | undefined> {
+export async function takeResult(tx: Tx, scope: string, messageId: string): Promise<Record<string, unknown> | undefined> {
   const { rows } = await tx.query<{ result: Record<string, unknown> }>(
     `DELETE FROM facts_queue WHERE scope_id = $1 AND message_id = $2 AND digested_at IS NOT NULL RETURNING result`,
     [scope, messageId],
@@ -76,6 +76,6 @@ export async function takeResult(tx: PoolClient, scope: string, messageId: strin
 }
 
 /** The scope's facts lock, held until the transaction ends: one merge into a scope at a time. */
-export async function lockFactsScope(tx: PoolClient, scope: string): Promise<void> {
+export async function lockFactsScope(tx: Tx, scope: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`facts:${scope}`]);
 }

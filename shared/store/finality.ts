@@ -5,7 +5,7 @@
 import type { CertifiedState, FinalityEvaluation, FinalityOutcome } from '../domain/finality.ts';
 import type { FinalityReviewRequest } from '../domain/review.ts';
 import { latestCertificate, type StoredCertificate } from './certificates.ts';
-import { ScopeNotFoundError, type PoolClient, type Queryable } from './db.ts';
+import { ScopeNotFoundError, type Tx, type Queryable } from './db.ts';
 import type { ScopeStatus } from './scopes.ts';
 
 export const STATUS_OF: Record<FinalityOutcome, ScopeStatus> = {
@@ -39,7 +39,7 @@ export interface StoredDetails {
 }
 
 /** The scope's status, locked until the transaction ends (one evaluation at a time per scope). */
-export async function lockScopeStatus(tx: PoolClient, scope: string): Promise<ScopeStatus> {
+export async function lockScopeStatus(tx: Tx, scope: string): Promise<ScopeStatus> {
   const locked = await tx.query<{ status: ScopeStatus }>('SELECT status FROM scopes WHERE scope_id = $1 FOR UPDATE', [scope]);
   if (!locked.rows[0]) throw new ScopeNotFoundError(scope);
   return locked.rows[0].status;
@@ -56,7 +56,7 @@ export async function certifiedState(q: Queryable, scope: string, status: ScopeS
 }
 
 /** The round already decided for this evaluation message (replayed), or null. */
-export async function storedRound(tx: PoolClient, scope: string, messageId: string, status: ScopeStatus): Promise<FinalityRoundResult | null> {
+export async function storedRound(tx: Tx, scope: string, messageId: string, status: ScopeStatus): Promise<FinalityRoundResult | null> {
   const { rows } = await tx.query<{ round: number; outcome: FinalityOutcome; decided_by: string; details: StoredDetails }>(
     'SELECT round, outcome, decided_by, details FROM finality_decisions WHERE scope_id = $1 AND message_id = $2',
     [scope, messageId],
@@ -80,7 +80,7 @@ export async function storedRound(tx: PoolClient, scope: string, messageId: stri
 
 /** Store a round's decision (under its evaluation message, when there is one). */
 export async function recordFinalityDecision(
-  tx: PoolClient,
+  tx: Tx,
   d: { scope: string; round: number; evaluation: FinalityEvaluation; details: StoredDetails; messageId: string | null; now: Date },
 ): Promise<void> {
   const ev = d.evaluation;

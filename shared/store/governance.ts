@@ -10,7 +10,7 @@ import { assertNever } from '../domain/state-machine.ts';
 import type { PolicySource } from '../policy/load.ts';
 import { DriftLevelSchema, DriftTypeSchema } from '../policy/schema.ts';
 import { appendEvent } from './context-log.ts';
-import type { PoolClient, Queryable } from './db.ts';
+import type { Tx, Queryable } from './db.ts';
 import { ensurePolicyVersion } from './policies.ts';
 import { enqueueGovernanceReview } from './reviews.ts';
 
@@ -87,7 +87,7 @@ export async function storedDecision(q: Queryable, scope: string, messageId: str
  * first wins: its decision is returned (replayed) and nothing more is written.
  */
 export async function recordDecision(
-  tx: PoolClient,
+  tx: Tx,
   p: z.output<typeof ProposalInput>,
   d: GovernanceDecision,
   authz: AuthzOutcome,
@@ -104,7 +104,7 @@ export async function recordDecision(
 const DUPLICATE = Symbol('duplicate decision');
 
 async function record(
-  tx: PoolClient,
+  tx: Tx,
   p: z.output<typeof ProposalInput>,
   d: GovernanceDecision,
   authz: AuthzOutcome,

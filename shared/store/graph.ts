@@ -32,7 +32,7 @@ import {
 import { CLAIM_NEIGHBOURS, type CurrentClaim, type GraphNow, type GraphPlan, type Neighbours, type PlanClaim, type Target } from '../domain/graph-plan.ts';
 import { corroborate } from '../domain/match.ts';
 import { SAME_CLAIM_MIN_COSINE } from '../domain/similarity.ts';
-import { inTransaction, num, toVectorLiteral, type Db, type PoolClient, type Queryable } from './db.ts';
+import { inTransaction, num, toVectorLiteral, type Db, type Tx, type Queryable } from './db.ts';
 
 export interface GraphNode extends NodeFields {
   nodeId: string;
@@ -198,7 +198,7 @@ const toEdge = (r: EdgeRow): GraphEdge => ({
 });
 
 /** Serialise writers of one key until the transaction ends. */
-async function lock(tx: PoolClient, key: string): Promise<void> {
+async function lock(tx: Tx, key: string): Promise<void> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key]);
 }
 
@@ -217,7 +217,7 @@ async function currentNode(q: Queryable, nodeId: string): Promise<GraphNode | nu
  * such as the row-counting one of test/integration/core/figures-bounded.test.ts).
  */
 async function lockedCurrent(
-  tx: PoolClient,
+  tx: Tx,
   scope: string,
   kind: string,
   hash: string,
@@ -268,7 +268,7 @@ export async function upsertNode(db: Db, input: NodeInput): Promise<WriteResult>
   return inTransaction(db, (tx) => upsertNodeTx(tx, n));
 }
 
-async function upsertNodeTx(tx: PoolClient, n: z.output<typeof NodeInput>): Promise<WriteResult> {
+async function upsertNodeTx(tx: Tx, n: z.output<typeof NodeInput>): Promise<WriteResult> {
   const hash = contentHash(n.content);
   const { nodeId, current } = await lockedCurrent(tx, n.scope, n.kind, hash, n.nodeId);
   if (current && (current.scope !== n.scope || current.kind !== n.kind)) {
@@ -350,7 +350,7 @@ export async function setEmbedding(q: Queryable, nodeId: string, embedding: read
 }
 
 /** Lock an edge's key and read its current version: one round trip where the client can escape literals (see lockedCurrent). */
-async function lockedEdge(tx: PoolClient, scope: string, kind: string, src: string, tgt: string): Promise<GraphEdge | null> {
+async function lockedEdge(tx: Tx, scope: string, kind: string, src: string, tgt: string): Promise<GraphEdge | null> {
   const key = `edge:${scope}:${kind}:${src}:${tgt}`;
   const esc = (tx as { escapeLiteral?: (v: string) => string }).escapeLiteral;
   if (typeof esc !== 'function') {
@@ -376,7 +376,7 @@ export async function upsertEdge(db: Db, input: EdgeInput): Promise<WriteResult>
   return inTransaction(db, (tx) => upsertEdgeTx(tx, e));
 }
 
-async function upsertEdgeTx(tx: PoolClient, e: z.output<typeof EdgeInput>): Promise<WriteResult> {
+async function upsertEdgeTx(tx: Tx, e: z.output<typeof EdgeInput>): Promise<WriteResult> {
   let [src, tgt] = [e.sourceId, e.targetId];
   if (src === tgt) throw new PermanentError('invalid_edge', 'an edge needs two different endpoints');
   if (SYMMETRIC_EDGE_KINDS.has(e.kind) && src > tgt) [src, tgt] = [tgt, src];
@@ -649,7 +649,7 @@ export async function readGraphForPlan(q: Queryable, scope: string, claims: read
 const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
 
 /** Write a document's graph plan, in order, in the caller's transaction. Returns the claims left without a vector. */
-export async function applyGraphOps(tx: PoolClient, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number }> {
+export async function applyGraphOps(tx: Tx, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number }> {
   const doc = plan.docId;
   const ids = new Map<number, string>();
   const idOf = (t: Target) => ('ref' in t ? ids.get(t.ref) : t.nodeId);

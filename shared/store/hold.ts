@@ -13,7 +13,7 @@ import { effectiveMode } from '../domain/governance.ts';
 import { HOLD_DECISION, HOLD_EVENT, nextHold, type Hold, type HoldAction, type HoldChange } from '../domain/hold.ts';
 import type { PolicySource } from '../policy/load.ts';
 import { appendEvent } from './context-log.ts';
-import { ScopeNotFoundError, type PoolClient, type Queryable } from './db.ts';
+import { ScopeNotFoundError, type Tx, type Queryable } from './db.ts';
 import { ensurePolicyVersion } from './policies.ts';
 
 /** The scope's hold (null: neither paused nor closed, or no such scope). `lock`: inside the acting transaction. */
@@ -23,7 +23,7 @@ export async function readHold(q: Queryable, scope: string, opts: { lock?: boole
 }
 
 /** Keep a message the step received while paused; idempotent per (step, message id). */
-export async function recordHeld(tx: PoolClient, consumer: string, msg: Envelope): Promise<void> {
+export async function recordHeld(tx: Tx, consumer: string, msg: Envelope): Promise<void> {
   await tx.query(
     `INSERT INTO held_messages (scope_id, consumer, message_id, type, envelope) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (scope_id, consumer, message_id) DO NOTHING`,
@@ -80,7 +80,7 @@ export type HoldOutcome =
  * decision record; a close supersedes the scope's pending reviews. A resume (also a
  * repeated one) returns every message still held, under a new release number.
  */
-export async function changeHold(tx: PoolClient, policies: PolicySource, input: z.input<typeof HoldRequest>): Promise<HoldOutcome> {
+export async function changeHold(tx: Tx, policies: PolicySource, input: z.input<typeof HoldRequest>): Promise<HoldOutcome> {
   const r = HoldRequest.parse(input);
   const { rows } = await tx.query<{ hold: Hold | null; held_since: Date | null; held_by: string | null; mode: 'YOLO' | 'MITL' | 'MASTER' | null }>(
     'SELECT hold, held_since, held_by, mode FROM scopes WHERE scope_id = $1 FOR UPDATE',
@@ -131,7 +131,7 @@ export async function changeHold(tx: PoolClient, policies: PolicySource, input: 
 }
 
 /** The operator's change as a decision record, next to the swarm's: who, what, why, under which policy. */
-async function recordDecision(tx: PoolClient, policies: PolicySource, r: z.output<typeof HoldRequest>, mode: 'YOLO' | 'MITL' | 'MASTER' | null, seq: number): Promise<void> {
+async function recordDecision(tx: Tx, policies: PolicySource, r: z.output<typeof HoldRequest>, mode: 'YOLO' | 'MITL' | 'MASTER' | null, seq: number): Promise<void> {
   const gov = policies.governance();
   await ensurePolicyVersion(tx, gov);
   const reason = r.reason ?? 'no reason given';

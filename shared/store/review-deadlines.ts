@@ -6,7 +6,7 @@
 import { PermanentError } from '../contract/errors.ts';
 import type { ReviewKind } from '../domain/deadline.ts';
 import { appendEvent } from './context-log.ts';
-import type { PoolClient, Queryable } from './db.ts';
+import type { Tx, Queryable } from './db.ts';
 import { getReview, toReview, type Review, type ReviewRow } from './reviews.ts';
 
 /** Who answers when the clock does. */
@@ -37,7 +37,7 @@ export async function dueReviews(q: Queryable, cutoffs: readonly { kind: ReviewK
 }
 
 /** The review, locked, as the deadline's step sees it; a review of another scope or kind is not this message's to touch. */
-export async function lockReview(tx: PoolClient, reviewId: string, scope: string, kind: ReviewKind): Promise<Review> {
+export async function lockReview(tx: Tx, reviewId: string, scope: string, kind: ReviewKind): Promise<Review> {
   await tx.query('SELECT 1 FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = await getReview(tx, reviewId);
   if (!r || r.scope !== scope) throw new PermanentError('review_not_found', `review ${reviewId} does not exist in scope ${scope}`);
@@ -52,7 +52,7 @@ export interface DeadlineApplied {
   messageId: string;
 }
 
-const event = (tx: PoolClient, review: Review, kind: 'review_escalated' | 'review_expired', d: DeadlineApplied, payload: Record<string, unknown>) =>
+const event = (tx: Tx, review: Review, kind: 'review_escalated' | 'review_expired', d: DeadlineApplied, payload: Record<string, unknown>) =>
   appendEvent(tx, {
     scope: review.scope,
     kind,
@@ -64,7 +64,7 @@ const event = (tx: PoolClient, review: Review, kind: 'review_escalated' | 'revie
   });
 
 /** The review stays pending, one level up: the group's members may now answer it too. */
-export async function recordEscalation(tx: PoolClient, review: Review, to: string, d: DeadlineApplied): Promise<Review> {
+export async function recordEscalation(tx: Tx, review: Review, to: string, d: DeadlineApplied): Promise<Review> {
   const { rows } = await tx.query<{ review_id: string }>(
     `UPDATE review_queue SET escalation_level = escalation_level + 1, escalated_to = $3, escalated_at = $4
       WHERE review_id = $1 AND status = 'pending' AND escalation_level = $2 RETURNING review_id`,
@@ -80,7 +80,7 @@ export async function recordEscalation(tx: PoolClient, review: Review, to: strin
  * deferred (set aside), by system:deadline. Nothing is said on the bus: the scope waits
  * for new evidence rather than asking the same question again.
  */
-export async function expireGovernanceReview(tx: PoolClient, review: Review, action: 'reject' | 'defer', d: DeadlineApplied): Promise<Review> {
+export async function expireGovernanceReview(tx: Tx, review: Review, action: 'reject' | 'defer', d: DeadlineApplied): Promise<Review> {
   const response = { ...(action === 'reject' ? { approve: false } : { deferred: true }), by: DEADLINE_PRINCIPAL, deadline: d.deadline.toISOString(), note: `no answer by the deadline (${d.deadline.toISOString()})` };
   const { rows } = await tx.query<{ review_id: string }>(
     `UPDATE review_queue SET status = $3, response = $4, responded_by = $5, resolved_at = $6
@@ -93,4 +93,4 @@ export async function expireGovernanceReview(tx: PoolClient, review: Review, act
 }
 
 /** The event of a finality review deferred by its deadline (recordFinalityAnswer records the decision). */
-export const finalityExpiredEvent = (tx: PoolClient, review: Review, d: DeadlineApplied, days: number) => event(tx, review, 'review_expired', d, { action: 'defer', days });
+export const finalityExpiredEvent = (tx: Tx, review: Review, d: DeadlineApplied, days: number) => event(tx, review, 'review_expired', d, { action: 'defer', days });

@@ -10,7 +10,7 @@ import type { FinalityReviewRequest } from '../domain/review.ts';
 import { amendProposal, type AmendableField, type Proposal } from '../domain/amend.ts';
 import { ProposalAmendments } from '../contract/messages.ts';
 import { appendEvent } from './context-log.ts';
-import { inTransaction, type Db, type PoolClient, type Queryable } from './db.ts';
+import { inTransaction, type Db, type Tx, type Queryable } from './db.ts';
 
 export type ReviewKind = 'governance_review' | 'finality_review';
 export type ReviewStatus = 'pending' | 'approved' | 'rejected' | 'responded' | 'deferred' | 'superseded';
@@ -103,7 +103,7 @@ export async function listReviews(q: Queryable, scope: string, status: ReviewSta
 
 /** A governance review for a decision (id derived from the decision: one review per decision). */
 export async function enqueueGovernanceReview(
-  tx: PoolClient,
+  tx: Tx,
   r: { scope: string; proposalId: string; decisionId: string; request: Record<string, unknown> },
 ): Promise<string> {
   const id = `gov-${r.decisionId}`;
@@ -116,7 +116,7 @@ export async function enqueueGovernanceReview(
 }
 
 /** Open a finality review, or refresh the numbers of the one already pending. */
-export async function upsertFinalityReview(tx: PoolClient, scope: string, request: FinalityReviewRequest): Promise<{ reviewId: string; created: boolean }> {
+export async function upsertFinalityReview(tx: Tx, scope: string, request: FinalityReviewRequest): Promise<{ reviewId: string; created: boolean }> {
   const { rows } = await tx.query<{ review_id: string; created: boolean }>(
     `INSERT INTO review_queue (review_id, scope_id, kind, request)
      VALUES ($1, $2, 'finality_review', $3)
@@ -131,12 +131,12 @@ export async function upsertFinalityReview(tx: PoolClient, scope: string, reques
 }
 
 /** Add fields to a review's request (the finality step's trace and LLM explanation). */
-export async function mergeReviewRequest(tx: PoolClient, reviewId: string, patch: Record<string, unknown>): Promise<void> {
+export async function mergeReviewRequest(tx: Tx, reviewId: string, patch: Record<string, unknown>): Promise<void> {
   await tx.query(`UPDATE review_queue SET request = request || $2::jsonb WHERE review_id = $1`, [reviewId, JSON.stringify(patch)]);
 }
 
 /** A pending finality review that the scope's outcome made moot. */
-export async function supersedeFinalityReview(tx: PoolClient, scope: string, reason: string): Promise<string | null> {
+export async function supersedeFinalityReview(tx: Tx, scope: string, reason: string): Promise<string | null> {
   const { rows } = await tx.query<{ review_id: string }>(
     `UPDATE review_queue SET status = 'superseded', resolved_at = now(), response = $2
       WHERE scope_id = $1 AND kind = 'finality_review' AND status = 'pending' RETURNING review_id`,
@@ -155,7 +155,7 @@ export const isReviewClosed = (err: unknown): boolean => err instanceof Permanen
 /** Who answered, from where: the answer's scope (the message's) and the API's access-log row for it. */
 const Answer = { scope: z.string().min(1), by: z.string().min(1).max(100), accessId: z.number().int().positive() };
 
-async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind, answer: { scope: string; by: string; accessId: number }): Promise<Review> {
+async function lockPending(tx: Tx, reviewId: string, kind: ReviewKind, answer: { scope: string; by: string; accessId: number }): Promise<Review> {
   const { rows } = await tx.query<ReviewRow>('SELECT * FROM review_queue WHERE review_id = $1 FOR UPDATE', [reviewId]);
   const r = rows[0];
   // A review of another scope is "not found" here too: a message for one scope cannot reach into another.
@@ -171,7 +171,7 @@ async function lockPending(tx: PoolClient, reviewId: string, kind: ReviewKind, a
  * this principal, on this scope, for this review. An answer published on the bus by
  * anything else (a forged message, a replayed access id) is refused.
  */
-async function verifyAnswerRecorded(tx: PoolClient, reviewId: string, a: { scope: string; by: string; accessId: number }): Promise<void> {
+async function verifyAnswerRecorded(tx: Tx, reviewId: string, a: { scope: string; by: string; accessId: number }): Promise<void> {
   const { rowCount } = await tx.query(
     `SELECT 1 FROM access_log WHERE id = $1 AND principal = $2 AND scope_id = $3 AND target = $4 AND action = 'review.respond' AND allowed`,
     [a.accessId, a.by, a.scope, reviewId],
@@ -341,7 +341,7 @@ export async function respondToFinalityReview(
  * with the evidence basis the review showed (a human's, or the deadline's defer).
  */
 export async function recordFinalityAnswer(
-  tx: PoolClient,
+  tx: Tx,
   review: Review,
   a: { option: HumanOption; decidedBy: string; days: number | null; note: string | null; now: Date; response?: Record<string, unknown> },
 ): Promise<{ review: Review; decision: HumanDecision }> {

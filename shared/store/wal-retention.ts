@@ -15,7 +15,7 @@
 // the seq and time range, and a sha256 over the removed rows, so the log still accounts
 // for them. Summary rows (kind `wal.*`) are never removed.
 import { z } from 'zod';
-import { inTransaction, num, type Pool, type PoolClient } from './db.ts';
+import { inTransaction, num, type Pool, type Tx } from './db.ts';
 
 export const WalPolicy = z.object({
   retentionDays: z.number().min(0).default(90),
@@ -58,7 +58,7 @@ const SUMMARY_SQL = (source: string) => `
 type Summary = { n: string; from_seq: string | null; to_seq: string | null; first_at: Date | null; last_at: Date | null; kinds: Record<string, number>; sha256: string };
 
 async function removeAndSummarise(
-  tx: PoolClient,
+  tx: Tx,
   scope: string,
   where: string,
   params: unknown[],

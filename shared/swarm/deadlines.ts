@@ -8,7 +8,7 @@ import { PermanentError, TransientError } from '../contract/errors.ts';
 import type { Payload } from '../contract/messages.ts';
 import { deadlineMessageLevel, dueAt, type DeadlineAction } from '../domain/deadline.ts';
 import type { Deadlines } from '../policy/schema.ts';
-import type { PoolClient } from '../store/db.ts';
+import type { Tx } from '../store/db.ts';
 import { lockReview, type DeadlineApplied } from '../store/review-deadlines.ts';
 import type { Review } from '../store/reviews.ts';
 
@@ -19,7 +19,7 @@ export type DeadlineCheck =
   | { skipped: string }
   | { review: Review; action: DeadlineAction; escalateTo: string | undefined; applied: DeadlineApplied };
 
-export async function deadlineToApply(tx: PoolClient, msg: Envelope, p: Payload<'review.escalated'>, deadlines: Deadlines, now: number): Promise<DeadlineCheck> {
+export async function deadlineToApply(tx: Tx, msg: Envelope, p: Payload<'review.escalated'>, deadlines: Deadlines, now: number): Promise<DeadlineCheck> {
   const level = deadlineMessageLevel(msg.id, p.review_id);
   if (level === null) throw new PermanentError('invalid_deadline_message', `message id ${msg.id} is not deadline:${p.review_id}:<level>`);
   const review = await lockReview(tx, p.review_id, msg.scope, p.kind);

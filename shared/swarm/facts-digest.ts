@@ -7,7 +7,7 @@ import { planGraphUpdate, type PlanClaim } from '../domain/graph-plan.ts';
 import type { DocumentFacts } from '../extract/extract.ts';
 import { appendEvent } from '../store/context-log.ts';
 import { TransientError } from '../contract/errors.ts';
-import { inTransaction, type Db, type PoolClient } from '../store/db.ts';
+import { inTransaction, type Db, type Tx } from '../store/db.ts';
 import { recordFactsDocument } from '../store/facts-documents.ts';
 import { lockFactsScope, markDigested, pendingBefore, takePending, takeResult, type QueuedDocument } from '../store/facts-queue.ts';
 import { saveTerms } from '../store/figures.ts';
@@ -34,7 +34,7 @@ export interface DigestOutcome {
 }
 
 /** Merge staged documents into the scope, in arrival order (the scope's facts lock is held). */
-export async function digest(tx: PoolClient, scope: string, agent: string, queue: QueuedDocument[]): Promise<DigestOutcome> {
+export async function digest(tx: Tx, scope: string, agent: string, queue: QueuedDocument[]): Promise<DigestOutcome> {
   let out: DigestOutcome = { docs: 0, lastSeq: 0 };
   for (const q of queue) {
     const r = await mergeDocument(tx, scope, agent, q);
@@ -45,7 +45,7 @@ export async function digest(tx: PoolClient, scope: string, agent: string, queue
 }
 
 /** One document into the scope's context log, facts index and graph: what one document cost when read alone. */
-async function mergeDocument(tx: PoolClient, scope: string, agent: string, q: QueuedDocument): Promise<{ seq: number; record: DigestResult }> {
+async function mergeDocument(tx: Tx, scope: string, agent: string, q: QueuedDocument): Promise<{ seq: number; record: DigestResult }> {
   const { doc, tier, fallbackReason, terms, stored, embedError } = q.staged;
   const facts = q.staged.facts as unknown as DocumentFacts;
   const vectorOf = new Map(q.staged.vectors);
@@ -105,7 +105,7 @@ export async function digestBacklog(db: Db, scope: string, agent: string, row: n
  * merged, and return its result with what this run merged: documents that arrived
  * together are merged by one run, and the others find their work done.
  */
-export async function digestThrough(tx: PoolClient, scope: string, agent: string, mineOf: { messageId: string; docId: string }, batch: number): Promise<{ mine: DigestResult; digested: DigestOutcome }> {
+export async function digestThrough(tx: Tx, scope: string, agent: string, mineOf: { messageId: string; docId: string }, batch: number): Promise<{ mine: DigestResult; digested: DigestOutcome }> {
   let digested: DigestOutcome = { docs: 0, lastSeq: 0 };
   const { messageId, docId } = mineOf;
   let mine = await takeResult(tx, scope, messageId);

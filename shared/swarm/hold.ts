@@ -20,7 +20,7 @@ import type { Envelope } from '../contract/envelope.ts';
 import { payloadOf } from '../contract/messages.ts';
 import type { Statement } from '../runtime/inbox/store.ts';
 import type { StepContext, StepOutput } from '../runtime/step.ts';
-import type { PoolClient } from '../store/db.ts';
+import type { Tx } from '../store/db.ts';
 import { heldEnvelope, readHold, recordHeld, takeHeld } from '../store/hold.ts';
 import type { Hold } from '../domain/hold.ts';
 
@@ -38,7 +38,7 @@ const heldOutput = (hold: Hold, released: boolean): StepOutput => ({
  * The hold inside the acting transaction: null to go on, or the output instead of acting
  * (the message recorded as held, or dropped for a closed scope).
  */
-async function holdInTx(tx: PoolClient, step: string, msg: Envelope, released: boolean): Promise<StepOutput | null> {
+async function holdInTx(tx: Tx, step: string, msg: Envelope, released: boolean): Promise<StepOutput | null> {
   const hold = await readHold(tx, msg.scope, { lock: true });
   if (hold === 'paused') {
     // A released message paused again stays where it is (the row is still there).
@@ -77,7 +77,7 @@ export function holdable(handle: Handler): Handler {
     }
 
     let committed = false;
-    const commit = <T extends StepOutput | void>(writes: (tx: PoolClient) => Promise<T>): Promise<T> => {
+    const commit = <T extends StepOutput | void>(writes: (tx: Tx) => Promise<T>): Promise<T> => {
       committed = true;
       return ctx.commit(async (tx) => {
         const out = await holdInTx(tx, ctx.step, msg, released);

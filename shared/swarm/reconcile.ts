@@ -7,7 +7,7 @@
 import { formatValue, identifiersCompatible, periodsCompatible, sameFigure, settles, similarity, subjectText, unitsCompatible, valuesAgree, type ContestedFigure } from '../extract/compare.ts';
 import type { DocumentFacts, Revision } from '../extract/extract.ts';
 import type { Statement } from '../extract/types.ts';
-import type { PoolClient } from '../store/db.ts';
+import type { Tx } from '../store/db.ts';
 import { candidateFigures, figuresOfNodes, figuresWithValue, insertFigure, markRevised, type FigureRow } from '../store/figures.ts';
 import { contradictionBetween, currentGoals, getNode, openContradictionsOf, upsertEdge, upsertNode, type GraphEdge } from '../store/graph.ts';
 import { goalChanges, type GoalState, type KnownGoal } from './goals.ts';
@@ -68,7 +68,7 @@ function claimContent(facts: DocumentFacts, i: number): string {
 
 const docsOf = (sourceRef: Record<string, unknown>): string[] => (Array.isArray(sourceRef.docs) ? (sourceRef.docs as string[]) : []);
 
-export async function reconcile(tx: PoolClient, input: ReconcileInput): Promise<ReconcileResult> {
+export async function reconcile(tx: Tx, input: ReconcileInput): Promise<ReconcileResult> {
   const { scope, docId, agent, facts, terms, vectors } = input;
   const result: ReconcileResult = { claimNodes: new Map(), contradictionsFound: 0, contradictionsResolved: 0, figuresRevised: 0, restatements: 0, goalChanges: [] };
 
@@ -232,7 +232,7 @@ export const REVISION_CANDIDATE_CONTRADICTIONS = 500;
  * per revision is bounded by the two limits above, whatever the scope's size. The
  * scoring is unchanged: the best similarity over the claims' figures.
  */
-async function contestedNear(tx: PoolClient, scope: string, metric: string, vector: number[] | null): Promise<{ open: GraphEdge[]; figuresOf: Map<string, FigureRow[]> }> {
+async function contestedNear(tx: Tx, scope: string, metric: string, vector: number[] | null): Promise<{ open: GraphEdge[]; figuresOf: Map<string, FigureRow[]> }> {
   const near = await candidateFigures(tx, scope, { metric, vector, excludeDoc: null, limit: REVISION_CANDIDATE_FIGURES, revision: true });
   const open = (await openContradictionsOf(tx, scope, near.map((f) => f.nodeId), REVISION_CANDIDATE_CONTRADICTIONS)).filter((e) => {
     const m = e.metadata as unknown as ContradictionMeta;
@@ -248,7 +248,7 @@ async function contestedNear(tx: PoolClient, scope: string, metric: string, vect
 }
 
 /** Figures of the revised value retire: same figure as the revision's new value, agreeing with its old one. */
-async function retire(tx: PoolClient, input: ReconcileInput, rev: Revision, said: { text: string; vector: number[] | null }): Promise<number> {
+async function retire(tx: Tx, input: ReconcileInput, rev: Revision, said: { text: string; vector: number[] | null }): Promise<number> {
   const to: Statement = { subject: rev.subject, metric: rev.metric, ...(rev.period ? { period: rev.period } : {}), value: rev.to!, surface: '' };
   const candidates: FigureRow[] = await candidateFigures(tx, input.scope, { metric: rev.metric, vector: said.vector, excludeDoc: input.docId });
   const ids = candidates
@@ -259,7 +259,7 @@ async function retire(tx: PoolClient, input: ReconcileInput, rev: Revision, said
   return ids.length;
 }
 
-async function knownGoals(tx: PoolClient, scope: string): Promise<KnownGoal[]> {
+async function knownGoals(tx: Tx, scope: string): Promise<KnownGoal[]> {
   return (await currentGoals(tx, scope)).map((r) => {
     const m = r.metadata as { state?: GoalState; deadline?: KnownGoal['deadline']; replaced_by?: string };
     const value = r.value as (Statement['value'] & { period?: string }) | null;

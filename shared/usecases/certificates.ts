@@ -6,7 +6,7 @@ import type { Basis } from '../domain/finality.ts';
 import type { Dimensions } from '../domain/snapshot.ts';
 import type { RuleOutcome } from '../policy/schema.ts';
 import { chainHead, insertCertificate, publishSigningKey, type CertificateSigner, type StoredCertificate } from '../store/certificates.ts';
-import type { PoolClient } from '../store/db.ts';
+import type { Tx } from '../store/db.ts';
 
 export interface IssueInput {
   scope: string;
@@ -27,7 +27,7 @@ export interface IssueInput {
  * Sign and store the next certificate of the scope's chain. The caller's transaction must
  * hold the scope row lock (the finality evaluation does), which makes seq/prev race-free.
  */
-export async function issueCertificate(tx: PoolClient, signer: CertificateSigner, input: IssueInput): Promise<StoredCertificate> {
+export async function issueCertificate(tx: Tx, signer: CertificateSigner, input: IssueInput): Promise<StoredCertificate> {
   await publishSigningKey(tx, signer);
   const { prev, logSeq } = await chainHead(tx, input.scope);
   const round6 = (x: number) => Math.round(x * 1e6) / 1e6;

@@ -18,7 +18,7 @@ import {
   type TierVerdict,
 } from '../domain/governance.ts';
 import type { PolicySource } from '../policy/load.ts';
-import { inTransaction, type Db, type PoolClient } from '../store/db.ts';
+import { inTransaction, type Db, type Tx } from '../store/db.ts';
 import { isRetryableRejection, ProposalInput, recordDecision, storedDecision, type GovernanceResult } from '../store/governance.ts';
 import { getScope } from '../store/scopes.ts';
 import { readState } from '../store/state.ts';
@@ -90,7 +90,7 @@ export async function decideProposal(deps: GovernanceDeps, input: ProposalInput)
 }
 
 /** Record a decided proposal in the caller's transaction (a stored one is returned as is). */
-export async function commitDecision(tx: PoolClient, d: Decided): Promise<GovernanceResult> {
+export async function commitDecision(tx: Tx, d: Decided): Promise<GovernanceResult> {
   if (d.stored) return d.stored;
   return recordDecision(tx, d.proposal, d.decision, d.authz, d.gov);
 }

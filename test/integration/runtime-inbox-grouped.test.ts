@@ -1,7 +1,7 @@
 // Grouped claims and group commit (shared/runtime/inbox/grouping.ts) on a real
 // database: round trips per group, a member whose writes throw, a member whose
 // claim was lost, two groups taking per-scope locks, and the step runtime on top.
-import type { PoolClient } from '@neondatabase/serverless';
+import type { Queryable, Tx } from '../../shared/adapters/db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../shared/config.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
@@ -19,7 +19,7 @@ const stored = (tag: string): StoredResult => ({ emit: [], result: { tag } });
 /** A GuardedPool that counts round trips: pool queries, and every query on a session's connection (the step's writes included). */
 function countingDb(db: GuardedPool) {
   const n = { queries: 0, sessions: 0 };
-  const counted = (c: PoolClient) =>
+  const counted = <C extends Queryable>(c: C): C =>
     new Proxy(c, {
       get: (t, p, r) => (p === 'query' ? (...a: unknown[]) => (n.queries++, (t.query as (...x: unknown[]) => unknown)(...a)) : Reflect.get(t, p, r)),
     });
@@ -35,7 +35,7 @@ function countingDb(db: GuardedPool) {
 describe('grouped Postgres inbox', () => {
   let tdb: TestDatabase;
   let counting: ReturnType<typeof countingDb>;
-  let store: GroupingIdempotencyStore<PoolClient>;
+  let store: GroupingIdempotencyStore<Tx>;
   let plain: PostgresIdempotencyStore;
   const key = (id: string, scope = 'acme', consumer = 'fn') => ({ consumer, messageId: id, scope });
 
@@ -49,12 +49,12 @@ describe('grouped Postgres inbox', () => {
   afterAll(async () => tdb?.drop());
 
   const effects = async (id: string) => (await tdb.pool.query(`SELECT 1 FROM fixture_effects WHERE message_id = $1`, [id])).rows.length;
-  const write = (id: string) => async (tx: PoolClient) => {
+  const write = (id: string) => async (tx: Tx) => {
     await tx.query(`INSERT INTO fixture_effects (message_id, fn, scope, attempt, handled_by) VALUES ($1, 'grouped', 'acme', 1, 'test')`, [id]);
     return id;
   };
   const tokenOf = (c: ClaimOutcome) => (c.kind === 'claimed' ? c.token : '');
-  const commitReq = (id: string, token: string, writes = write(id)): CommitRequest<PoolClient, string> => ({
+  const commitReq = (id: string, token: string, writes = write(id)): CommitRequest<Tx, string> => ({
     key: key(id),
     token,
     writes,
@@ -190,7 +190,7 @@ describe('grouped Postgres inbox', () => {
     // one in s2, submitted in opposite orders. Unsorted, A would lock s2 then wait for
     // s1 while B holds s1 and waits for s2: a deadlock, one group rolled back (after
     // deadlock_timeout) and run again.
-    const locking = (scope: string) => async (tx: PoolClient) => {
+    const locking = (scope: string) => async (tx: Tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`grouped-test:${scope}`]);
       await new Promise((r) => setTimeout(r, 150));
       return scope;
@@ -230,7 +230,7 @@ describe('step runtime on the grouped inbox', () => {
     const deps = createDeps({ env: loadEnv(), db: guardPool(tdb.pool) });
     const inbox = deps.inbox;
     expect(inbox).toBeInstanceOf(GroupingIdempotencyStore);
-    const stats = (inbox as GroupingIdempotencyStore<PoolClient>).stats;
+    const stats = (inbox as GroupingIdempotencyStore<Tx>).stats;
     const step = (name: string, groupCommit?: boolean) =>
       defineStep(
         {

@@ -2,7 +2,7 @@
 // take-over of expired claims, commits conditioned on the claim token, release on
 // failure, replay of stored results, optimistic commits racing, expiry cleanup.
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from '@neondatabase/serverless';
+import type { Tx } from '../../shared/adapters/db.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../shared/config.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
@@ -31,7 +31,7 @@ describe('Postgres inbox', () => {
   });
   afterAll(async () => tdb?.drop());
 
-  const write = (id: string) => async (tx: PoolClient) => {
+  const write = (id: string) => async (tx: Tx) => {
     await tx.query(`INSERT INTO fixture_effects (message_id, fn, scope, attempt, handled_by) VALUES ($1, 'inbox-test', 'acme', 1, 'test')`, [id]);
     return id;
   };
@@ -90,7 +90,7 @@ describe('Postgres inbox', () => {
   });
 
   it('optimistic commits of the same message race: one commits, the other rolls back its writes and gets that result', async () => {
-    const slowWrite = (id: string, ms: number) => async (tx: PoolClient) => {
+    const slowWrite = (id: string, ms: number) => async (tx: Tx) => {
       await write(id)(tx);
       await new Promise((r) => setTimeout(r, ms));
       return id;

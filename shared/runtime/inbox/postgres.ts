@@ -1,7 +1,7 @@
 // The inbox in Postgres (table `inbox`, migrations/005_runtime.sql). Every
 // statement is keyed by (consumer, message_id), the table's primary key.
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from '@neondatabase/serverless';
+import { asTx, type Tx } from '../../adapters/db.ts';
 import { StepError, TransientError } from '../../contract/errors.ts';
 import type { GuardedPool } from '../guarded.ts';
 import type {
@@ -18,7 +18,7 @@ import type {
 
 const LOST = Symbol('lost');
 
-export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClient> {
+export class PostgresIdempotencyStore implements BatchIdempotencyStore<Tx> {
   constructor(private readonly db: GuardedPool) {}
 
   async get(key: InboxKey): Promise<StoredResult | undefined> {
@@ -130,7 +130,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
    * parameters): claimed, BEGIN+mark · writes · result+COMMIT; optimistic,
    * BEGIN · writes · insert+COMMIT.
    */
-  async commit<T>(req: CommitRequest<PoolClient, T>): Promise<CommitOutcome<T>> {
+  async commit<T>(req: CommitRequest<Tx, T>): Promise<CommitOutcome<T>> {
     const { key, token } = req;
     const out = await this.db.session<{ value: T | undefined; stored: StoredResult } | typeof LOST>(async (c) => {
       const lit = (v: string) => c.escapeLiteral(v);
@@ -167,7 +167,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
             await c.query('ROLLBACK');
             return LOST;
           }
-          const value = req.writes ? await req.writes(c) : undefined;
+          const value = req.writes ? await req.writes(asTx(c)) : undefined;
           const stored = req.toStored(value);
           await c.query(`UPDATE inbox SET result = ${lit(JSON.stringify(stored))} WHERE ${where}; COMMIT`);
           return { value, stored };
@@ -176,7 +176,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
         // run of the same message blocks on the primary key until it commits; then
         // this insert fails as a duplicate, and ours rolls back.
         await c.query('BEGIN');
-        const value = req.writes ? await req.writes(c) : undefined;
+        const value = req.writes ? await req.writes(asTx(c)) : undefined;
         const stored = req.toStored(value);
         await c.query(
           `INSERT INTO inbox (consumer, message_id, status, result, scope_id, completed_at, expires_at)
@@ -207,7 +207,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
    * rolls the whole group back and is thrown: the caller commits each member on
    * its own then (grouping.ts).
    */
-  async commitMany(reqs: readonly CommitRequest<PoolClient, unknown>[]): Promise<Settled<CommitOutcome<unknown>>[]> {
+  async commitMany(reqs: readonly CommitRequest<Tx, unknown>[]): Promise<Settled<CommitOutcome<unknown>>[]> {
     const out: Settled<CommitOutcome<unknown>>[] = new Array(reqs.length);
     // A member without writes has its result now; one whose result cannot be made fails alone, as it would ungrouped.
     const early = new Map<number, StoredResult>();
@@ -251,7 +251,7 @@ export class PostgresIdempotencyStore implements BatchIdempotencyStore<PoolClien
             continue;
           }
           try {
-            const value = await r.writes(c);
+            const value = await r.writes(asTx(c));
             stored.set(n, { value, stored: r.toStored(value) });
           } catch (err) {
             // A step's own error (a StepError it threw) is its verdict, not the database's:

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectText } from '../../../shared/extract/compare.ts';
 import type { DocumentFacts, Revision } from '../../../shared/extract/extract.ts';
 import type { Statement, Value } from '../../../shared/extract/types.ts';
-import { inTransaction, type PoolClient } from '../../../shared/store/db.ts';
+import { inTransaction, type Tx } from '../../../shared/store/db.ts';
 import { candidateFigures, insertFigure, markRevised } from '../../../shared/store/figures.ts';
 import { queryEdges, setEmbedding, unembeddedClaims, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
 import { ensureScope } from '../../../shared/usecases/scopes.ts';
@@ -33,7 +33,7 @@ const usd = (m: number): Value => ({ kind: 'money', value: m * 1e6 });
 const statement = (subject: string, m: number): Statement => ({ subject, metric: 'USD', value: usd(m), surface: `EUR ${m} million` });
 
 /** Two claims of one subject with different values, their figures, and the contradiction between them. */
-async function dispute(tx: PoolClient, scope: string, subject: string, vector: number[], a: number, b: number, i: number): Promise<string> {
+async function dispute(tx: Tx, scope: string, subject: string, vector: number[], a: number, b: number, i: number): Promise<string> {
   const ids: string[] = [];
   for (const [m, doc] of [[a, `doc-a${i}`], [b, `doc-b${i}`]] as const) {
     const st = statement(subject, m);
@@ -51,7 +51,7 @@ async function dispute(tx: PoolClient, scope: string, subject: string, vector: n
 }
 
 /** A transaction whose reads are counted (rows returned by every SELECT). */
-function counting(tx: PoolClient): { tx: PoolClient; rows: () => number } {
+function counting(tx: Tx): { tx: Tx; rows: () => number } {
   let rows = 0;
   const wrapped = {
     async query(text: string, values?: unknown[]) {
@@ -60,7 +60,7 @@ function counting(tx: PoolClient): { tx: PoolClient; rows: () => number } {
       return r;
     },
   };
-  return { tx: wrapped as unknown as PoolClient, rows: () => rows };
+  return { tx: wrapped as unknown as Tx, rows: () => rows };
 }
 
 const emptyFacts = (revisions: Revision[]): DocumentFacts => ({ title: 'Revision', claims: [], goals: [], risks: [], assumptions: [], revisions, goalUpdates: [], acronyms: {} });
@@ -149,7 +149,7 @@ function randomUnit(seed: number): number[] {
  * A transaction whose lookups are explained: each SELECT that sorts by vector distance also
  * runs under EXPLAIN ANALYZE, and the rows it took from the figures table are added up.
  */
-function explaining(q: PoolClient): { tx: PoolClient; figureRowsRead: () => number } {
+function explaining(q: Tx): { tx: Tx; figureRowsRead: () => number } {
   let read = 0;
   const walk = (node: Record<string, unknown>): void => {
     if (node['Relation Name'] === 'figures') read += Number(node['Actual Rows']) * Number(node['Actual Loops']) + Number(node['Rows Removed by Filter'] ?? 0) * Number(node['Actual Loops']);
@@ -164,7 +164,7 @@ function explaining(q: PoolClient): { tx: PoolClient; figureRowsRead: () => numb
       return q.query(text, values);
     },
   };
-  return { tx: wrapped as unknown as PoolClient, figureRowsRead: () => read };
+  return { tx: wrapped as unknown as Tx, figureRowsRead: () => read };
 }
 
 describe('the nearest figures, looked up through the subjects of the scope', () => {

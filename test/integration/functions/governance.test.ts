@@ -12,7 +12,7 @@ import type { StepSuccess } from '../../../shared/contract/result.ts';
 import { LLM_BREAKER } from '../../../shared/llm/run.ts';
 import { createDeps, type Deps } from '../../../shared/runtime/deps.ts';
 import type { IdempotencyStore } from '../../../shared/runtime/inbox/store.ts';
-import type { PoolClient } from '../../../shared/store/db.ts';
+import type { Tx } from '../../../shared/store/db.ts';
 import { setScopeMode } from '../../../shared/store/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
 import { provideServices, services } from '../../../shared/swarm/services.ts';
@@ -263,7 +263,7 @@ describe('governance modes and permissions', () => {
     const msg = proposal(scope);
     const real = t.deps.inbox;
     // The step's writes run, then the transaction fails before COMMIT (as a crash or a lost connection would).
-    const crashing: IdempotencyStore<PoolClient> = {
+    const crashing: IdempotencyStore<Tx> = {
       get: (k) => real.get(k),
       claim: (k, ms) => real.claim(k, ms),
       renew: (k, tok, ms) => real.renew(k, tok, ms),

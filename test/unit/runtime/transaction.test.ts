@@ -3,7 +3,7 @@
 // goes back to the pool broken instead of being reused.
 import type { Pool, PoolClient } from '@neondatabase/serverless';
 import { describe, expect, it } from 'vitest';
-import { withTransaction } from '../../../shared/adapters/db.ts';
+import { withTransaction, type Tx } from '../../../shared/adapters/db.ts';
 import { guardPool } from '../../../shared/runtime/guarded.ts';
 
 function fakePool(failOn: (sql: string) => unknown = () => undefined) {
@@ -57,5 +57,18 @@ describe('withTransaction', () => {
     await db.transaction((tx) => tx.query('UPDATE 1'));
     expect(f.sent).toEqual(['BEGIN', 'UPDATE 1', 'COMMIT']);
     expect(f.released).toEqual([false]);
+  });
+});
+
+describe('Tx, the transaction handle', () => {
+  it('is what the helper hands its body, and a pool is not one (the last line is checked by tsc --noEmit)', async () => {
+    const f = fakePool();
+    const takesTx = (tx: Tx) => tx.query('SELECT 1');
+    await withTransaction(f.pool, takesTx);
+    expect(f.sent).toEqual(['BEGIN', 'SELECT 1', 'COMMIT']);
+    // A store function given a pool would run each statement in a transaction of its own.
+    // @ts-expect-error a Pool is not a Tx
+    const misuse = () => takesTx(f.pool);
+    expect(misuse).toBeTypeOf('function');
   });
 });
