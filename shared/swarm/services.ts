@@ -10,7 +10,7 @@ import { LLM_BREAKER } from '../llm/run.ts';
 import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
 import type { Deps } from '../runtime/deps.ts';
 import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
-import { loadSigner, type CertificateSigner } from '../store/certificates.ts';
+import { loadSigner, type CertificateSigner } from '../adapters/signer.ts';
 import { createFactsObjectStore, type FactsObjectStore } from '../store/facts-documents.ts';
 
 export interface SwarmServices {

@@ -12,7 +12,8 @@ import { evaluateFinality, pointFor, type FinalityEvaluation, type FinalityOutco
 import { buildReviewRequest } from '../domain/review.ts';
 import type { PolicySource } from '../policy/load.ts';
 import type { RuleOutcome } from '../policy/schema.ts';
-import type { CertificateSigner, StoredCertificate } from '../store/certificates.ts';
+import type { StoredCertificate } from '../store/certificates.ts';
+import type { CertificateSigner } from '../adapters/signer.ts';
 import { issueCertificate } from './certificates.ts';
 import { appendEvent } from '../store/context-log.ts';
 import { listContradictions, listGoals, type ContradictionView } from '../store/contradictions.ts';

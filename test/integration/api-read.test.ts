@@ -9,7 +9,7 @@ import { withTransaction } from '../../shared/adapters/db.ts';
 import { loadEnv } from '../../shared/config.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource, loadFinalityPolicy } from '../../shared/policy/load.ts';
-import { loadSigner } from '../../shared/store/certificates.ts';
+import { loadSigner } from '../../shared/adapters/signer.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
 import { insertFigure } from '../../shared/store/figures.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';

@@ -13,7 +13,7 @@ import { evaluateScopeFinality } from '../../shared/usecases/finality.ts';
 import { governProposal } from '../../shared/usecases/governance.ts';
 import { upsertEdge, upsertNode } from '../../shared/store/graph.ts';
 import { appendEvent } from '../../shared/store/context-log.ts';
-import { loadSigner, verifyCertificate } from '../../shared/store/certificates.ts';
+import { loadSigner, verifyCertificate } from '../../shared/adapters/signer.ts';
 import { issueCertificate } from '../../shared/usecases/certificates.ts';
 import { previewFinality } from '../../shared/usecases/finality.ts';
 import { answeredBy } from '../support/answers.ts';

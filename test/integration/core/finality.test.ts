@@ -5,7 +5,8 @@ import { calculateJwkThumbprint, compactVerify, createLocalJWKSet, exportJWK, ge
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../shared/config.ts';
 import { DEFAULT_POLICY_PATHS, filePolicySource } from '../../../shared/policy/load.ts';
-import { jwks, listCertificates, loadSigner, revokeSigningKey, verifyCertificate, verifyChain, type CertificateSigner } from '../../../shared/store/certificates.ts';
+import { jwks, listCertificates, revokeSigningKey } from '../../../shared/store/certificates.ts';
+import { loadSigner, verifyCertificate, verifyChain, type CertificateSigner } from '../../../shared/adapters/signer.ts';
 import { appendEvent, readSince } from '../../../shared/store/context-log.ts';
 import { countRounds } from '../../../shared/store/convergence.ts';
 import { evaluateScopeFinality, previewFinality, type FinalityDeps } from '../../../shared/usecases/finality.ts';

@@ -1,7 +1,7 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { checkChain, type CertificatePayload } from '../../../shared/domain/certificate.ts';
-import { loadSigner, verifyCertificate, verifyChain } from '../../../shared/store/certificates.ts';
+import { loadSigner, verifyCertificate, verifyChain } from '../../../shared/adapters/signer.ts';
 
 const sha = (c: string) => c.repeat(64);
 const payload = (seq: number, prev: string | null, jti: string, iat = 1_700_000_000 + seq): CertificatePayload => ({
