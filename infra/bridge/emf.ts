@@ -5,7 +5,7 @@
 // the SampleCount, divided by the reports per minute, for the number of bridges.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Logger } from '../../shared/log.ts';
-import { consumerLag } from './metrics.ts';
+import { consumerLag } from './lag.ts';
 
 export const EMF_NAMESPACE = 'GovernedSwarm';
 export const EMF_METRIC = 'ConsumerPending';

@@ -12,6 +12,7 @@ import { observeBatch } from '../../shared/adapters/metrics.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Bridge } from './bridge.ts';
+import { consumerLag } from './lag.ts';
 
 type Sample = [name: string, value: number, attrs: Attributes];
 
@@ -33,16 +34,6 @@ function cached<T>(ttlMs: number, load: () => Promise<T>): () => Promise<T> {
     }
     return value;
   };
-}
-
-/** Each consumer's lag: messages not yet delivered to it, and delivered but not acknowledged. */
-export async function consumerLag(jsm: JetStreamManager, stream: string, consumers: readonly string[]) {
-  return Promise.all(
-    consumers.map(async (consumer) => {
-      const info = await jsm.consumers.info(stream, consumer);
-      return { consumer, pending: info.num_pending, ackPending: info.num_ack_pending };
-    }),
-  );
 }
 
 export function observeBridge(o: { bridge: () => Bridge | undefined; jsm: JetStreamManager; stream: string; log: Logger; cacheMs?: number }): () => void {
