@@ -7,7 +7,7 @@
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, type Payload } from '../../shared/contract/messages.ts';
 import { analyzeDrift } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
@@ -22,23 +22,17 @@ import { activation } from '../../shared/swarm/activation.ts';
 import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
+import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
 const PUBLISH_ATTEMPTS = 5;
 
-export const step = defineAgentStep(AGENT, STEP_BUDGETS.drift, {
-  consumes: ['state.advanced'],
-  holds: true,
-  handle: run,
-});
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.drift, { holds: true, on: { 'state.advanced': entering('FactsExtracted', assess) } });
 export const { app, handler } = step;
 
-async function run(msg: Envelope, ctx: StepContext) {
-  const adv = payloadOf('state.advanced', msg.payload);
-  if (adv.to !== 'FactsExtracted') return { result: { skipped: `state moved to ${adv.to}` } };
+async function assess(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);

@@ -7,27 +7,26 @@
 import { STEP_BUDGETS } from '../budgets.ts';
 import { recordReviewAnswered } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, type Payload } from '../../shared/contract/messages.ts';
 import { parseTransition, type StateNode } from '../../shared/domain/state-machine.ts';
 import { PermanentError } from '../../shared/contract/errors.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { Tx } from '../../shared/store/db.ts';
 import { approvalOnRecord } from '../../shared/store/governance.ts';
-import { expireGovernanceReview, recordEscalation } from '../../shared/store/review-deadlines.ts';
-import { getReview, isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
+import { expireGovernanceReview } from '../../shared/store/review-deadlines.ts';
+import { isReviewClosed, respondToGovernanceReview } from '../../shared/store/reviews.ts';
 import { advanceState } from '../../shared/store/state.ts';
-import { authorizeResponder } from '../../shared/swarm/answers.ts';
-import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { authorizeAnswer } from '../../shared/swarm/answers.ts';
+import { applyDeadline } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
 import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.executor, {
-  consumes: ['action.approved', 'review.responded', 'review.escalated'],
   holds: true,
-  handle: (msg, ctx) => (msg.type === 'action.approved' ? onApproved(msg, ctx) : msg.type === 'review.escalated' ? onDeadline(msg, ctx) : onReview(msg, ctx)),
+  on: { 'action.approved': onApproved, 'review.responded': onReview, 'review.escalated': onDeadline },
 });
 export const { app, handler } = step;
 
@@ -43,8 +42,7 @@ async function advance(tx: Tx, msg: Envelope, t: { from: string; to: string; exp
   return { emit, result: { advanced: true, epoch: r.state.epoch, replayed: Boolean(r.replayed) } };
 }
 
-async function onApproved(msg: Envelope, ctx: StepContext) {
-  const a = payloadOf('action.approved', msg.payload);
+async function onApproved(a: Payload<'action.approved'>, msg: Envelope, ctx: StepContext) {
   await authorize(ctx, msg.scope);
   return ctx.commit(async (tx) => {
     // The message says what was approved; only a decision record proves it.
@@ -56,14 +54,11 @@ async function onApproved(msg: Envelope, ctx: StepContext) {
   });
 }
 
-async function onReview(msg: Envelope, ctx: StepContext) {
-  const r = payloadOf('review.responded', msg.payload);
+async function onReview(r: Payload<'review.responded'>, msg: Envelope, ctx: StepContext) {
   if (r.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   if (r.option !== 'approve' && r.option !== 'reject') throw new PermanentError('invalid_option', `governance reviews take approve or reject, not ${r.option}`);
   await authorize(ctx, msg.scope);
-  // A member of the group the review was escalated to may answer it too.
-  const escalatedTo = (await getReview(ctx.deps.db, r.review_id))?.escalatedTo ?? null;
-  await authorizeResponder(ctx.deps.authz, msg.scope, r.responder, escalatedTo);
+  await authorizeAnswer(ctx.deps, msg.scope, r.review_id, r.responder);
   const out = await ctx.commit(async (tx) => {
     let review;
     try {
@@ -113,22 +108,17 @@ async function onReview(msg: Envelope, ctx: StepContext) {
   return out;
 }
 
-async function onDeadline(msg: Envelope, ctx: StepContext) {
-  const p = payloadOf('review.escalated', msg.payload);
+async function onDeadline(p: Payload<'review.escalated'>, msg: Envelope, ctx: StepContext) {
   if (p.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   await authorize(ctx, msg.scope);
   const svc = services(ctx.deps);
-  const deadlines = svc.policies.governance().policy.deadlines;
-  return ctx.commit(async (tx) => {
-    const d = await deadlineToApply(tx, msg, p, deadlines, svc.now());
-    if ('skipped' in d) return { result: { review: p.review_id, skipped: d.skipped } };
-    if (d.action === 'escalate') {
-      const review = await recordEscalation(tx, d.review, d.escalateTo!, d.applied);
-      return { result: { review: review.reviewId, escalated_to: review.escalatedTo, level: review.escalationLevel } };
-    }
-    // Rejected or set aside: the proposal is not applied, and nothing asks the planner again
-    // (a deadline reject that did would ask the same unanswered question forever).
-    const review = await expireGovernanceReview(tx, d.review, d.action, d.applied);
-    return { result: { review: review.reviewId, status: review.status, by: review.respondedBy } };
-  });
+  const policy = { deadlines: svc.policies.governance().policy.deadlines, now: svc.now() };
+  return ctx.commit((tx) =>
+    applyDeadline(tx, msg, p, policy, async (d) => {
+      // Rejected or set aside: the proposal is not applied, and nothing asks the planner again
+      // (a deadline reject that did would ask the same unanswered question forever).
+      const review = await expireGovernanceReview(tx, d.review, d.action, d.applied);
+      return { result: { review: review.reviewId, status: review.status, by: review.respondedBy } };
+    }),
+  );
 }

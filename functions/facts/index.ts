@@ -11,7 +11,7 @@ import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError, TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message, type Payload } from '../../shared/contract/messages.ts';
 import { latestSeq } from '../../shared/store/context-log.ts';
 import { setEmbedding } from '../../shared/store/graph.ts';
 import { getScope } from '../../shared/store/scopes.ts';
@@ -21,7 +21,7 @@ import { digestBacklog, digestThrough } from '../../shared/swarm/facts-digest.ts
 import { readDocument } from '../../shared/swarm/facts-read.ts';
 import { KeyedMutex } from '../../shared/swarm/keyed-mutex.ts';
 import { activation } from '../../shared/swarm/activation.ts';
-import { movedOn, requireAgentRelation, stillAt } from '../../shared/swarm/guards.ts';
+import { entering, movedOn, requireAgentRelation, stillAt } from '../../shared/swarm/guards.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 
@@ -29,16 +29,14 @@ const AGENT = 'facts';
 const DOC_KINDS = ['context_doc', 'resolution'] as const;
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.facts, {
-  consumes: ['doc.submitted', 'state.advanced'],
   groupCommit: false, // its writes hold the scope's advisory lock and run long: grouped, others would wait for them
-  handle: (msg, ctx) => (msg.type === 'doc.submitted' ? onDocument(msg, ctx) : onCycle(msg, ctx)),
+  on: { 'doc.submitted': onDocument, 'state.advanced': entering('ContextIngested', onCycle) },
 });
 export const { app, handler } = step;
 
 const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'contributor', scope, 'is not a contributor on');
 
-async function onDocument(msg: Envelope, ctx: StepContext) {
-  const doc = payloadOf('doc.submitted', msg.payload);
+async function onDocument(doc: Payload<'doc.submitted'>, msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   if (!(await getScope(db, msg.scope))) throw new PermanentError('scope_not_found', `scope ${msg.scope} does not exist (create it with PUT /v1/scopes/${msg.scope})`);
   await authorize(ctx, msg.scope);
@@ -74,9 +72,7 @@ async function onDocument(msg: Envelope, ctx: StepContext) {
 /** One merge per scope at a time in this process (see KeyedMutex). */
 const scopeTurns = new KeyedMutex();
 
-async function onCycle(msg: Envelope, ctx: StepContext) {
-  const adv = payloadOf('state.advanced', msg.payload);
-  if (adv.to !== 'ContextIngested') return { result: { skipped: `state moved to ${adv.to}` } };
+async function onCycle(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
   const [memory, latest, state] = await Promise.all([loadMemory(db, msg.scope, AGENT), latestSeq(db, msg.scope, DOC_KINDS), readState(db, msg.scope)]);
   const act = activation([{ kind: 'new_context' }], memory, { now: Date.now(), latestSeq: latest });

@@ -10,7 +10,7 @@ import { recordCertificate, recordReviewAnswered, recordReviewOpened } from '../
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { PermanentError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { message, type OutMessage, type Payload } from '../../shared/contract/messages.ts';
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
@@ -18,92 +18,101 @@ import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { Tx } from '../../shared/store/db.ts';
 import { evaluateScopeFinality, previewFinality } from '../../shared/usecases/finality.ts';
-import { DEADLINE_PRINCIPAL, finalityExpiredEvent, recordEscalation } from '../../shared/store/review-deadlines.ts';
-import { getReview, isReviewClosed, mergeReviewRequest, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
+import { DEADLINE_PRINCIPAL, finalityExpiredEvent } from '../../shared/store/review-deadlines.ts';
+import { isReviewClosed, mergeReviewRequest, recordFinalityAnswer, respondToFinalityReview } from '../../shared/store/reviews.ts';
 import { loadSnapshot } from '../../shared/store/snapshot.ts';
-import { authorizeResponder } from '../../shared/swarm/answers.ts';
-import { deadlineToApply } from '../../shared/swarm/deadlines.ts';
+import { authorizeAnswer } from '../../shared/swarm/answers.ts';
+import { applyDeadline } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
-import { llmFor, services } from '../../shared/swarm/services.ts';
+import { llmFor, services, type SwarmServices } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, {
-  consumes: ['finality.evaluate', 'review.responded', 'review.escalated'],
   holds: true,
-  handle: run,
+  on: { 'finality.evaluate': onEvaluate, 'review.responded': onAnswer, 'review.escalated': onDeadline },
 });
 export const { app, handler } = step;
 
-async function run(msg: Envelope, ctx: StepContext) {
-  const svc = services(ctx.deps);
-  const db = ctx.deps.db;
-  let response: ReturnType<typeof payloadOf<'review.responded'>> | undefined;
-  let deadline: ReturnType<typeof payloadOf<'review.escalated'>> | undefined;
-  if (msg.type === 'review.escalated') {
-    deadline = payloadOf('review.escalated', msg.payload);
-    if (deadline.kind !== 'finality_review') return { result: { skipped: 'governance reviews are for the executor' } };
-  } else if (msg.type === 'review.responded') {
-    response = payloadOf('review.responded', msg.payload);
-    if (response.kind !== 'finality_review') return { result: { skipped: 'governance reviews are for the executor' } };
-    if (['approve', 'reject'].includes(response.option)) throw new PermanentError('invalid_option', `finality reviews take approve_finality, provide_resolution, escalate or defer, not ${response.option}`);
-  } else {
-    payloadOf('finality.evaluate', msg.payload);
-  }
-  await requireAgentRelation(ctx.deps.authz, AGENT, 'certifier', msg.scope, 'may not certify');
-  if (response) {
-    // A member of the group the review was escalated to may answer it too.
-    const escalatedTo = (await getReview(db, response.review_id))?.escalatedTo ?? null;
-    await authorizeResponder(ctx.deps.authz, msg.scope, response.responder, escalatedTo);
-  }
+const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'certifier', scope, 'may not certify');
+const notMine = { result: { skipped: 'governance reviews are for the executor' } };
 
-  // The explanation for a human is written before the transaction (an LLM call may be slow),
-  // from a read-only preview of the round about to be evaluated.
-  let explanation: { text: string; tier: 'llm' | 'fallback' } | undefined;
-  if (!response && !deadline) {
-    const preview = await previewFinality({ db, policies: svc.policies }, msg.scope);
-    if (preview.evaluation.outcome === 'REVIEW') {
-      const policy = svc.policies.finality().policy;
-      const { snapshot } = await loadSnapshot(db, msg.scope, policy);
-      const request = buildReviewRequest(msg.scope, snapshot, preview.evaluation, policy);
-      const out = await withLlm({
-        step: 'review-explanation',
-        ...llmFor(svc, 'review_explanation'),
-        run: (model, signal) => explainReview(model, { review: request }, signal),
-        // The deterministic explanation is already part of every review request.
-        fallback: () => request.explanation,
-      });
-      explanation = { text: out.value, tier: out.tier };
-    }
-  }
+type Explanation = { text: string; tier: 'llm' | 'fallback' };
+/** What happens in the round's transaction before it evaluates: an output instead of the round, or nothing to go on. */
+type Before = (tx: Tx, svc: SwarmServices, defaultDeferDays: number) => Promise<{ emit: OutMessage[]; result: Record<string, unknown> } | void>;
+
+async function onEvaluate(_p: Payload<'finality.evaluate'>, msg: Envelope, ctx: StepContext) {
+  await authorize(ctx, msg.scope);
+  return round(msg, ctx, { explanation: await explain(ctx, msg.scope) });
+}
+
+async function onAnswer(r: Payload<'review.responded'>, msg: Envelope, ctx: StepContext) {
+  if (r.kind !== 'finality_review') return notMine;
+  if (['approve', 'reject'].includes(r.option)) throw new PermanentError('invalid_option', `finality reviews take approve_finality, provide_resolution, escalate or defer, not ${r.option}`);
+  await authorize(ctx, msg.scope);
+  await authorizeAnswer(ctx.deps, msg.scope, r.review_id, r.responder);
+  const out = await round(msg, ctx, {
+    before: async (tx, _svc, defaultDeferDays) => {
+      try {
+        await respondToFinalityReview(tx, { reviewId: r.review_id, option: r.option as 'approve_finality', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.days ? { days: r.days } : {}), ...(r.note ? { note: r.note } : {}) }, { defaultDeferDays });
+      } catch (err) {
+        // A second answer: the first one stands and was acted on; this one changes nothing.
+        if (isReviewClosed(err)) return { emit: [], result: { review: r.review_id, skipped: 'already answered' } };
+        throw err;
+      }
+    },
+  });
+  if (!(out.result as { skipped?: string }).skipped) recordReviewAnswered('finality_review', r.option);
+  return out;
+}
+
+async function onDeadline(p: Payload<'review.escalated'>, msg: Envelope, ctx: StepContext) {
+  if (p.kind !== 'finality_review') return notMine;
+  await authorize(ctx, msg.scope);
+  return round(msg, ctx, {
+    before: (tx, svc, defaultDeferDays) =>
+      applyDeadline(tx, msg, p, { deadlines: svc.policies.governance().policy.deadlines, now: svc.now() }, async (d) => {
+        // The grammar allows only defer for finality reviews; a policy saying otherwise is not applied.
+        if (d.action !== 'defer') throw new PermanentError('invalid_fail_safe', `a finality review cannot fail safe to ${d.action}`);
+        // Deferred as a human deferral is, for finality.yaml's review.defer_days; then the round runs as after an answer.
+        const note = `no answer by the deadline (${d.applied.deadline.toISOString()})`;
+        await recordFinalityAnswer(tx, d.review, { option: 'defer', decidedBy: DEADLINE_PRINCIPAL, days: defaultDeferDays, note, now: d.applied.at, response: { by: DEADLINE_PRINCIPAL, deadline: d.applied.deadline.toISOString() } });
+        await finalityExpiredEvent(tx, d.review, d.applied, defaultDeferDays);
+      }),
+  });
+}
+
+/**
+ * The explanation for a human, written before the transaction (an LLM call may be slow),
+ * from a read-only preview of the round about to be evaluated; none unless it is a REVIEW.
+ */
+async function explain(ctx: StepContext, scope: string): Promise<Explanation | undefined> {
+  const svc = services(ctx.deps);
+  const preview = await previewFinality({ db: ctx.deps.db, policies: svc.policies }, scope);
+  if (preview.evaluation.outcome !== 'REVIEW') return undefined;
+  const policy = svc.policies.finality().policy;
+  const { snapshot } = await loadSnapshot(ctx.deps.db, scope, policy);
+  const request = buildReviewRequest(scope, snapshot, preview.evaluation, policy);
+  const out = await withLlm({
+    step: 'review-explanation',
+    ...llmFor(svc, 'review_explanation'),
+    run: (model, signal) => explainReview(model, { review: request }, signal),
+    // The deterministic explanation is already part of every review request.
+    fallback: () => request.explanation,
+  });
+  return { text: out.value, tier: out.tier };
+}
+
+/** One evaluation round in one transaction, after what `before` records (an answer, a deadline). */
+async function round(msg: Envelope, ctx: StepContext, opts: { explanation?: Explanation | undefined; before?: Before }) {
+  const svc = services(ctx.deps);
   const signer = await svc.signer().catch(() => null);
   const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
   let reviewCreated = false;
 
   const out = await ctx.commit(async (tx: Tx) => {
-    if (deadline) {
-      const d = await deadlineToApply(tx, msg, deadline, svc.policies.governance().policy.deadlines, svc.now());
-      if ('skipped' in d) return { emit: [] as OutMessage[], result: { review: deadline.review_id, skipped: d.skipped } };
-      if (d.action === 'escalate') {
-        const review = await recordEscalation(tx, d.review, d.escalateTo!, d.applied);
-        return { emit: [] as OutMessage[], result: { review: review.reviewId, escalated_to: review.escalatedTo, level: review.escalationLevel } };
-      }
-      // The grammar allows only defer for finality reviews; a policy saying otherwise is not applied.
-      if (d.action !== 'defer') throw new PermanentError('invalid_fail_safe', `a finality review cannot fail safe to ${d.action}`);
-      // Deferred as a human deferral is, for finality.yaml's review.defer_days; then the round runs as after an answer.
-      const note = `no answer by the deadline (${d.applied.deadline.toISOString()})`;
-      await recordFinalityAnswer(tx, d.review, { option: 'defer', decidedBy: DEADLINE_PRINCIPAL, days: defaultDeferDays, note, now: d.applied.at, response: { by: DEADLINE_PRINCIPAL, deadline: d.applied.deadline.toISOString() } });
-      await finalityExpiredEvent(tx, d.review, d.applied, defaultDeferDays);
-    }
-    if (response) {
-      try {
-        await respondToFinalityReview(tx, { reviewId: response.review_id, option: response.option as 'approve_finality', scope: msg.scope, by: response.responder, accessId: response.access_id, ...(response.days ? { days: response.days } : {}), ...(response.note ? { note: response.note } : {}) }, { defaultDeferDays });
-      } catch (err) {
-        // A second answer: the first one stands and was acted on; this one changes nothing.
-        if (isReviewClosed(err)) return { emit: [] as OutMessage[], result: { review: response.review_id, skipped: 'already answered' } };
-        throw err;
-      }
-    }
+    const instead = await opts.before?.(tx, svc, defaultDeferDays);
+    if (instead) return instead;
     const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
     if (r.review) {
       // The review carries the trace of the evidence that raised it (a later round with nothing new keeps it):
@@ -111,6 +120,7 @@ async function run(msg: Envelope, ctx: StepContext) {
       const carrier = new Headers();
       if (r.review.created || r.evaluation.gates.D_quiescence.idle_cycles === 0) injectContext(carrier);
       const patch: Record<string, unknown> = carrier.get('traceparent') ? { trace: { traceparent: carrier.get('traceparent'), ...(carrier.get('tracestate') ? { tracestate: carrier.get('tracestate') } : {}) } } : {};
+      const explanation = opts.explanation;
       if (explanation) Object.assign(patch, explanation.tier === 'llm' ? { llm_explanation: explanation.text, explanation_tier: 'llm' } : { explanation_tier: 'fallback' });
       if (Object.keys(patch).length) await mergeReviewRequest(tx, r.review.reviewId, patch);
     }
@@ -130,8 +140,7 @@ async function run(msg: Envelope, ctx: StepContext) {
     return { emit, result: { round: r.round, outcome: r.outcome, certificate: r.certificate?.certificateId ?? null, review: r.review?.reviewId ?? null, replayed: r.replayed } };
   });
   // Counted once committed; a replayed evaluation issued nothing new.
-  const res = out.result as { outcome?: string; certificate?: string | null; review?: string | null; replayed?: boolean; skipped?: string };
-  if (response && !res.skipped) recordReviewAnswered('finality_review', response.option);
+  const res = out.result as { outcome?: string; certificate?: string | null; replayed?: boolean };
   if (res.certificate && !res.replayed && res.outcome) recordCertificate(res.outcome);
   if (reviewCreated) recordReviewOpened('finality_review');
   return out;

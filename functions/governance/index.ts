@@ -7,7 +7,7 @@ import { STEP_BUDGETS } from '../budgets.ts';
 import { recordGovernanceDecision, recordReviewOpened } from '../../shared/adapters/metrics.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { TransientError } from '../../shared/contract/errors.ts';
-import { message, payloadOf, type OutMessage } from '../../shared/contract/messages.ts';
+import { message, type OutMessage, type Payload } from '../../shared/contract/messages.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
@@ -15,15 +15,10 @@ import { commitDecision, decideProposal, recordRetryableRejection, type Governan
 import { llmFor, services } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
 
-export const step = defineAgentStep('governance', STEP_BUDGETS.governance, {
-  consumes: ['proposal.submitted'],
-  holds: true,
-  handle: run,
-});
+export const step = defineAgentStep('governance', STEP_BUDGETS.governance, { holds: true, on: { 'proposal.submitted': decide } });
 export const { app, handler } = step;
 
-async function run(msg: Envelope, ctx: StepContext) {
-  const p = payloadOf('proposal.submitted', msg.payload);
+async function decide(p: Payload<'proposal.submitted'>, msg: Envelope, ctx: StepContext) {
   const svc = services(ctx.deps);
   // Governance reads the drift itself; a proposer cannot vouch for it.
   const drift = await loadLatestDrift(svc.artifacts, msg.scope);

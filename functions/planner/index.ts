@@ -5,7 +5,7 @@
 // ask again (a new proposal id, the note in its reason): never a silent stall.
 import { STEP_BUDGETS } from '../budgets.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message, payloadOf } from '../../shared/contract/messages.ts';
+import { message } from '../../shared/contract/messages.ts';
 import { suggestedActions } from '../../shared/domain/governance.ts';
 import { planActions } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
@@ -16,15 +16,22 @@ import { appendEvent } from '../../shared/store/context-log.ts';
 import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
-import { movedOn, stillAt } from '../../shared/swarm/guards.ts';
+import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
 import { llmFor, services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'planner';
 
 export const step = defineAgentStep(AGENT, STEP_BUDGETS.planner, {
-  consumes: ['state.advanced', 'proposal.rejected'],
   holds: true,
-  handle: run,
+  on: {
+    'state.advanced': entering('DriftChecked', (adv, msg, ctx) => planAt(msg, ctx, adv.epoch)),
+    'proposal.rejected': async (r, msg, ctx) => {
+      // Only its own transition is the planner's to ask again; the others wait for new evidence.
+      if (r.to !== 'ContextIngested' || r.from !== 'DriftChecked') return { result: { skipped: `a rejection of ${r.from} → ${r.to} is not the planner's` } };
+      const previous = /\/r(\d+)$/.exec(r.proposal_id);
+      return planAt(msg, ctx, r.expected_epoch, { responder: r.responder, note: r.note ?? null, reviewId: r.review_id, attempt: (previous ? Number(previous[1]) : 0) + 1 });
+    },
+  },
 });
 export const { app, handler } = step;
 
@@ -36,21 +43,8 @@ interface Feedback {
   attempt: number;
 }
 
-async function run(msg: Envelope, ctx: StepContext) {
-  let epoch: number;
-  let feedback: Feedback | undefined;
-  if (msg.type === 'proposal.rejected') {
-    const r = payloadOf('proposal.rejected', msg.payload);
-    // Only its own transition is the planner's to ask again; the others wait for new evidence.
-    if (r.to !== 'ContextIngested' || r.from !== 'DriftChecked') return { result: { skipped: `a rejection of ${r.from} → ${r.to} is not the planner's` } };
-    const previous = /\/r(\d+)$/.exec(r.proposal_id);
-    feedback = { responder: r.responder, note: r.note ?? null, reviewId: r.review_id, attempt: (previous ? Number(previous[1]) : 0) + 1 };
-    epoch = r.expected_epoch;
-  } else {
-    const adv = payloadOf('state.advanced', msg.payload);
-    if (adv.to !== 'DriftChecked') return { result: { skipped: `state moved to ${adv.to}` } };
-    epoch = adv.epoch;
-  }
+/** Plan for the scope at DriftChecked `epoch`, after a rejection when `feedback` says so. */
+async function planAt(msg: Envelope, ctx: StepContext, epoch: number, feedback?: Feedback) {
   const db = ctx.deps.db;
   const svc = services(ctx.deps);
   const state = await readState(db, msg.scope);

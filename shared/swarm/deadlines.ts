@@ -9,7 +9,7 @@ import type { Payload } from '../contract/messages.ts';
 import { deadlineMessageLevel, dueAt, type DeadlineAction } from '../domain/deadline.ts';
 import type { Deadlines } from '../policy/schema.ts';
 import type { Tx } from '../store/db.ts';
-import { lockReview, type DeadlineApplied } from '../store/review-deadlines.ts';
+import { lockReview, recordEscalation, type DeadlineApplied } from '../store/review-deadlines.ts';
 import type { Review } from '../store/reviews.ts';
 
 /** Clocks of the bridge and the step may differ by this much: a deadline "not yet passed" by less is retried. */
@@ -36,4 +36,29 @@ export async function deadlineToApply(tx: Tx, msg: Envelope, p: Payload<'review.
     throw new PermanentError('deadline_not_due', detail);
   }
   return { review, action: due.action, escalateTo: due.escalate_to, applied: { level, deadline: due.deadline, at: new Date(now), messageId: msg.id } };
+}
+
+/** A deadline that has passed at the last level: the policy's fail-safe, for the step to apply. */
+export type FailSafe = Omit<Exclude<DeadlineCheck, { skipped: string }>, 'action' | 'escalateTo'> & { action: Exclude<DeadlineAction, 'escalate'> };
+
+/**
+ * The deadline a review.escalated names, inside the step's transaction: nothing when it
+ * no longer applies, an escalation to the next level, or the fail-safe, which is the
+ * step's own to apply (`failSafe`: the executor rejects or defers a governance review,
+ * finality defers its review and evaluates again).
+ */
+export async function applyDeadline<T>(
+  tx: Tx,
+  msg: Envelope,
+  p: Payload<'review.escalated'>,
+  policy: { deadlines: Deadlines; now: number },
+  failSafe: (d: FailSafe) => Promise<T>,
+): Promise<T | { emit: []; result: Record<string, unknown> }> {
+  const d = await deadlineToApply(tx, msg, p, policy.deadlines, policy.now);
+  if ('skipped' in d) return { emit: [], result: { review: p.review_id, skipped: d.skipped } };
+  if (d.action === 'escalate') {
+    const review = await recordEscalation(tx, d.review, d.escalateTo!, d.applied);
+    return { emit: [], result: { review: review.reviewId, escalated_to: review.escalatedTo, level: review.escalationLevel } };
+  }
+  return failSafe({ review: d.review, action: d.action, applied: d.applied });
 }

@@ -3,6 +3,7 @@
 import type { Authorizer } from '../adapters/authz.ts';
 import { PermanentError, TransientError } from '../contract/errors.ts';
 import type { ScopeState, StateNode } from '../domain/state-machine.ts';
+import type { MessageHandler } from './agent-step.ts';
 
 /**
  * Throws unless agent:<agent> holds `relation` on the scope. Fails closed either way;
@@ -23,3 +24,9 @@ export const stillAt = (state: ScopeState | null, node: StateNode, epoch: number
 
 /** What a step returns when the scope moved on before it acted: nothing to do, not an error. */
 export const movedOn = () => ({ result: { skipped: 'state moved on' } });
+
+/** A state.advanced handler for the scope entering `node`; any other advance is none of the step's business. */
+export const entering =
+  (node: StateNode, handle: MessageHandler<'state.advanced'>): MessageHandler<'state.advanced'> =>
+  async (adv, msg, ctx) =>
+    adv.to === node ? handle(adv, msg, ctx) : { result: { skipped: `state moved to ${adv.to}` } };
