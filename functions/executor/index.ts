@@ -24,10 +24,7 @@ import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
-export const step = defineAgentStep(AGENT, STEP_BUDGETS.executor, {
-  holds: true,
-  on: { 'action.approved': onApproved, 'review.responded': onReview, 'review.escalated': onDeadline },
-});
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.executor, { holds: true, on: { 'action.approved': onApproved, 'review.responded': onReview, 'review.escalated': onDeadline } });
 export const { app, handler } = step;
 
 const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'executor', scope, 'may not execute on');

@@ -28,10 +28,7 @@ import { llmFor, services, type SwarmServices } from '../../shared/swarm/service
 
 const AGENT = 'finality';
 
-export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, {
-  holds: true,
-  on: { 'finality.evaluate': onEvaluate, 'review.responded': onAnswer, 'review.escalated': onDeadline },
-});
+export const step = defineAgentStep(AGENT, STEP_BUDGETS.finality, { holds: true, on: { 'finality.evaluate': onEvaluate, 'review.responded': onAnswer, 'review.escalated': onDeadline } });
 export const { app, handler } = step;
 
 const authorize = (ctx: StepContext, scope: string) => requireAgentRelation(ctx.deps.authz, AGENT, 'certifier', scope, 'may not certify');
