@@ -24,7 +24,7 @@ import {
   type FactsEntry,
   type FactsIndexRow,
   type FactsSnapshot,
-} from '../swarm/facts-doc.ts';
+} from '../domain/facts-doc.ts';
 import { canonicalJson, sha256Hex } from './artifacts.ts';
 
 /** The key of one document's facts: scope and doc id for a reader of the bucket, the hash so that a changed document gets a new object. */

@@ -7,7 +7,7 @@
 // reads the facts snapshots only (no vectors): subjects are compared by their words.
 import { formatValue, sameFigure, similarity, valuesAgree } from '../extract/compare.ts';
 import type { DocumentFacts, Statement } from '../extract/extract.ts';
-import type { FactsSnapshot } from './facts-doc.ts';
+import type { FactsSnapshot } from '../domain/facts-doc.ts';
 
 export type DriftLevel = 'none' | 'low' | 'medium' | 'high' | 'critical';
 export type DriftType = 'factual' | 'goal' | 'contradiction' | 'entropy';

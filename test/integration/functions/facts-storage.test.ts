@@ -14,7 +14,7 @@ import { createS3 } from '../../../shared/adapters/s3.ts';
 import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import { factsDocumentKey, factsHead, loadFactsSnapshot } from '../../../shared/store/facts-documents.ts';
 import { advanceState } from '../../../shared/store/state.ts';
-import { nextFactsVersion } from '../../../shared/swarm/facts-doc.ts';
+import { nextFactsVersion } from '../../../shared/domain/facts-doc.ts';
 import { saveMemory } from '../../../shared/store/memory.ts';
 import { services } from '../../../shared/swarm/services.ts';
 import { emitted, envelope, invoke, rows, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';

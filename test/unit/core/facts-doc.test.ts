@@ -1,7 +1,7 @@
 // The pure parts of the facts index (migration 009): the version hash chain drift's
 // activation compares, and which row of each document a snapshot takes.
 import { describe, expect, it } from 'vitest';
-import { nextFactsVersion, snapshotRows, type FactsIndexRow } from '../../../shared/swarm/facts-doc.ts';
+import { nextFactsVersion, snapshotRows, type FactsIndexRow } from '../../../shared/domain/facts-doc.ts';
 
 const h = (c: string) => c.repeat(64);
 const row = (docId: string, hash: string, seq: number): FactsIndexRow => ({ docId, key: `k/${docId}.${hash}.json`, hash, seq });
