@@ -7,7 +7,7 @@ import { OpenFgaClient, ClientWriteRequestOnDuplicateWrites, ClientWriteRequestO
 import { TimeoutStrategy, timeout, wrap, type IPolicy } from 'cockatiel';
 import type { Env } from '../config.ts';
 import { PermanentError, TransientError } from '../contract/errors.ts';
-import { BrokenCircuitError, resilientPolicy, type ResilienceOptions } from './resilience.ts';
+import { BrokenCircuitError, resilientPolicy, settingsLike, type ResilienceOptions } from './resilience.ts';
 
 export interface CheckRequest {
   user: string; // "agent:facts"
@@ -45,6 +45,7 @@ export interface AuthzOptions {
   warn?: (msg: string) => void;
   /** Breaker name (one per OpenFGA deployment); tests use their own. */
   breaker?: string;
+  /** With `breaker`, a test's own breaker: the OpenFGA settings but for these. */
   resilience?: ResilienceOptions;
 }
 
@@ -103,10 +104,10 @@ function fgaClient(cfg: AuthzConfig): OpenFgaClient {
   } as ConstructorParameters<typeof OpenFgaClient>[0]);
 }
 
-function policyFor(cfg: AuthzConfig, opts: AuthzOptions): IPolicy {
+function policyFor(cfg: AuthzConfig, opts: AuthzOptions, breaker: 'openfga' | 'openfga-write'): IPolicy {
   // The timeout sits inside the retry, so each attempt is bounded.
   return wrap(
-    resilientPolicy(opts.breaker ?? 'openfga', { threshold: 5, halfOpenAfterMs: 5_000, maxAttempts: 2, initialDelayMs: 50, maxDelayMs: 200, ...opts.resilience }),
+    resilientPolicy(opts.breaker ?? breaker, settingsLike(breaker, opts.resilience)),
     timeout(cfg.OPENFGA_TIMEOUT_MS ?? 2_000, TimeoutStrategy.Aggressive),
   );
 }
@@ -126,7 +127,7 @@ export function createAuthorizer(cfg: AuthzConfig, opts: AuthzOptions | ((msg: s
     }));
   }
   const client = fgaClient(cfg);
-  const policy = policyFor(cfg, o);
+  const policy = policyFor(cfg, o, 'openfga');
   const one = withCheckAll(async (req) => {
     try {
       const res = await policy.execute(async () => {
@@ -199,7 +200,7 @@ export function createAuthzAdmin(cfg: AuthzConfig, opts: AuthzOptions = {}): Aut
     return { write: fail, delete: fail };
   }
   const client = fgaClient(cfg);
-  const policy = policyFor(cfg, { ...opts, breaker: opts.breaker ?? 'openfga-write' });
+  const policy = policyFor(cfg, opts, 'openfga-write');
   const run = (fn: () => Promise<unknown>) =>
     policy.execute(async () => {
       try {

@@ -7,9 +7,9 @@
 import { z } from 'zod';
 import { config } from '../config.ts';
 import { PermanentError, StepError, TransientError, classify } from '../contract/errors.ts';
-import { resilientPolicy, type ResilienceOptions } from './resilience.ts';
+import { resilientPolicy, settingsLike, type BreakerName, type ResilienceOptions } from './resilience.ts';
 
-export const FACTS_WORKER_BREAKER = 'facts-worker';
+export const FACTS_WORKER_BREAKER = 'facts-worker' satisfies BreakerName;
 
 export interface EmbeddingsClientOptions {
   /** Worker base URL (FACTS_WORKER_URL); '' disables the client. */
@@ -20,6 +20,7 @@ export interface EmbeddingsClientOptions {
   timeoutMs: number;
   /** Texts per request; larger inputs are split and sent one batch after another. */
   batchSize: number;
+  /** With breakerName, a test's own breaker: the facts-worker settings but for these. */
   resilience: ResilienceOptions;
   breakerName: string;
   fetch: typeof fetch;
@@ -134,10 +135,9 @@ export function createEmbeddingsClient(opts: Partial<EmbeddingsClientOptions> = 
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const batchSize = opts.batchSize ?? 64;
   const doFetch = opts.fetch ?? fetch;
-  const resilience = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 2_000, ...opts.resilience };
   // Every attempt goes through the named breaker (inside the retry), so a dead worker
   // opens it after `threshold` consecutive transient failures and later calls fail fast.
-  const policy = resilientPolicy(opts.breakerName ?? FACTS_WORKER_BREAKER, resilience);
+  const policy = resilientPolicy(opts.breakerName ?? FACTS_WORKER_BREAKER, settingsLike(FACTS_WORKER_BREAKER, opts.resilience));
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
 
   /** One HTTP exchange: per-attempt timeout joined with the caller's/policy's signal. */

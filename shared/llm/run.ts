@@ -6,7 +6,8 @@ import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
 import type { LanguageModel } from './model.ts';
 
 export const LLM_BREAKER = 'llm';
-const breaker = (name: string) => namedBreaker(name, { threshold: 3, halfOpenAfterMs: 60_000 });
+// Its settings (and its roles', llm:<role>) are BREAKERS.llm in shared/adapters/resilience.ts.
+const breaker = (name: string) => namedBreaker(name);
 
 export type Tier = 'llm' | 'fallback';
 

@@ -1,27 +1,16 @@
 // Clients behind circuit breakers (V4) with retry and backoff (V1), from the
 // cockatiel policies in shared/adapters/resilience.ts. One breaker per dependency
-// and process ("postgres", "s3"; OpenFGA's is in shared/adapters/authz.ts, the
-// LLM's in shared/llm/run.ts), so that while a dependency is down every call
-// fails fast with a transient error, the bridge naks with backoff, and readiness
-// reports the open breaker.
+// and process ("postgres", "s3"; their settings are in BREAKERS there), so that
+// while a dependency is down every call fails fast with a transient error, the
+// bridge naks with backoff, and readiness reports the open breaker.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Pool, PoolClient } from '@neondatabase/serverless';
 import type { IPolicy } from 'cockatiel';
 import { withClient, withTransaction, type Tx } from '../adapters/db.ts';
-import { dependencyFailure, resilientPolicy, type ResilienceOptions } from '../adapters/resilience.ts';
+import { dependencyFailure, resilientPolicy, settingsLike, type ResilienceOptions } from '../adapters/resilience.ts';
 import type { S3Sender } from '../adapters/s3.ts';
 
 export { dependencyFailure };
-
-const defaults = (o: ResilienceOptions = {}): ResilienceOptions => ({
-  threshold: 5,
-  halfOpenAfterMs: 2_000,
-  maxAttempts: 3,
-  initialDelayMs: 50,
-  maxDelayMs: 1_000,
-  handles: dependencyFailure,
-  ...o,
-});
 
 // ------------------------------------------------------------------ Postgres
 
@@ -50,8 +39,9 @@ export interface GuardedPool {
   session<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
 }
 
+/** `opts` and `breaker`: a test's own breaker, with the "postgres" settings but for `opts`. */
 export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postgres'): GuardedPool {
-  const policy: IPolicy = resilientPolicy(breaker, defaults(opts));
+  const policy: IPolicy = resilientPolicy(breaker, settingsLike('postgres', opts));
   return {
     pool,
     query: (sql, params) => policy.execute(() => pool.query(sql, params as unknown[])) as never,
@@ -64,28 +54,25 @@ export function guardPool(pool: Pool, opts?: ResilienceOptions, breaker = 'postg
 
 export type { S3Sender };
 
+/** `opts` and `breaker`: a test's own breaker, with the "s3" settings but for `opts`. */
 export function guardS3(s3: S3Client, opts?: ResilienceOptions, breaker = 's3'): S3Sender {
-  const policy = resilientPolicy(breaker, defaults(opts));
+  const policy = resilientPolicy(breaker, settingsLike('s3', opts));
   return { send: ((cmd: Parameters<S3Client['send']>[0]) => policy.execute(() => s3.send(cmd))) as S3Client['send'] };
 }
 
 // ------------------------------------------------------------------ any other client
 
 /**
- * Route the named async methods of `target` through breaker `breaker`; the rest
- * pass through. For a client this module does not know yet, e.g. a model as
- * `guardMethods('llm', model, ['doGenerate', 'doStream'], { maxAttempts: 1 })`:
- * a 30 s call is not retried in place, but an unreachable provider stops being
- * called until the half-open probe succeeds. (LLM steps use withLlm in
- * shared/llm/run.ts, which puts the same "llm" breaker in front of a fallback.)
+ * Route the named async methods of `target` through breaker `breaker` (a production
+ * one, or one registered with registerBreaker); the rest pass through. For a client
+ * this module does not know yet, e.g. a model as
+ * `guardMethods('llm', model, ['doGenerate', 'doStream'])`: with the "llm" settings a
+ * 30 s call is not retried in place, but an unreachable provider stops being called
+ * until the half-open probe succeeds. (LLM steps use withLlm in shared/llm/run.ts,
+ * which puts the same "llm" breaker in front of a fallback.)
  */
-export function guardMethods<T extends object, K extends keyof T>(
-  breaker: string,
-  target: T,
-  methods: readonly K[],
-  opts?: ResilienceOptions,
-): T {
-  const policy = resilientPolicy(breaker, defaults(opts));
+export function guardMethods<T extends object, K extends keyof T>(breaker: string, target: T, methods: readonly K[]): T {
+  const policy = resilientPolicy(breaker);
   const wrapped = new Map<PropertyKey, unknown>();
   for (const m of methods) {
     const fn = target[m];

@@ -5,7 +5,7 @@
 // not there, a bucket that does not exist.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../shared/adapters/db.ts';
-import { namedBreaker } from '../../shared/adapters/resilience.ts';
+import { isTransient, namedBreaker, registerBreaker } from '../../shared/adapters/resilience.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
 import { healthApp } from '../../infra/bridge/health.ts';
@@ -90,7 +90,7 @@ describe('health endpoints', () => {
   it('is not ready while the Postgres breaker is open; other open breakers are only listed', async () => {
     const app = healthApp({ bridge: () => b.bridge, pool: db.pool, s3, bucket: env.S3_BUCKET });
     const refused = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-    const other = namedBreaker('some-api', { threshold: 1 });
+    const other = registerBreaker('some-api', { threshold: 1, halfOpenAfterMs: 10_000, handles: isTransient, maxAttempts: 1, initialDelayMs: 0, maxDelayMs: 0 });
     await other.execute(refused).catch(() => {});
     let r = await readyz(app);
     expect(r.status).toBe(200);

@@ -8,7 +8,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool } from '../../shared/adapters/db.ts';
-import { BrokenCircuitError, breakerStates, namedBreaker } from '../../shared/adapters/resilience.ts';
+import { BrokenCircuitError, breakerStates, dependencyFailure, namedBreaker, registerBreaker } from '../../shared/adapters/resilience.ts';
 import { createS3 } from '../../shared/adapters/s3.ts';
 import { loadEnv } from '../../shared/config.ts';
 import { classify } from '../../shared/contract/errors.ts';
@@ -140,7 +140,8 @@ describe('circuit breakers', () => {
         return `echo ${prompt}`;
       },
     };
-    const llm = guardMethods('llm-test', model, ['doGenerate'], { threshold: 2, halfOpenAfterMs: 200, maxAttempts: 1 });
+    registerBreaker('llm-test', { threshold: 2, halfOpenAfterMs: 200, handles: dependencyFailure, maxAttempts: 1, initialDelayMs: 50, maxDelayMs: 1_000 });
+    const llm = guardMethods('llm-test', model, ['doGenerate']);
     const seen = events('llm-test');
     for (let i = 0; i < 2; i++) await expect(llm.doGenerate('x')).rejects.toThrow(/ECONNREFUSED/);
     await expect(llm.doGenerate('x')).rejects.toBeInstanceOf(BrokenCircuitError);

@@ -15,7 +15,7 @@ import {
   recordReviewOpened,
   shutdownMetrics,
 } from '../../shared/adapters/metrics.ts';
-import { namedBreaker, resetBreakers } from '../../shared/adapters/resilience.ts';
+import { namedBreaker, registerBreaker, resetBreakers, settingsLike } from '../../shared/adapters/resilience.ts';
 
 const cfg = { METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'metrics-test' };
 
@@ -77,7 +77,7 @@ describe('metrics', () => {
     recordReviewOpened('finality_review');
     recordReviewAnswered('governance_review', 'reject');
     recordCertificate('RESOLVED');
-    const b = namedBreaker('llm', { threshold: 1, halfOpenAfterMs: 60_000 });
+    const b = registerBreaker('llm', settingsLike('llm', { threshold: 1 }));
     await b.execute(() => Promise.reject(Object.assign(new Error('down'), { code: 'ECONNREFUSED' }))).catch(() => {});
     namedBreaker('postgres');
     const t = await metricsText();
