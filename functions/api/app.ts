@@ -13,7 +13,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { secureHeaders } from 'hono/secure-headers';
 import { PROMETHEUS_CONTENT_TYPE, metricsEnabled, metricsText } from '../../shared/adapters/metrics.ts';
 import { logger } from '../../shared/log.ts';
-import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { authenticate, authSetup } from './auth.ts';
 import type { ApiApp, ApiDeps, Vars } from './context.ts';
 import { errorResponse, toErrorResponse, validationHook } from './errors.ts';
@@ -35,7 +34,6 @@ export function createApi(deps: ApiDeps): ApiApp {
   if (auth.open) {
     log.warn('API_DEV_MODE=true and no API token configured: every request is treated as agent:api, unauthenticated. Development only.');
   }
-  const policies = deps.policies ?? policySourceFromEnv(deps.env);
   const app: ApiApp = new OpenAPIHono<{ Variables: Vars }>({ defaultHook: validationHook });
 
   app.use('*', requestId);
@@ -47,7 +45,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   app.use('/v1/*', limitBody);
   app.use('/v1/*', noStore);
 
-  registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies });
+  registerRoutes({ app, deps, db: deps.db, authz: deps.authz, log, policies: deps.policies });
   // The console (GET / and /ui/...): a public shell whose script calls /v1 with the token.
   uiRoutes(app, (err) => log.warn({ err }, 'console assets not found: GET /ui/ answers 503'));
 

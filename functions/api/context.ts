@@ -9,24 +9,17 @@ import type { Authorizer, AuthzAdmin } from '../../shared/adapters/authz.ts';
 import type { Env } from '../../shared/config.ts';
 import type { Logger } from '../../shared/log.ts';
 import type { PolicySource } from '../../shared/policy/load.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
 import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Queryable } from '../../shared/store/db.ts';
 import { getScope, type Scope } from '../../shared/store/scopes.ts';
 import { ApiError, scopeNotFound } from './errors.ts';
 import { recordAccess } from './queries.ts';
 
-export interface ApiDeps {
-  env: Env;
-  /** Postgres behind its breaker (createDeps().db). */
-  db: GuardedPool;
-  /** OpenFGA checks; fail closed. */
-  authz: Authorizer;
-  /** Writes the scope's link to the swarm when a scope is created. */
-  authzAdmin: AuthzAdmin;
+/** What the API reads from the one dependency container (shared/runtime/deps.ts), and its bus. */
+export interface ApiDeps extends Pick<Deps, 'env' | 'db' | 'authz' | 'authzAdmin' | 'policies'> {
   nc: NatsConnection;
   js: JetStreamClient;
-  /** governance.yaml / finality.yaml; default from GOVERNANCE_PATH / FINALITY_PATH. */
-  policies?: PolicySource;
   log?: Logger;
   /** Aborted at shutdown: open event streams end, new ones are refused. */
   shutdown?: AbortSignal;

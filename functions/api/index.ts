@@ -1,7 +1,8 @@
 // The API as a function module: `app` (web-standard fetch) and `handler` (AWS Lambda
 // behind API Gateway, a function URL or an ALB). Importing it does nothing else (a
 // process that loads function modules, like the bridge, must not need an API token):
-// the app is built, and NATS connected, on the first request. On Lambda the
+// the app is built on the process's dependency container (processDeps), and NATS
+// connected, on the first request. On Lambda the
 // token configuration is checked at cold start, so a deployment without one fails to
 // start instead of answering errors.
 // Locally, `npm run api` (infra/api/main.ts) serves the same createApi().
@@ -9,7 +10,6 @@
 // hono/aws-lambda's streamHandle instead of `handler` (not done here).
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
-import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
 import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { ConfigError, config } from '../../shared/config.ts';
@@ -27,7 +27,7 @@ async function build(): Promise<ApiApp> {
   const deps = processDeps();
   const nc = await connectBus(env, 'api', BUS_IDENTITY.api);
   const { js } = await jetStream(nc);
-  return createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: createAuthzAdmin(env), nc, js });
+  return createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: deps.authzAdmin, policies: deps.policies, nc, js });
 }
 
 export const app = new Hono();

@@ -23,7 +23,7 @@ import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
-import { llmFor, services } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/swarm/services.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */
@@ -34,7 +34,7 @@ export const { app, handler } = step;
 
 async function assess(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
-  const svc = services(ctx.deps);
+  const { deps } = ctx;
   const state = await readState(db, msg.scope);
   if (!stillAt(state, 'FactsExtracted', adv.epoch)) return movedOn();
 
@@ -50,13 +50,13 @@ async function assess(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepCo
 
   let report: DriftReport & { tier: 'llm' | 'fallback'; fallback_reason?: string };
   if (act.activate || !memory.lastHash) {
-    const current = head ? await loadFactsSnapshot(db, svc.factsObjects, msg.scope, head.version) : null;
+    const current = head ? await loadFactsSnapshot(db, deps.factsObjects, msg.scope, head.version) : null;
     // The baseline is the facts version this agent last assessed (its memory), not the
     // version before the newest document: every document that arrived since the last
     // assessment is new to this one (several arrive during one cycle). A version not in
     // the index (the sha of a facts artifact from before migration 009) reads as none.
     const seen = memory.lastHash;
-    const previous = seen ? (seen === head?.version ? current : await loadFactsSnapshot(db, svc.factsObjects, msg.scope, seen)) : null;
+    const previous = seen ? (seen === head?.version ? current : await loadFactsSnapshot(db, deps.factsObjects, msg.scope, seen)) : null;
     const contradicts = await queryEdges(db, msg.scope, { kinds: ['contradicts'] });
     const open = contradicts.filter((e) => e.status === 'active');
     const newDocs = new Set(current?.order.filter((d) => !previous?.order.includes(d)) ?? []);
@@ -66,14 +66,14 @@ async function assess(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepCo
       : { level: 'none' as const, types: [], notes: ['no facts yet'], references: [] };
     const out = await withLlm({
       step: 'drift',
-      ...llmFor(svc, 'drift'),
+      ...llmFor(deps, 'drift'),
       run: (model, signal) =>
         analyzeDrift(model, { current, previous, openContradictions: open.map((e) => e.metadata), deterministic: { level: base.level, types: base.types, notes: base.notes } }, signal),
       fallback: () => ({ level: base.level, types: base.types, notes: base.notes }),
     });
     report = { ...base, ...out.value, tier: out.tier, ...(out.fallbackReason ? { fallback_reason: out.fallbackReason } : {}) };
   } else {
-    const prev = await svc.artifacts.latest(msg.scope, 'drift');
+    const prev = await deps.artifacts.latest(msg.scope, 'drift');
     const d = prev ? DriftDocument.parse(prev.document) : { level: 'none' as const, types: [], notes: [], references: [] };
     report = { level: d.level, types: d.types as DriftReport['types'], notes: [...d.notes, `not re-assessed: ${act.reasons.join('; ')}`], references: d.references as DriftReport['references'], tier: 'fallback' };
   }
@@ -82,9 +82,9 @@ async function assess(adv: Payload<'state.advanced'>, msg: Envelope, ctx: StepCo
   // The drift artifact is still one pointer replaced by compare-and-swap. This report does
   // not depend on the version it replaces, so a lost race is retried here, on the new
   // version, rather than thrown (a redelivery each, and a dead letter after max_deliver).
-  let published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: (await svc.artifacts.latest(msg.scope, 'drift'))?.pointer.sha256 ?? null });
+  let published = await deps.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: (await deps.artifacts.latest(msg.scope, 'drift'))?.pointer.sha256 ?? null });
   for (let attempt = 2; !published.ok && attempt <= PUBLISH_ATTEMPTS; attempt++) {
-    published = await svc.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: published.current?.sha256 ?? null });
+    published = await deps.artifacts.publish(msg.scope, 'drift', doc, { writer: AGENT, expected: published.current?.sha256 ?? null });
   }
   if (!published.ok) throw new TransientError('drift_artifact_conflict', `the drift artifact was replaced by another writer ${PUBLISH_ATTEMPTS} times in a row; retrying later`);
 

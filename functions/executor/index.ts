@@ -20,7 +20,6 @@ import { advanceState } from '../../shared/store/state.ts';
 import { authorizeAnswer } from '../../shared/swarm/answers.ts';
 import { applyDeadline } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
-import { services } from '../../shared/swarm/services.ts';
 
 const AGENT = 'executor';
 
@@ -108,8 +107,8 @@ async function onReview(r: Payload<'review.responded'>, msg: Envelope, ctx: Step
 async function onDeadline(p: Payload<'review.escalated'>, msg: Envelope, ctx: StepContext) {
   if (p.kind !== 'governance_review') return { result: { skipped: 'finality reviews are for the finality step' } };
   await authorize(ctx, msg.scope);
-  const svc = services(ctx.deps);
-  const policy = { deadlines: svc.policies.governance().policy.deadlines, now: svc.now() };
+  const { deps } = ctx;
+  const policy = { deadlines: deps.policies.governance().policy.deadlines, now: deps.now() };
   return ctx.commit((tx) =>
     applyDeadline(tx, msg, p, policy, async (d) => {
       // Rejected or set aside: the proposal is not applied, and nothing asks the planner again

@@ -14,6 +14,7 @@ import { message, type OutMessage, type Payload } from '../../shared/contract/me
 import { buildReviewRequest } from '../../shared/domain/review.ts';
 import { explainReview } from '../../shared/llm/agents.ts';
 import { withLlm } from '../../shared/llm/run.ts';
+import type { Deps } from '../../shared/runtime/deps.ts';
 import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import type { Tx } from '../../shared/store/db.ts';
@@ -24,7 +25,7 @@ import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeAnswer } from '../../shared/swarm/answers.ts';
 import { applyDeadline } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
-import { llmFor, services, type SwarmServices } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/swarm/services.ts';
 
 const AGENT = 'finality';
 
@@ -36,7 +37,7 @@ const notMine = { result: { skipped: 'governance reviews are for the executor' }
 
 type Explanation = { text: string; tier: 'llm' | 'fallback' };
 /** What happens in the round's transaction before it evaluates: an output instead of the round, or nothing to go on. */
-type Before = (tx: Tx, svc: SwarmServices, defaultDeferDays: number) => Promise<{ emit: OutMessage[]; result: Record<string, unknown> } | void>;
+type Before = (tx: Tx, deps: Deps, defaultDeferDays: number) => Promise<{ emit: OutMessage[]; result: Record<string, unknown> } | void>;
 
 async function onEvaluate(_p: Payload<'finality.evaluate'>, msg: Envelope, ctx: StepContext) {
   await authorize(ctx, msg.scope);
@@ -49,7 +50,7 @@ async function onAnswer(r: Payload<'review.responded'>, msg: Envelope, ctx: Step
   await authorize(ctx, msg.scope);
   await authorizeAnswer(ctx.deps, msg.scope, r.review_id, r.responder);
   const out = await round(msg, ctx, {
-    before: async (tx, _svc, defaultDeferDays) => {
+    before: async (tx, _deps, defaultDeferDays) => {
       try {
         await respondToFinalityReview(tx, { reviewId: r.review_id, option: r.option as 'approve_finality', scope: msg.scope, by: r.responder, accessId: r.access_id, ...(r.days ? { days: r.days } : {}), ...(r.note ? { note: r.note } : {}) }, { defaultDeferDays });
       } catch (err) {
@@ -67,8 +68,8 @@ async function onDeadline(p: Payload<'review.escalated'>, msg: Envelope, ctx: St
   if (p.kind !== 'finality_review') return notMine;
   await authorize(ctx, msg.scope);
   return round(msg, ctx, {
-    before: (tx, svc, defaultDeferDays) =>
-      applyDeadline(tx, msg, p, { deadlines: svc.policies.governance().policy.deadlines, now: svc.now() }, async (d) => {
+    before: (tx, deps, defaultDeferDays) =>
+      applyDeadline(tx, msg, p, { deadlines: deps.policies.governance().policy.deadlines, now: deps.now() }, async (d) => {
         // The grammar allows only defer for finality reviews; a policy saying otherwise is not applied.
         if (d.action !== 'defer') throw new PermanentError('invalid_fail_safe', `a finality review cannot fail safe to ${d.action}`);
         // Deferred as a human deferral is, for finality.yaml's review.defer_days; then the round runs as after an answer.
@@ -84,15 +85,15 @@ async function onDeadline(p: Payload<'review.escalated'>, msg: Envelope, ctx: St
  * from a read-only preview of the round about to be evaluated; none unless it is a REVIEW.
  */
 async function explain(ctx: StepContext, scope: string): Promise<Explanation | undefined> {
-  const svc = services(ctx.deps);
-  const preview = await previewFinality({ db: ctx.deps.db, policies: svc.policies }, scope);
+  const { deps } = ctx;
+  const preview = await previewFinality({ db: ctx.deps.db, policies: deps.policies }, scope);
   if (preview.evaluation.outcome !== 'REVIEW') return undefined;
-  const policy = svc.policies.finality().policy;
+  const policy = deps.policies.finality().policy;
   const { snapshot } = await loadSnapshot(ctx.deps.db, scope, policy);
   const request = buildReviewRequest(scope, snapshot, preview.evaluation, policy);
   const out = await withLlm({
     step: 'review-explanation',
-    ...llmFor(svc, 'review_explanation'),
+    ...llmFor(deps, 'review_explanation'),
     run: (model, signal) => explainReview(model, { review: request }, signal),
     // The deterministic explanation is already part of every review request.
     fallback: () => request.explanation,
@@ -102,15 +103,15 @@ async function explain(ctx: StepContext, scope: string): Promise<Explanation | u
 
 /** One evaluation round in one transaction, after what `before` records (an answer, a deadline). */
 async function round(msg: Envelope, ctx: StepContext, opts: { explanation?: Explanation | undefined; before?: Before }) {
-  const svc = services(ctx.deps);
-  const signer = await svc.signer().catch(() => null);
-  const defaultDeferDays = svc.policies.finality().policy.review.defer_days;
+  const { deps } = ctx;
+  const signer = await deps.signer().catch(() => null);
+  const defaultDeferDays = deps.policies.finality().policy.review.defer_days;
   let reviewCreated = false;
 
   const out = await ctx.commit(async (tx: Tx) => {
-    const instead = await opts.before?.(tx, svc, defaultDeferDays);
+    const instead = await opts.before?.(tx, deps, defaultDeferDays);
     if (instead) return instead;
-    const r = await evaluateScopeFinality({ db: tx, policies: svc.policies, signer }, { scope: msg.scope, messageId: msg.id });
+    const r = await evaluateScopeFinality({ db: tx, policies: deps.policies, signer }, { scope: msg.scope, messageId: msg.id });
     if (r.review) {
       // The review carries the trace of the evidence that raised it (a later round with nothing new keeps it):
       // the human's answer continues that trace.

@@ -12,19 +12,19 @@ import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { commitDecision, decideProposal, recordRetryableRejection, type GovernanceResult } from '../../shared/usecases/governance.ts';
-import { llmFor, services } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/swarm/services.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
 
 export const step = defineAgentStep('governance', STEP_BUDGETS.governance, { holds: true, on: { 'proposal.submitted': decide } });
 export const { app, handler } = step;
 
 async function decide(p: Payload<'proposal.submitted'>, msg: Envelope, ctx: StepContext) {
-  const svc = services(ctx.deps);
+  const { deps } = ctx;
   // Governance reads the drift itself; a proposer cannot vouch for it.
-  const drift = await loadLatestDrift(svc.artifacts, msg.scope);
+  const drift = await loadLatestDrift(deps.artifacts, msg.scope);
   const trace: TierTrace = {};
   const decided = await decideProposal(
-    { db: ctx.deps.db, policies: svc.policies, authz: ctx.deps.authz, tiers: llmTiers({ oversight: llmFor(svc, 'governance_oversight'), tools: llmFor(svc, 'governance_tools') }, trace) },
+    { db: deps.db, policies: deps.policies, authz: deps.authz, tiers: llmTiers({ oversight: llmFor(deps, 'governance_oversight'), tools: llmFor(deps, 'governance_tools') }, trace) },
     { ...p, scope: msg.scope, drift: { level: drift.level, types: [...drift.types] }, message_id: msg.id, ...(msg.trace ? { trace_id: msg.trace.traceparent.split('-')[1] } : {}) },
   );
   if (!decided.stored && decided.retryable) {

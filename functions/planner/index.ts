@@ -17,7 +17,7 @@ import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
-import { llmFor, services } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/swarm/services.ts';
 
 const AGENT = 'planner';
 
@@ -46,16 +46,16 @@ interface Feedback {
 /** Plan for the scope at DriftChecked `epoch`, after a rejection when `feedback` says so. */
 async function planAt(msg: Envelope, ctx: StepContext, epoch: number, feedback?: Feedback) {
   const db = ctx.deps.db;
-  const svc = services(ctx.deps);
+  const { deps } = ctx;
   const state = await readState(db, msg.scope);
   if (!stillAt(state, 'DriftChecked', epoch)) return movedOn();
-  const drift = await loadLatestDrift(svc.artifacts, msg.scope);
-  const policy = svc.policies.governance().policy;
+  const drift = await loadLatestDrift(deps.artifacts, msg.scope);
+  const policy = deps.policies.governance().policy;
   const ruleActions = suggestedActions(policy, drift);
   const said = feedback ? `${feedback.responder} rejected the previous plan${feedback.note ? `: "${feedback.note}"` : ' (no note)'}` : '';
   const plan = await withLlm({
     step: 'planner',
-    ...llmFor(svc, 'planner'),
+    ...llmFor(deps, 'planner'),
     run: (model, signal) =>
       planActions(model, { drift, rules: policy.rules, ruleActions, ...(feedback ? { feedback: { responder: feedback.responder, note: feedback.note } } : {}) }, signal),
     fallback: () => ({ actions: ruleActions, reasoning: `rule table (governance.yaml drift rules)${feedback ? `; asked again after ${said}` : ''}` }),

@@ -16,7 +16,7 @@ import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { templateBriefing } from '../../shared/swarm/briefing.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
-import { llmFor, services } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/swarm/services.ts';
 
 const AGENT = 'status';
 /** Events that always deserve a briefing; the rest at most once per interval. */
@@ -31,14 +31,14 @@ export const { app, handler } = step;
 
 async function run(msg: Envelope, ctx: StepContext) {
   const db = ctx.deps.db;
-  const svc = services(ctx.deps);
+  const { deps } = ctx;
   const memory = await loadMemory(db, msg.scope, AGENT);
   const act = ALWAYS.has(msg.type) ? { activate: true, reasons: [msg.type] } : activation([{ kind: 'timer', intervalMs: STATUS_INTERVAL_MS }], memory, { now: Date.now() });
   if (!act.activate) return { result: { skipped: act.reasons.join('; ') } };
 
   const [state, preview, edges, reviews, last] = await Promise.all([
     readState(db, msg.scope),
-    previewFinality({ db, policies: svc.policies }, msg.scope),
+    previewFinality({ db, policies: deps.policies }, msg.scope),
     queryEdges(db, msg.scope, { kinds: ['contradicts'] }),
     listPendingReviews(db, msg.scope),
     latestFinalityDecision(db, msg.scope),
@@ -61,7 +61,7 @@ async function run(msg: Envelope, ctx: StepContext) {
   const template = templateBriefing(summary);
   const text = await withLlm({
     step: 'status',
-    ...llmFor(svc, 'status'),
+    ...llmFor(deps, 'status'),
     run: (model, signal) => writeBriefing(model, { summary, template }, signal),
     fallback: () => template,
   });

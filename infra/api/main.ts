@@ -4,7 +4,6 @@
 //     NATS consumers are deleted), gives other requests API_SHUTDOWN_GRACE_MS to
 //     finish, drains NATS, ends the pool; exits 0 (1 if the grace ran out).
 import { serve } from '@hono/node-server';
-import { createAuthzAdmin } from '../../shared/adapters/authz.ts';
 import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
 import { initMetrics, shutdownMetrics } from '../../shared/adapters/metrics.ts';
@@ -42,7 +41,7 @@ try {
 }
 const { js } = await jetStream(nc);
 const stopping = new AbortController();
-const app = createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: createAuthzAdmin(env), nc, js, log, shutdown: stopping.signal });
+const app = createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: deps.authzAdmin, policies: deps.policies, nc, js, log, shutdown: stopping.signal });
 
 const server = serve({ fetch: app.fetch, port: env.API_PORT, hostname: env.API_HOST }, (info) => {
   log.info({ url: `http://${env.API_HOST}:${info.port}`, openapi: '/openapi.json' }, 'API listening');

@@ -3,11 +3,11 @@
 //   - runs them in-process, or over HTTP for those named in BRIDGE_FUNCTION_URLS;
 //   - serves /healthz, /readyz and /metrics (Prometheus) on BRIDGE_HEALTH_HOST:BRIDGE_HEALTH_PORT (loopback by default);
 //   - on SIGTERM/SIGINT (V3): stops fetching, finishes and acks what is in flight
-//     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, ends the pool, exits 0
+//     (up to BRIDGE_SHUTDOWN_GRACE_MS), drains NATS, closes the dependency container
+//     (the pool, the S3 client), exits 0
 //     (1 if the grace ran out first; those messages are redelivered).
 import { serve } from '@hono/node-server';
 import { connectBus, jetStream } from '../../shared/adapters/bus.ts';
-import { createS3 } from '../../shared/adapters/s3.ts';
 import { initMetrics, shutdownMetrics } from '../../shared/adapters/metrics.ts';
 import { initTelemetry } from '../../shared/adapters/telemetry.ts';
 import { configOrExit } from '../../shared/config.ts';
@@ -18,7 +18,6 @@ import { PostgresIdempotencyStore } from '../../shared/runtime/inbox/postgres.ts
 import { loadSteps } from '../../shared/runtime/load.ts';
 import { Bridge } from './bridge.ts';
 import { healthApp } from './health.ts';
-import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { consumersPending, reportLag } from './emf.ts';
 import { observeBridge, observeSwarm } from './metrics.ts';
 import { tick } from './ticker.ts';
@@ -41,12 +40,15 @@ const urls = Object.fromEntries(
     .filter(Boolean)
     .map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
 );
+// The one dependency container: the steps run in-process on it, and the health checks and
+// the timer read from it too.
 const deps = processDeps();
-const s3 = createS3(env);
 
 let bridge: Bridge | undefined;
 const health = serve({
-  fetch: healthApp({ bridge: () => bridge, pool: deps.db.pool, s3, bucket: env.S3_BUCKET }).fetch,
+  // The raw pool and S3 client, not the guarded ones: readiness reports what each answers
+  // now, beside the breakers' states, and its probes must not count against the breakers.
+  fetch: healthApp({ bridge: () => bridge, pool: deps.db.pool, s3: deps.s3Client, bucket: env.S3_BUCKET }).fetch,
   port: env.BRIDGE_HEALTH_PORT,
   // Loopback unless asked: readiness names what is down, nothing for other hosts to read.
   hostname: env.BRIDGE_HEALTH_HOST,
@@ -78,7 +80,6 @@ const cleanup =
     : undefined;
 
 const { js: tickJs, jsm } = await jetStream(nc);
-const policies = policySourceFromEnv(env);
 if (metricsOn) {
   observeBridge({ bridge: () => bridge, jsm, stream: env.NATS_STREAM, log });
   observeSwarm(deps.db, { overdueMs: env.METRICS_REVIEW_OVERDUE_MS, scopesMax: env.METRICS_SCOPES_MAX }, log);
@@ -96,7 +97,7 @@ const stopLagReport =
 const ticker =
   env.BRIDGE_TICK_MS > 0
     ? setInterval(() => {
-        tick(deps.db, tickJs, env.NATS_SUBJECT_PREFIX, env.BRIDGE_TICK_MS, Date.now(), { deadlines: () => policies.governance().policy.deadlines })
+        tick(deps.db, tickJs, env.NATS_SUBJECT_PREFIX, env.BRIDGE_TICK_MS, Date.now(), { deadlines: () => deps.policies.governance().policy.deadlines })
           .then((n) => n > 0 && log.info({ published: n }, 'timer tick published'))
           .catch((err: unknown) => log.warn({ err }, 'timer tick failed'));
       }, env.BRIDGE_TICK_MS).unref()
@@ -117,7 +118,6 @@ async function shutdown(signal: string): Promise<void> {
   if (!clean) log.warn('grace period over with messages still in flight; they will be redelivered');
   await nc.drain().catch((err: unknown) => log.warn({ err }, 'NATS drain failed'));
   await closeProcessDeps();
-  s3.destroy();
   await new Promise<void>((r) => {
     health.close(() => r());
     (health as { closeAllConnections?: () => void }).closeAllConnections?.();

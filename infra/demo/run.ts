@@ -9,7 +9,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createLocalJWKSet, compactVerify } from 'jose';
-import { createAuthorizer, createAuthzAdmin } from '../../shared/adapters/authz.ts';
 import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Env } from '../../shared/config.ts';
 import { createApi } from '../../functions/api/app.ts';
@@ -177,7 +176,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoReport> {
     swarm = await startSwarm(env);
     // The API publishes as itself: the bridge's credentials cannot submit a document.
     apiNc = await connectBus(env, 'demo', BUS_IDENTITY.api);
-    const api = createApi({ env, db: swarm.deps.db, authz: createAuthorizer(env), authzAdmin: createAuthzAdmin(env), nc: apiNc, js: (await jetStream(apiNc)).js, shutdown: stopping.signal });
+    // The API on the swarm's container: one set of clients and breakers for the process.
+    const { deps } = swarm;
+    const api = createApi({ env, db: deps.db, authz: deps.authz, authzAdmin: deps.authzAdmin, policies: deps.policies, nc: apiNc, js: (await jetStream(apiNc)).js, shutdown: stopping.signal });
     const base = await new Promise<string>((resolve) => {
       const host = o.serve?.host ?? '127.0.0.1';
       server = serve({ fetch: api.fetch, port: o.serve?.port ?? 0, hostname: host }, (info) => resolve(`http://${host}:${info.port}`));

@@ -1,77 +1,82 @@
-// What a step may use: Postgres, S3, OpenFGA and the inbox, each created once per
-// process on first use from configuration, behind its breaker. Tests build their
-// own with createDeps({ env, db, inbox, ... }).
+// The one dependency container: the clients (Postgres, S3, OpenFGA, the inbox) and the
+// swarm's services (policies, artifact stores, embeddings, models, signer, clock), each
+// built from configuration on first use, so a function that never touches S3 builds no
+// S3 client. Entry points build it (processDeps for the process-wide one, or createDeps)
+// and everyone reads from it: steps as ctx.deps, the API, the bridge's health checks and
+// timer. Tests pass what they replace: createDeps({ env, db, model, now, ... }).
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Pool } from '@neondatabase/serverless';
 import type { Tx } from '../adapters/db.ts';
-import { createAuthorizer, type Authorizer } from '../adapters/authz.ts';
+import { createAuthorizer, createAuthzAdmin, type Authorizer, type AuthzAdmin } from '../adapters/authz.ts';
 import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { config, type Env } from '../config.ts';
+import { swarmServiceBuilders, type SwarmServices } from '../swarm/services.ts';
 import { guardPool, guardS3, type GuardedPool, type S3Sender } from './guarded.ts';
 import { groupedInbox } from './inbox/grouping.ts';
 import { PostgresIdempotencyStore } from './inbox/postgres.ts';
 import type { IdempotencyStore } from './inbox/store.ts';
 
-export interface Deps {
+export interface Deps extends Readonly<SwarmServices> {
   readonly env: Env;
-  /** Postgres through the "postgres" breaker. */
+  /** Postgres through the "postgres" breaker (its `pool` is the raw pool). */
   readonly db: GuardedPool;
   /** S3 through the "s3" breaker: the one client the artifact and facts-object stores use. */
   readonly s3: S3Sender;
+  /**
+   * The client under `s3`, without the breaker: for readiness probes, which report what S3
+   * answers now (the breaker's state is reported beside it) and must not count against it.
+   */
+  readonly s3Client: S3Client;
   /** OpenFGA checks (fail closed; their own "openfga" breaker). */
   readonly authz: Authorizer;
+  /** OpenFGA tuple writes (a scope's link to the swarm; the "openfga-write" breaker). */
+  readonly authzAdmin: AuthzAdmin;
   readonly inbox: IdempotencyStore<Tx>;
   /** Close what was opened. */
   close(): Promise<void>;
 }
 
-export interface DepsOverrides {
-  env?: Env;
-  db?: GuardedPool;
-  s3?: S3Sender;
-  authz?: Authorizer;
-  inbox?: IdempotencyStore<Tx>;
-}
+/** What a caller provides instead of building it from `env` (tests; a shared pool). */
+export type DepsOverrides = Partial<Omit<Deps, 'close'>>;
 
-/**
- * The "s3" breaker's settings: those the artifact and facts-object stores gave it while
- * each wrapped its own client (an open breaker waits 10 s before its probe).
- */
-const S3_RESILIENCE = { halfOpenAfterMs: 10_000, initialDelayMs: 100, maxDelayMs: 2_000 } as const;
+type Built = Exclude<keyof Deps, 'env' | 'close'>;
 
-/** Dependencies created lazily: a function that never touches S3 never builds a client. */
+/** The container; each member is built on first use unless `o` provides it. */
 export function createDeps(o: DepsOverrides = {}): Deps {
   const env = o.env ?? config();
-  let db = o.db;
-  let s3 = o.s3;
-  let authz = o.authz;
-  let inbox = o.inbox;
-  let ownPool = false;
-  return {
-    env,
-    get db() {
-      if (!db) {
-        db = guardPool(createPool(env));
-        ownPool = true;
-      }
-      return db;
-    },
-    get s3() {
-      return (s3 ??= guardS3(createS3(env), S3_RESILIENCE));
-    },
-    get authz() {
-      return (authz ??= createAuthorizer(env));
-    },
-    get inbox() {
-      return (inbox ??= groupedInbox(new PostgresIdempotencyStore(this.db), env.INBOX_GROUP_MAX));
-    },
-    async close() {
-      if (ownPool && db) await db.pool.end().catch(() => {});
-    },
+  const own: { pool?: Pool; s3?: S3Client } = {};
+  const builders: { [K in Built]: (d: Deps) => Deps[K] } = {
+    db: () => guardPool((own.pool = createPool(env))),
+    s3Client: () => (own.s3 = createS3(env)),
+    s3: (d) => guardS3(d.s3Client),
+    authz: () => createAuthorizer(env),
+    authzAdmin: () => createAuthzAdmin(env),
+    inbox: (d) => groupedInbox(new PostgresIdempotencyStore(d.db), env.INBOX_GROUP_MAX),
+    ...swarmServiceBuilders(env),
   };
+  const deps = {
+    env,
+    async close() {
+      if (own.pool) await own.pool.end().catch(() => {});
+      own.s3?.destroy();
+    },
+  } as Deps;
+  const made = new Map<Built, unknown>(Object.entries(o).filter(([k, v]) => k !== 'env' && v !== undefined) as [Built, unknown][]);
+  for (const key of Object.keys(builders) as Built[]) {
+    Object.defineProperty(deps, key, {
+      enumerable: true,
+      get: () => {
+        if (!made.has(key)) made.set(key, builders[key](deps));
+        return made.get(key);
+      },
+    });
+  }
+  return deps;
 }
 
 let shared: Deps | undefined;
-/** The process-wide dependencies every step uses unless given others. */
+/** The process-wide container: what every step uses unless given another, and what the entry points read. */
 export function processDeps(): Deps {
   return (shared ??= createDeps());
 }

@@ -17,7 +17,7 @@ import { appendEvent } from '../store/context-log.ts';
 import type { StagedDocument } from '../store/facts-queue.ts';
 import { loadTerms } from '../store/figures.ts';
 import { unembeddedClaims } from '../store/graph.ts';
-import { llmFor, services } from './services.ts';
+import { llmFor } from './services.ts';
 
 export interface ReadDocument {
   staged: StagedDocument;
@@ -27,15 +27,15 @@ export interface ReadDocument {
 
 export async function readDocument(msg: Envelope, ctx: Pick<StepContext, 'deps' | 'signal' | 'log'>, agent: string): Promise<ReadDocument> {
   const doc = payloadOf('doc.submitted', msg.payload);
-  const svc = services(ctx.deps);
-  const { db, env } = ctx.deps;
+  const { deps } = ctx;
+  const { db, env } = deps;
   const limits = limitsFromEnv(env);
   let extracted: Awaited<ReturnType<typeof withLlm<DocumentFacts>>>;
   try {
     assertDocumentSize(doc.text, limits);
     extracted = await withLlm<DocumentFacts>({
       step: 'facts',
-      ...llmFor(svc, 'facts'),
+      ...llmFor(deps, 'facts'),
       run: (model, signal) => extractFactsWithLlm(model, { title: doc.title, text: doc.text }, signal),
       fallback: () => extractOffline(doc.text, limits, { workers: env.EXTRACT_WORKERS, timeoutMs: env.EXTRACT_TIMEOUT_MS, workerFile: env.EXTRACT_WORKER_FILE || undefined, signal: ctx.signal }),
     });
@@ -62,9 +62,9 @@ export async function readDocument(msg: Envelope, ctx: Pick<StepContext, 'deps' 
   const texts = textsToEmbed(facts, terms);
   const vectorOf = new Map<string, number[]>();
   let embedError: string | undefined;
-  if (svc.embeddings.enabled && texts.length) {
+  if (deps.embeddings.enabled && texts.length) {
     try {
-      const out = await svc.embeddings.embed(texts, { signal: ctx.signal });
+      const out = await deps.embeddings.embed(texts, { signal: ctx.signal });
       texts.forEach((t, i) => out.vectors[i] && vectorOf.set(t, out.vectors[i]!));
     } catch (err) {
       // The worker being down never loses a claim: it is stored without a vector and matched by its words.
@@ -77,7 +77,7 @@ export async function readDocument(msg: Envelope, ctx: Pick<StepContext, 'deps' 
   let pendingVectors: number[][] = [];
   if (pending.length) {
     try {
-      pendingVectors = (await svc.embeddings.embed(pending.map((n) => n.content), { signal: ctx.signal })).vectors;
+      pendingVectors = (await deps.embeddings.embed(pending.map((n) => n.content), { signal: ctx.signal })).vectors;
     } catch {
       pendingVectors = [];
     }
@@ -85,7 +85,7 @@ export async function readDocument(msg: Envelope, ctx: Pick<StepContext, 'deps' 
   const reembed = pending.slice(0, pendingVectors.length).map((n, i) => ({ nodeId: n.nodeId, vector: pendingVectors[i]! }));
 
   // This document's facts, an object of its own (immutable, same bytes on a retry); listed in facts_documents when digested.
-  const stored = await svc.factsObjects.put(msg.scope, doc.doc_id, { title: doc.title, kind: doc.kind, tier: extracted.tier, facts });
+  const stored = await deps.factsObjects.put(msg.scope, doc.doc_id, { title: doc.title, kind: doc.kind, tier: extracted.tier, facts });
   return {
     staged: {
       doc: { doc_id: doc.doc_id, title: doc.title, text: doc.text, kind: doc.kind, submitted_by: doc.submitted_by },

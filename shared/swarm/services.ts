@@ -1,14 +1,15 @@
-// What the agent steps use beyond the runtime's Deps: policies, the artifact stores,
-// the embeddings worker, the language model (none by default) and the certificate
-// signer. Built once per Deps from its configuration and its clients (S3 is Deps.s3);
-// tests provide their own.
-import { createAuthzAdmin, type AuthzAdmin } from '../adapters/authz.ts';
+// What the agent steps use beyond the runtime's clients: policies, the artifact stores,
+// the embeddings worker, the language model (none by default), the certificate signer
+// and the clock. They are fields of the one dependency container (shared/runtime/deps.ts,
+// ctx.deps); this module says how each is built from the configuration and the
+// container's S3 client.
+import type { Env } from '../config.ts';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
+import type { S3Sender } from '../adapters/s3.ts';
 import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
 import { LLM_ROLES, roleSettings, roleTimeoutVar, type LlmRole } from '../llm/roles.ts';
 import { LLM_BREAKER } from '../llm/run.ts';
 import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
-import type { Deps } from '../runtime/deps.ts';
 import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
 import { loadSigner, type CertificateSigner } from '../adapters/signer.ts';
 import { createFactsObjectStore, type FactsObjectStore } from '../store/facts-documents.ts';
@@ -21,7 +22,6 @@ export interface SwarmServices {
   embeddings: EmbeddingsClient;
   /** Undefined: no LLM configured, every step takes its deterministic fallback. */
   model: LanguageModel | undefined;
-  authzAdmin: AuthzAdmin;
   signer(): Promise<CertificateSigner>;
   /** Per-step LLM timeouts (ms). */
   llmTimeoutMs: number;
@@ -41,7 +41,7 @@ export interface LlmBinding {
   breaker: string;
 }
 
-export function llmFor(svc: SwarmServices, role: LlmRole): LlmBinding {
+export function llmFor(svc: Pick<SwarmServices, 'model' | 'roleModels' | 'roleTimeouts' | 'llmTimeoutMs'>, role: LlmRole): LlmBinding {
   const own = svc.roleModels[role];
   return {
     model: own === undefined ? svc.model : (own ?? undefined),
@@ -50,57 +50,46 @@ export function llmFor(svc: SwarmServices, role: LlmRole): LlmBinding {
   };
 }
 
-/** The per-role overrides the configuration names (one client per distinct model name). */
-function roleOverrides(env: Deps['env']): Pick<SwarmServices, 'roleModels' | 'roleTimeouts'> {
-  const roleModels: SwarmServices['roleModels'] = {};
-  const roleTimeouts: SwarmServices['roleTimeouts'] = {};
+/** The per-role models the configuration names (one client per distinct model name). */
+function roleModels(env: Env): SwarmServices['roleModels'] {
+  const models: SwarmServices['roleModels'] = {};
   const byName = new Map<string, LanguageModel | undefined>();
   for (const role of LLM_ROLES) {
     const s = roleSettings(env, role);
-    if (s.ownModel) {
-      if (!s.model) roleModels[role] = null;
-      else {
-        if (!byName.has(s.model)) byName.set(s.model, modelFromConfig({ ...env, LLM_MODEL: s.model }));
-        roleModels[role] = byName.get(s.model) ?? null;
-      }
+    if (!s.ownModel) continue;
+    if (!s.model) models[role] = null;
+    else {
+      if (!byName.has(s.model)) byName.set(s.model, modelFromConfig({ ...env, LLM_MODEL: s.model }));
+      models[role] = byName.get(s.model) ?? null;
     }
-    if (env[roleTimeoutVar(role)] !== undefined) roleTimeouts[role] = s.timeoutMs;
   }
-  return { roleModels, roleTimeouts };
+  return models;
 }
 
-const cache = new WeakMap<Deps, SwarmServices>();
+function roleTimeouts(env: Env): SwarmServices['roleTimeouts'] {
+  const timeouts: SwarmServices['roleTimeouts'] = {};
+  for (const role of LLM_ROLES) {
+    if (env[roleTimeoutVar(role)] !== undefined) timeouts[role] = roleSettings(env, role).timeoutMs;
+  }
+  return timeouts;
+}
 
-function build(deps: Deps): SwarmServices {
-  const env = deps.env;
-  let signer: Promise<CertificateSigner> | undefined;
+/** How the container builds each service on first use; `c.s3` is its S3 client behind the "s3" breaker. */
+export function swarmServiceBuilders(env: Env): { [K in keyof SwarmServices]: (c: { readonly s3: S3Sender }) => SwarmServices[K] } {
   return {
-    policies: policySourceFromEnv(env),
+    policies: () => policySourceFromEnv(env),
     // Both stores on the container's S3 client, behind its one "s3" breaker.
-    artifacts: createArtifactStore(deps.s3, env.S3_BUCKET),
-    factsObjects: createFactsObjectStore(deps.s3, env.S3_BUCKET),
-    embeddings: createEmbeddingsClient({ baseUrl: env.FACTS_WORKER_URL, dim: env.EMBEDDING_DIM }),
-    model: modelFromConfig(env),
-    authzAdmin: createAuthzAdmin(env),
-    signer: () => (signer ??= loadSigner(env)),
-    llmTimeoutMs: env.LLM_TIMEOUT_MS,
-    ...roleOverrides(env),
-    now: Date.now,
+    artifacts: (c) => createArtifactStore(c.s3, env.S3_BUCKET),
+    factsObjects: (c) => createFactsObjectStore(c.s3, env.S3_BUCKET),
+    embeddings: () => createEmbeddingsClient({ baseUrl: env.FACTS_WORKER_URL, dim: env.EMBEDDING_DIM }),
+    model: () => modelFromConfig(env),
+    signer: () => {
+      let signer: Promise<CertificateSigner> | undefined;
+      return () => (signer ??= loadSigner(env));
+    },
+    llmTimeoutMs: () => env.LLM_TIMEOUT_MS,
+    roleModels: () => roleModels(env),
+    roleTimeouts: () => roleTimeouts(env),
+    now: () => Date.now,
   };
-}
-
-export function services(deps: Deps): SwarmServices {
-  let s = cache.get(deps);
-  if (!s) {
-    s = build(deps);
-    cache.set(deps, s);
-  }
-  return s;
-}
-
-/** Tests: replace some services (a scripted model, a dead embeddings worker...) for these deps. */
-export function provideServices(deps: Deps, overrides: Partial<SwarmServices>): SwarmServices {
-  const s = { ...services(deps), ...overrides };
-  cache.set(deps, s);
-  return s;
 }

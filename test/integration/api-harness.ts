@@ -8,6 +8,7 @@ import { createApi, type ApiApp } from '../../functions/api/app.ts';
 import { createAuthorizer, createAuthzAdmin, type AuthzAdmin } from '../../shared/adapters/authz.ts';
 import { connectBus, jetStream, provisionStreams, type JetStreamClient, type JetStreamManager, type NatsConnection } from '../../shared/adapters/bus.ts';
 import { loadEnv, type Env } from '../../shared/config.ts';
+import { policySourceFromEnv } from '../../shared/policy/load.ts';
 import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { uniq } from '../support/ids.ts';
@@ -61,7 +62,7 @@ export async function startApi(): Promise<ApiHarness> {
   const guarded = guardPool(db.pool, undefined, uniq('pg-'));
   const admin = createAuthzAdmin(env);
   const build = (e: Env, extra: { shutdown?: AbortSignal } = {}) =>
-    createApi({ env: e, db: guarded, authz: createAuthorizer(e, { breaker: uniq('fga-') }), authzAdmin: createAuthzAdmin(e), nc, js, ...extra });
+    createApi({ env: e, db: guarded, authz: createAuthorizer(e, { breaker: uniq('fga-') }), authzAdmin: createAuthzAdmin(e), policies: policySourceFromEnv(e), nc, js, ...extra });
   const app = build(env);
   return {
     env,

@@ -2,7 +2,7 @@
 // OpenFGA, MinIO, the swarm's steps in-process) with the shipped governance.yaml
 // (governance review: 24h → escalate to group:review-leads, then 48h → reject; finality
 // review: 72h → defer) and a clock the test moves: the bridge's tick is called with a
-// `now`, and the steps read the same clock (SwarmServices.now).
+// `now`, and the steps read the same clock (Deps.now).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tick } from '../../infra/bridge/ticker.ts';
 import { startSwarm, type SwarmRuntime } from '../../infra/swarm/runtime.ts';
@@ -12,7 +12,6 @@ import type { FinalityReviewRequest } from '../../shared/domain/review.ts';
 import { createDeps } from '../../shared/runtime/deps.ts';
 import { inTransaction } from '../../shared/store/db.ts';
 import { upsertFinalityReview } from '../../shared/store/reviews.ts';
-import { provideServices } from '../../shared/swarm/services.ts';
 import { waitFor } from '../faults/support/env.ts';
 import { uniq } from '../support/ids.ts';
 import { startApi, token, type ApiHarness } from './api-harness.ts';
@@ -44,8 +43,7 @@ const deadlines = () => loadGovernancePolicy().policy.deadlines;
 beforeAll(async () => {
   h = await startApi();
   const env = { ...h.env, BRIDGE_DEPLOYMENT_ID: uniq('deadline-'), BRIDGE_HEALTH_PORT: 0, BRIDGE_INBOX_CLEANUP_MS: 0 };
-  const deps = createDeps({ env, db: h.guarded });
-  provideServices(deps, { now: () => clock ?? Date.now() });
+  const deps = createDeps({ env, db: h.guarded, now: () => clock ?? Date.now() });
   swarm = await startSwarm(env, { deps });
   // A second connection: the second bridge ticking at the same moment.
   nc2 = await connectBus(h.env, 'deadline-test-2', 'operator');

@@ -1,7 +1,7 @@
 // Per-file setup for the agent step tests: the real services (a database of the
 // file's own, an S3 bucket of its own, the shared OpenFGA store and facts-worker),
 // deps bound to them, and helpers to build envelopes, invoke a step and read rows.
-// Only the language model is scripted (provideServices(deps, { model })).
+// Only the language model is scripted (t.depsWith({ model }), an override of the container).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -14,7 +14,6 @@ import { createDeps, type Deps, type DepsOverrides } from '../../shared/runtime/
 import { guardPool, type GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Step } from '../../shared/runtime/step.ts';
 import { ensureScope } from '../../shared/usecases/scopes.ts';
-import { provideServices, type SwarmServices } from '../../shared/swarm/services.ts';
 import { recordAnswer } from './answers.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { uniq } from './ids.ts';
@@ -37,8 +36,8 @@ export interface SwarmTestEnv {
   admin: AuthzAdmin;
   /** Offline deps: no model, the real facts-worker. */
   deps: Deps;
-  /** Another Deps on the same database and bucket, with some services replaced, some settings changed, or another authorizer. */
-  depsWith(services?: Partial<SwarmServices>, env?: Partial<Env>, deps?: Pick<DepsOverrides, 'authz'>): Deps;
+  /** Another Deps on the same database and bucket, with some members replaced (a model, the clock...), some settings changed, or another authorizer. */
+  depsWith(overrides?: Omit<DepsOverrides, 'env' | 'db'>, env?: Partial<Env>, deps?: Pick<DepsOverrides, 'authz'>): Deps;
   /** A new scope, created and linked to the swarm in OpenFGA (ContextIngested, epoch 0). */
   scope(prefix?: string, opts?: { linked?: boolean; mode?: 'YOLO' | 'MITL' | 'MASTER' }): Promise<string>;
   close(): Promise<void>;
@@ -51,11 +50,8 @@ export async function swarmTestEnv(): Promise<SwarmTestEnv> {
   await ensureBucket(createS3(env), bucket);
   const guarded = guardPool(db.pool, undefined, uniq('pg-'));
   const admin = createAuthzAdmin(env);
-  const depsWith = (services: Partial<SwarmServices> = {}, over: Partial<Env> = {}, extra: Pick<DepsOverrides, 'authz'> = {}): Deps => {
-    const d = createDeps({ ...extra, env: { ...env, ...over }, db: guarded });
-    provideServices(d, services);
-    return d;
-  };
+  const depsWith = (overrides: Omit<DepsOverrides, 'env' | 'db'> = {}, over: Partial<Env> = {}, extra: Pick<DepsOverrides, 'authz'> = {}): Deps =>
+    createDeps({ ...extra, ...overrides, env: { ...env, ...over }, db: guarded });
   return {
     env,
     db,

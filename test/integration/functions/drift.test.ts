@@ -16,7 +16,6 @@ import type { Deps } from '../../../shared/runtime/deps.ts';
 import { DriftDocument } from '../../../shared/store/artifacts.ts';
 import { factsHead } from '../../../shared/store/facts-documents.ts';
 import { readState } from '../../../shared/store/state.ts';
-import { services } from '../../../shared/swarm/services.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
 import { acme, emitted, envelope, logEntries, run, settle, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -41,7 +40,7 @@ async function factsExtracted(scope: string, docs: (1 | 2 | 3 | 4 | 5)[]): Promi
 }
 
 const driftDoc = async (scope: string) => {
-  const d = await services(t.deps).artifacts.latest(scope, 'drift');
+  const d = await t.deps.artifacts.latest(scope, 'drift');
   return d ? { pointer: d.pointer, doc: DriftDocument.parse(d.document) } : null;
 };
 
@@ -131,7 +130,7 @@ describe('drift', () => {
   it('another writer replacing the drift artifact between its read and its write: retried in the step, not thrown', async () => {
     const scope = await t.scope('d5-');
     const wake = await factsExtracted(scope, [1]);
-    const real = services(t.deps).artifacts;
+    const real = t.deps.artifacts;
     let raced = 0;
     const artifacts: typeof real = {
       ...real,

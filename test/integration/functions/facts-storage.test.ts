@@ -16,7 +16,6 @@ import { factsDocumentKey, factsHead, loadFactsSnapshot } from '../../../shared/
 import { advanceState } from '../../../shared/store/state.ts';
 import { nextFactsVersion } from '../../../shared/domain/facts-doc.ts';
 import { saveMemory } from '../../../shared/store/memory.ts';
-import { services } from '../../../shared/swarm/services.ts';
 import { emitted, envelope, invoke, rows, run, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
@@ -76,7 +75,7 @@ describe('facts storage', () => {
     expect(idx.every((r) => r.key === factsDocumentKey(scope, r.doc_id, r.hash))).toBe(true);
     expect(new Set(objects.map((o) => o.key))).toEqual(new Set(idx.map((r) => r.key)));
     expect(idx.reduce((s, r) => s + r.bytes, 0)).toBe(total);
-    const snap = await loadFactsSnapshot(t.guarded, services(t.deps).factsObjects, scope);
+    const snap = await loadFactsSnapshot(t.guarded, t.deps.factsObjects, scope);
     expect(snap!.order).toEqual(idx.map((r) => r.doc_id));
     expect(snap!.documents['doc-7']).toMatchObject({ title: 'Site report 7', kind: 'document', tier: 'fallback' });
     expect(snap!.documents['doc-7']!.facts.claims.length).toBeGreaterThan(0);
@@ -107,7 +106,7 @@ describe('facts storage', () => {
 
   it('a retry writes the same object; the same document again adds nothing; a changed one is a new object in the same place of the order', async () => {
     const scope = await t.scope('idem-');
-    const objects = services(t.deps).factsObjects;
+    const objects = t.deps.factsObjects;
     const first = await run(facts, t.deps, small(scope, 1));
     await run(facts, t.deps, small(scope, 2));
     const [row1] = await indexRows(scope);
@@ -140,7 +139,7 @@ describe('facts storage', () => {
   it('a scope with a facts artifact of the old layout (and drift remembering its sha): facts and drift run, ignoring it', async () => {
     const scope = await t.scope('old-');
     const legacy = { version: 1, scope, order: ['old-doc'], documents: { 'old-doc': { title: 'Old', kind: 'document', tier: 'fallback', facts: { claims: [], goals: [], risks: [] } } } };
-    const pub = await services(t.deps).artifacts.publish(scope, 'facts', legacy, { writer: 'facts', expected: null });
+    const pub = await t.deps.artifacts.publish(scope, 'facts', legacy, { writer: 'facts', expected: null });
     expect(pub.ok).toBe(true);
     await saveMemory(t.guarded, scope, 'drift', { lastHash: pub.ok ? pub.pointer.sha256 : null, activated: true });
 
@@ -149,7 +148,7 @@ describe('facts storage', () => {
     const res = await run(drift, t.deps, envelope('state.advanced', scope, { from: 'ContextIngested', to: 'FactsExtracted', epoch: 1 }));
     // The remembered sha is not a version of the index: the facts read as all new.
     expect(res.result).toMatchObject({ activated: true });
-    const d = await services(t.deps).artifacts.latest<{ facts_sha256: string; notes: string[] }>(scope, 'drift');
+    const d = await t.deps.artifacts.latest<{ facts_sha256: string; notes: string[] }>(scope, 'drift');
     expect(d!.document.facts_sha256).toBe((await factsHead(t.guarded, scope))!.version);
     expect(d!.document.notes).toContain('initial snapshot');
   });

@@ -11,7 +11,6 @@ import { listContradictions } from '../../../shared/store/contradictions.ts';
 import { queryEdges, queryNodes } from '../../../shared/store/graph.ts';
 import { advanceState, readState } from '../../../shared/store/state.ts';
 import { factsHead, loadFactsSnapshot } from '../../../shared/store/facts-documents.ts';
-import { services } from '../../../shared/swarm/services.ts';
 import { uniq } from '../../support/ids.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
 import { acme, count, emitted, envelope, invoke, logEntries, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
@@ -53,7 +52,7 @@ describe('facts, offline extractor', () => {
     expect(await hiringEdges(scope)).toEqual([]);
 
     // The scope's facts hold the document; facts.extracted names their version.
-    const artifact = await loadFactsSnapshot(t.guarded, services(t.deps).factsObjects, scope);
+    const artifact = await loadFactsSnapshot(t.guarded, t.deps.factsObjects, scope);
     expect(artifact!.order).toEqual(['acme-1']);
     expect(artifact!.documents['acme-1']).toMatchObject({ title: acme(1).title, kind: 'document', tier: 'fallback' });
     expect(artifact!.documents['acme-1']!.facts.claims).toHaveLength(offline.claims.length);
@@ -228,7 +227,7 @@ describe('facts, LLM path (scripted model)', () => {
     expect(nodes.find((n) => n.content === 'Revenue for Q3 was $2.1M')).toMatchObject({ metric: 'USD', value: { value: 2_100_000, period: 'Q3' } });
     expect(nodes.find((n) => n.kind === 'risk')).toMatchObject({ content: 'The talent market is tight', severity: 'high' });
     expect(nodes.find((n) => n.kind === 'assessment')).toMatchObject({ metadata: { risk_delta: 0.08, mitigated: false } });
-    const artifact = await loadFactsSnapshot(t.guarded, services(t.deps).factsObjects, scope);
+    const artifact = await loadFactsSnapshot(t.guarded, t.deps.factsObjects, scope);
     expect(artifact!.documents['acme-1']).toMatchObject({ tier: 'llm', facts: { assumptions: ['Pipeline converts at Q3 rates'] } });
   });
 

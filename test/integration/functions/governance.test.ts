@@ -15,7 +15,6 @@ import type { IdempotencyStore } from '../../../shared/runtime/inbox/store.ts';
 import type { Tx } from '../../../shared/store/db.ts';
 import { setScopeMode } from '../../../shared/store/scopes.ts';
 import { advanceState } from '../../../shared/store/state.ts';
-import { provideServices, services } from '../../../shared/swarm/services.ts';
 import { scriptedModel, type ScriptStep } from '../../support/scripted-model.ts';
 import { count, emitted, envelope, invoke, logEntries, rows, run, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -23,7 +22,7 @@ let t: SwarmTestEnv;
 let policyVersion: string;
 beforeAll(async () => {
   t = await swarmTestEnv();
-  policyVersion = services(t.deps).policies.governance().version;
+  policyVersion = t.deps.policies.governance().version;
 });
 afterAll(async () => t?.close());
 beforeEach(() => resetBreakers());
@@ -36,7 +35,7 @@ async function plannerTurn(drift: Drift = { level: 'low', types: [] }, mode?: 'Y
   const scope = await t.scope('g-', mode ? { mode } : {});
   await advanceState(t.guarded, { scope, from: 'ContextIngested', to: 'FactsExtracted', expectedEpoch: 0, source: 'test' });
   await advanceState(t.guarded, { scope, from: 'FactsExtracted', to: 'DriftChecked', expectedEpoch: 1, source: 'test' });
-  const pub = await services(t.deps).artifacts.publish(scope, 'drift', { ...drift, notes: [], references: [] }, { writer: 'test', expected: null });
+  const pub = await t.deps.artifacts.publish(scope, 'drift', { ...drift, notes: [], references: [] }, { writer: 'test', expected: null });
   expect(pub.ok).toBe(true);
   return scope;
 }
@@ -272,7 +271,6 @@ describe('governance modes and permissions', () => {
       commit: (req) => real.commit({ ...req, group: false, writes: async (tx) => { if (req.writes) await req.writes(tx); throw new Error('connection lost before COMMIT'); } }),
     };
     const failing = createDeps({ env: t.env, db: t.guarded, inbox: crashing });
-    provideServices(failing, services(t.deps));
     const res = await invoke(governance, failing, msg);
     expect(res.ok).toBe(false);
     expect(await count(t, 'SELECT count(*) AS n FROM decision_records WHERE scope_id = $1', [scope])).toBe(0);

@@ -15,7 +15,6 @@ import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { releaseId, type HoldAction } from '../../../shared/domain/hold.ts';
 import { changeHold } from '../../../shared/store/hold.ts';
 import { readState } from '../../../shared/store/state.ts';
-import { services } from '../../../shared/swarm/services.ts';
 import { acme, count, emitted, envelope, logEntries, recordedApproval, rows, run, settle, swarmTestEnv, type SwarmTestEnv } from '../../support/swarm.ts';
 
 let t: SwarmTestEnv;
@@ -25,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 const hold = async (scope: string, action: HoldAction, reason?: string) => {
-  const out = await t.guarded.transaction((tx) => changeHold(tx, services(t.deps).policies, { scope, action, by: 'user:operator', accessId: null, ...(reason ? { reason } : {}) }));
+  const out = await t.guarded.transaction((tx) => changeHold(tx, t.deps.policies, { scope, action, by: 'user:operator', accessId: null, ...(reason ? { reason } : {}) }));
   if (!out.ok) throw new Error(out.refused.message);
   return out;
 };
@@ -148,7 +147,7 @@ describe('a closed scope', () => {
     expect(await readState(t.guarded, scope)).toMatchObject({ node: 'ContextIngested', epoch: 0 });
     expect(await count(t, 'SELECT count(*) AS n FROM convergence_history WHERE scope_id = $1', [scope])).toBe(0);
     // Resume and pause are refused; a second close changes nothing.
-    const refuse = (action: HoldAction) => t.guarded.transaction((tx) => changeHold(tx, services(t.deps).policies, { scope, action, by: 'user:operator', accessId: null }));
+    const refuse = (action: HoldAction) => t.guarded.transaction((tx) => changeHold(tx, t.deps.policies, { scope, action, by: 'user:operator', accessId: null }));
     expect(await refuse('resume')).toMatchObject({ ok: false, refused: { code: 'scope_closed' } });
     expect(await refuse('pause')).toMatchObject({ ok: false, refused: { code: 'scope_closed' } });
     expect(await refuse('close')).toMatchObject({ ok: true, changed: false });

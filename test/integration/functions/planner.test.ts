@@ -12,7 +12,6 @@ import { resetBreakers } from '../../../shared/adapters/resilience.ts';
 import type { Envelope } from '../../../shared/contract/envelope.ts';
 import { suggestedActions } from '../../../shared/domain/governance.ts';
 import { loadLatestDrift } from '../../../shared/store/artifacts.ts';
-import { services } from '../../../shared/swarm/services.ts';
 import { scriptedModel } from '../../support/scripted-model.ts';
 import { acme, emitted, envelope, logEntries, run, settle, swarmTestEnv, types, type SwarmTestEnv } from '../../support/swarm.ts';
 
@@ -37,10 +36,9 @@ describe('planner', () => {
   it('offline: the rule table of governance.yaml for the current drift, plan.ready and the proposal DriftChecked → ContextIngested', async () => {
     const scope = await t.scope('p1-');
     const wake = await driftChecked(scope);
-    const svc = services(t.deps);
-    const current = await loadLatestDrift(svc.artifacts, scope);
+    const current = await loadLatestDrift(t.deps.artifacts, scope);
     expect(current).toMatchObject({ level: 'high', types: expect.arrayContaining(['contradiction']) });
-    const expected = suggestedActions(svc.policies.governance().policy, current);
+    const expected = suggestedActions(t.deps.policies.governance().policy, current);
     expect(expected).toContain('open_investigation');
 
     const res = await run(planner, t.deps, wake);
@@ -75,7 +73,7 @@ describe('planner', () => {
     const wake2 = await driftChecked(other);
     const bad = scriptedModel([{ tools: [{ name: 'recordPlan', args: { actions: ['Call The Board!'], reasoning: 'x' } }] }, { text: 'Done.' }]);
     const res2 = await run(planner, t.depsWith({ model: bad }), wake2);
-    const rules = suggestedActions(services(t.deps).policies.governance().policy, await loadLatestDrift(services(t.deps).artifacts, other));
+    const rules = suggestedActions(t.deps.policies.governance().policy, await loadLatestDrift(t.deps.artifacts, other));
     expect(emitted(res2, 'plan.ready').payload).toEqual({ actions: rules, tier: 'fallback' });
     expect((await logEntries(t, other, ['actions_planned']))[0]!.payload).toMatchObject({ fallback_reason: 'no_decision' });
   });

@@ -7,15 +7,18 @@ import { DocumentBody } from '../../../functions/api/schemas.ts';
 import type { Authorizer, AuthzAdmin } from '../../../shared/adapters/authz.ts';
 import { loadEnv } from '../../../shared/config.ts';
 import { ScopeId } from '../../../shared/contract/envelope.ts';
+import { policySourceFromEnv } from '../../../shared/policy/load.ts';
 import type { GuardedPool } from '../../../shared/runtime/guarded.ts';
 
 // Nothing here sends a request that reaches a dependency.
 const unused = new Proxy({}, { get: () => { throw new Error('dependency used'); } });
+const env = { ...loadEnv({ GSWARM_HOME: '/nonexistent' }), API_TOKEN: 'unit-test-token-0123456789' };
 const app = createApi({
-  env: { ...loadEnv({ GSWARM_HOME: '/nonexistent' }), API_TOKEN: 'unit-test-token-0123456789' },
+  env,
   db: unused as GuardedPool,
   authz: unused as Authorizer,
   authzAdmin: unused as AuthzAdmin,
+  policies: policySourceFromEnv(env),
   nc: unused as never,
   js: unused as never,
 });
