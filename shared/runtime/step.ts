@@ -57,6 +57,7 @@ export interface StepContext {
   /** Aborted when the step's time is up. Pass it to slow calls. */
   readonly signal: AbortSignal;
   readonly log: Logger;
+  /** The dependency container (clients, policies, stores, models...): read what the step needs from it. */
   readonly deps: Deps;
   /**
    * Run `writes` in one transaction together with the inbox's completion record,
