@@ -1,5 +1,6 @@
 // The whole swarm in one process: the bridge running every function in-process,
-// against the configured services. Used by the demo and the end-to-end tests;
+// against the configured services, on one dependency container (the caller's, or one
+// built here from `env`; stop() closes it). Used by the demo and the end-to-end tests;
 // `npm run bridge` is the same bridge as a long-running service.
 import type { Env } from '../../shared/config.ts';
 import { BUS_IDENTITY } from '../../shared/contract/bus-identity.ts';
