@@ -1,5 +1,5 @@
-// What one document changes in the semantic graph, besides its figures (those go
-// through the figures index, swarm/reconcile.ts): each claim without a figure is either
+// What one document changes in the semantic graph besides its figures, revisions and
+// goals (domain/figure-plan.ts and its siblings): each claim without a figure is either
 // a restatement of a claim the graph has — same sentence, or an embedding neighbour at
 // SAME_CLAIM_MIN_COSINE — or a node of its own; each risk is a node plus the assessment
 // the risk dimension reads. Pure: the caller reads the graph once, before this
@@ -13,6 +13,7 @@ import { cosine } from '../extract/compare.ts';
 import { matchClaim, type KnownClaim } from './match.ts';
 import { SAME_CLAIM_MIN_COSINE } from './similarity.ts';
 import type { NodeStatus, Severity } from './graph.ts';
+import type { GraphOp, GraphPlan, Target } from './graph-ops.ts';
 
 /** Impact of a risk on the scope's risk score, by severity; a mitigated risk counts half. */
 export const RISK_DELTA = { low: 0.02, medium: 0.05, high: 0.08, critical: 0.2 } as const;
@@ -27,8 +28,8 @@ export interface PlanClaim {
   span?: [number, number];
   /** The sentence's vector, when the embeddings worker gave one. */
   vector: number[] | null;
-  /** The node reconcile gave a claim that states a figure: it only gets its vector. */
-  figureNode?: string;
+  /** The node of a claim that states a figure (domain/figure-plan.ts): it only gets its vector. */
+  figureNode?: Target;
 }
 
 export interface PlanRisk {
@@ -56,34 +57,11 @@ export interface GraphNow {
 /** Per claim: the nearest current claims with a vector (any figure), best first, before this document's writes. */
 export type Neighbours = readonly (readonly { nodeId: string; similarity: number }[])[];
 
-/** A node this document inserts (by its op's index) or a node the graph has. */
-export type Target = { ref: number } | { nodeId: string };
-
-export type GraphOp =
-  | { op: 'embed'; nodeId: string; vector: number[] }
-  | {
-      op: 'claim';
-      /** The claim this one restates; without it (or if it is no longer a figure-free claim), a node of its own. */
-      match?: { target: Target; by: 'text' | 'embedding' };
-      content: string;
-      confidence: number;
-      section?: string;
-      span?: [number, number];
-      vector?: number[];
-    }
-  | { op: 'risk'; content: string; severity: Severity; mitigation?: string; riskDelta: number };
-
-export interface GraphPlan {
-  docId: string;
-  ops: GraphOp[];
-  /** Figure claims left without a vector (inserted claims without one are counted when applied). */
-  unembedded: number;
-}
-
 /** Vectors are stored as float4: compare as the database will. */
 const stored = (v: readonly number[]) => v.map(Math.fround);
 
-export function planGraphUpdate(doc: { docId: string; claims: readonly PlanClaim[]; risks: readonly PlanRisk[] }, now: GraphNow, neighbours: Neighbours): GraphPlan {
+/** The ops of claims without a figure and of risks; `first` is the index the first of them has in the document's plan. */
+export function planGraphUpdate(doc: { docId: string; claims: readonly PlanClaim[]; risks: readonly PlanRisk[] }, now: GraphNow, neighbours: Neighbours, first = 0): GraphPlan {
   const ops: GraphOp[] = [];
   let unembedded = 0;
   // Nodes given a vector by this document so far (by id or ref key), with what the neighbour query would see of them.
@@ -99,9 +77,9 @@ export function planGraphUpdate(doc: { docId: string; claims: readonly PlanClaim
         unembedded++;
         return;
       }
-      ops.push({ op: 'embed', nodeId: c.figureNode, vector: v });
-      const n = now.nodes.get(c.figureNode);
-      embedded.set(c.figureNode, { target: { nodeId: c.figureNode }, vector: stored(v), metric: true, content: n?.content ?? c.text, active: n ? active(n) : true });
+      ops.push({ op: 'embed', target: c.figureNode, vector: v });
+      const n = 'nodeId' in c.figureNode ? now.nodes.get(c.figureNode.nodeId) : undefined;
+      embedded.set(key(c.figureNode), { target: c.figureNode, vector: stored(v), metric: true, content: n?.content ?? c.text, active: n ? active(n) : true });
       return;
     }
     // The neighbour query at this point: the graph before the document, with this document's vectors in place.
@@ -129,7 +107,7 @@ export function planGraphUpdate(doc: { docId: string; claims: readonly PlanClaim
     ];
     const m = matchClaim(c.text, candidates, near.map((x) => ({ nodeId: key(x.target), similarity: x.similarity })));
     const target = m ? candidates.find((k) => k.nodeId === m.nodeId)!.target : undefined;
-    const ref = ops.length;
+    const ref = first + ops.length;
     ops.push({
       op: 'claim',
       ...(target ? { match: { target, by: m!.by } } : {}),

@@ -1,7 +1,7 @@
 // Is a newly extracted claim without a figure one the graph already has? The same
 // sentence (up to case and spacing) is; so is an embedding neighbour above a strict
 // similarity. Claims that state figures are matched through the figures index
-// instead (swarm/reconcile.ts), where a changed number is a contradiction, not a
+// instead (domain/figure-plan.ts), where a changed number is a contradiction, not a
 // paraphrase. Pure decision over the candidates the caller found.
 
 import { SAME_CLAIM_MIN_COSINE } from './similarity.ts';

@@ -1,7 +1,7 @@
 // Cosine thresholds for all-MiniLM-L6-v2 sentence embeddings, in one place: who
 // decides that two claims are the same, related or unrelated reads them from here.
 // Figures and goals compare subject phrases with thresholds of their own, per kind
-// of figure (extract/compare.ts, swarm/goals.ts).
+// of figure (extract/compare.ts, domain/goals.ts).
 
 /**
  * From measured claim pairs (facts-worker/tools/similarity_table.py): restatements of

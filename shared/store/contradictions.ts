@@ -3,7 +3,7 @@
 // it; every goal with its state. Read from the graph (contradicts edges, goal nodes)
 // and the figures index. Used by the API, the demo report, the eval and certificates.
 import type { Value } from '../extract/types.ts';
-import type { ContradictionMeta } from '../swarm/reconcile.ts';
+import type { ContradictionMeta } from '../domain/graph-ops.ts';
 import type { Queryable } from './db.ts';
 import { figuresOfNodes } from './figures.ts';
 

@@ -1,20 +1,11 @@
 // The figures index (migration 008): each figure a document states, with its subject
 // embedding, looked up by unit and nearest subject when a new document arrives; and
 // the terms (acronyms) a scope's documents define.
+import type { CandidateRead, FigureFact } from '../domain/figure-plan.ts';
 import type { Statement } from '../extract/types.ts';
 import { toVectorLiteral, type Queryable } from './db.ts';
 
-export interface FigureRow {
-  figureId: number;
-  nodeId: string;
-  docId: string;
-  metric: string;
-  subject: string;
-  subjectText: string;
-  vector: number[] | null;
-  statement: Statement;
-  sentence: string;
-}
+export type FigureRow = FigureFact;
 
 interface Raw {
   figure_id: string;
@@ -68,12 +59,22 @@ export async function candidateFigures(
   scope: string,
   opts: { metric: string; vector: readonly number[] | null; excludeDoc: string | null; limit?: number; revision?: boolean },
 ): Promise<FigureRow[]> {
+  const { near, unembedded } = await candidateFigureParts(q, scope, opts);
+  return [...near, ...unembedded];
+}
+
+/** candidateFigures in its two parts: the nearest subjects' figures, then those without a vector (newest first). */
+export async function candidateFigureParts(
+  q: Queryable,
+  scope: string,
+  opts: { metric: string; vector: readonly number[] | null; excludeDoc: string | null; limit?: number; revision?: boolean },
+): Promise<CandidateRead> {
   const limit = opts.limit ?? 24;
   const f = (opts.revision ? revisionMetricFilter : metricFilter)(opts.metric);
   const base = `FROM figures WHERE scope_id = $1 ${opts.revision ? '' : "AND status = 'current'"} AND doc_id <> $2 AND ${f.sql}`;
   // doc_id <> '' excludes nothing: document ids are never empty.
   const exclude = opts.excludeDoc ?? '';
-  const out: FigureRow[] = [];
+  const near: FigureRow[] = [];
   if (opts.vector) {
     // The subjects are sorted by distance, then each one's figures read newest first, by
     // subject key alone (so figures_subject_* is the only index that serves it). The outer
@@ -93,15 +94,17 @@ export async function candidateFigures(
         ORDER BY s.distance LIMIT $3`,
       [scope, exclude, limit, ...f.params, toVectorLiteral(opts.vector)],
     );
-    out.push(...rows.map(toRow));
+    near.push(...rows.map(toRow));
   }
   const { rows } = await q.query<Raw>(
     `SELECT ${COLS} ${base} ${opts.vector ? 'AND subject_embedding IS NULL' : ''} ORDER BY figure_id DESC LIMIT $3`,
     [scope, exclude, opts.vector ? limit : limit * 4, ...f.params],
   );
-  out.push(...rows.map(toRow));
-  return out;
+  return { near, unembedded: rows.map(toRow) };
 }
+
+/** Would a lookup of `metric` (candidateFigures, figuresWithValue) consider a figure of `other`? */
+export const sameMetricFamily = (metric: string, other: string) => (metric.startsWith('count:') ? other.startsWith('count:') : other === metric);
 
 /** Current figures of other documents whose value falls in [lo, hi], in the metric's family: who states a value a sentence denies. */
 export async function figuresWithValue(q: Queryable, scope: string, opts: { metric: string; lo: number; hi: number; excludeDoc: string; limit?: number }): Promise<FigureRow[]> {

@@ -29,10 +29,14 @@ import {
   type NodeStatus,
   type Severity,
 } from '../domain/graph.ts';
-import { CLAIM_NEIGHBOURS, type CurrentClaim, type GraphNow, type GraphPlan, type Neighbours, type PlanClaim, type Target } from '../domain/graph-plan.ts';
+import { pairKey } from '../domain/figure-plan.ts';
+import type { ContradictionMeta, GraphPlan, Target } from '../domain/graph-ops.ts';
+import { CLAIM_NEIGHBOURS, type CurrentClaim, type GraphNow, type Neighbours, type PlanClaim } from '../domain/graph-plan.ts';
 import { corroborate } from '../domain/match.ts';
 import { SAME_CLAIM_MIN_COSINE } from '../domain/similarity.ts';
+import { formatValue } from '../extract/compare.ts';
 import { inTransaction, num, toVectorLiteral, type Db, type Tx, type Queryable } from './db.ts';
+import { insertFigure, markRevised } from './figures.ts';
 
 export interface GraphNode extends NodeFields {
   nodeId: string;
@@ -564,6 +568,29 @@ export async function contradictionBetween(q: Queryable, scope: string, a: strin
   return (rowCount ?? 0) > 0;
 }
 
+/** Contradictions (any status) with both ends among these nodes, as domain/figure-plan.ts pairKey. */
+export async function contradictionPairsAmong(q: Queryable, scope: string, nodeIds: readonly string[]): Promise<Set<string>> {
+  if (nodeIds.length < 2) return new Set();
+  const { rows } = await q.query<{ source_id: string; target_id: string }>(
+    `SELECT source_id, target_id FROM graph_edges
+      WHERE scope_id = $1 AND kind = 'contradicts' AND superseded_at IS NULL AND source_id = ANY($2::uuid[]) AND target_id = ANY($2::uuid[])`,
+    [scope, [...new Set(nodeIds)]],
+  );
+  return new Set(rows.map((r) => pairKey(r.source_id, r.target_id)));
+}
+
+/** The current claim an upsert of this content would update (the lookup upsertNode makes without an id). */
+export async function claimWithContent(q: Queryable, scope: string, content: string): Promise<GraphNode | null> {
+  const { rows } = await q.query<NodeRow>(
+    `SELECT ${NODE_COLS} FROM graph_nodes WHERE scope_id = $1 AND kind = 'claim' AND content_hash = $2 AND superseded_at IS NULL ORDER BY version_id LIMIT 1`,
+    [scope, contentHash(content)],
+  );
+  return rows[0] ? toNode(rows[0]) : null;
+}
+
+/** A current claim as a document's plan sees it. */
+export const currentClaim = (n: GraphNode): CurrentClaim => ({ nodeId: n.nodeId, content: n.content, metric: n.metric, status: n.status, hasEmbedding: n.hasEmbedding });
+
 export interface GoalRow {
   nodeId: string;
   content: string;
@@ -614,21 +641,26 @@ export async function nearestClaims(
 // ------------------------------------------------------------------- a document's graph plan
 
 /**
- * What planGraphUpdate needs to know of the graph for these claims, read once before the
- * document's writes: same-text figure-free claims, nearest neighbours, and the nodes
- * involved. A figure claim's node gets this document's vector before the later claims
- * are matched, which may move it out of their nearest three: each figure claim earlier
- * in the document adds one neighbour to read, so the plan still sees the three the
- * graph would have returned at that point.
+ * What planGraphUpdate needs to know of the graph for the claims without a figure, read
+ * once before the document's writes: same-text figure-free claims, nearest neighbours,
+ * and the nodes involved (the figure claims' nodes come with the figures' read). A
+ * figure claim's node gets this document's vector before the later claims are matched,
+ * which may move it out of their nearest three: each figure claim earlier in the
+ * document adds one neighbour to read, so the plan still sees the three the graph would
+ * have returned at that point.
  */
-export async function readGraphForPlan(q: Queryable, scope: string, claims: readonly PlanClaim[]): Promise<{ now: GraphNow; neighbours: Neighbours }> {
+export async function readGraphForPlan(
+  q: Queryable,
+  scope: string,
+  claims: readonly (Pick<PlanClaim, 'text' | 'vector'> & { figure?: boolean })[],
+): Promise<{ now: GraphNow; neighbours: Neighbours }> {
   const sameText: (string | undefined)[] = [];
   const neighbours: { nodeId: string; similarity: number }[][] = [];
   const nodes = new Map<string, CurrentClaim>();
-  const keep = (n: GraphNode) => nodes.set(n.nodeId, { nodeId: n.nodeId, content: n.content, metric: n.metric, status: n.status, hasEmbedding: n.hasEmbedding });
+  const keep = (n: GraphNode) => nodes.set(n.nodeId, currentClaim(n));
   let reembedded = 0;
   for (const c of claims) {
-    if (c.figureNode) {
+    if (c.figure) {
       if (c.vector) reembedded++;
       sameText.push(undefined);
       neighbours.push([]);
@@ -641,52 +673,118 @@ export async function readGraphForPlan(q: Queryable, scope: string, claims: read
     near.forEach((n) => keep(n.node));
     neighbours.push(near.map((n) => ({ nodeId: n.node.nodeId, similarity: n.similarity })));
   }
-  const wanted = [...sameText.filter((x): x is string => !!x), ...claims.flatMap((c) => (c.figureNode ? [c.figureNode] : []))].filter((id) => !nodes.has(id));
+  const wanted = sameText.filter((x): x is string => !!x && !nodes.has(x));
   for (const n of (await currentNodesById(q, scope, wanted)).values()) keep(n);
   return { now: { nodes, sameText }, neighbours };
 }
 
 const docsOf = (n: { sourceRef: Record<string, unknown> }): string[] => (Array.isArray(n.sourceRef.docs) ? (n.sourceRef.docs as string[]) : []);
 
-/** Write a document's graph plan, in order, in the caller's transaction. Returns the claims left without a vector. */
-export async function applyGraphOps(tx: Tx, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number }> {
+/**
+ * Write a document's plan, in order, in the caller's transaction. Returns the claims left
+ * without a vector and the contradictions inserted (a pair written again is not new).
+ */
+export async function applyGraphOps(tx: Tx, scope: string, createdBy: string, plan: GraphPlan): Promise<{ unembedded: number; contradictionsFound: number }> {
   const doc = plan.docId;
   const ids = new Map<number, string>();
-  const idOf = (t: Target) => ('ref' in t ? ids.get(t.ref) : t.nodeId);
+  const idOf = (t: Target) => {
+    const id = 'ref' in t ? ids.get(t.ref) : t.nodeId;
+    if (!id) throw new PermanentError('plan_ref', `op ${(t as { ref: number }).ref} of the plan of ${doc} inserted no node`);
+    return id;
+  };
   let unembedded = plan.unembedded;
+  let contradictionsFound = 0;
   for (const [i, o] of plan.ops.entries()) {
-    if (o.op === 'embed') {
-      await setEmbedding(tx, o.nodeId, o.vector);
-    } else if (o.op === 'claim') {
-      const matched = o.match ? idOf(o.match.target) : undefined;
-      const existing = matched ? await getNode(tx, matched) : null;
-      // The match is read again here: restating the same node twice corroborates it twice.
-      if (existing && !existing.metric) {
+    switch (o.op) {
+      case 'resolve':
+        await upsertEdge(tx, { scope, kind: 'contradicts', sourceId: o.sourceId, targetId: o.targetId, status: 'resolved', createdBy, metadata: { resolved_by: createdBy, resolution: o.resolution } });
+        break;
+      case 'retire':
+        await markRevised(tx, scope, o.figureIds, doc);
+        break;
+      case 'restate-figure': {
+        // Read when written: a node restated twice by one document is corroborated twice.
+        const existing = await getNode(tx, o.nodeId);
+        if (!existing) throw new TransientError('node_race', `node ${o.nodeId} has no current version`);
         await upsertNode(tx, {
           scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy,
           confidence: corroborate(existing.confidence, o.confidence),
           sourceRef: { docs: [...new Set([...docsOf(existing), doc])] },
-          metadata: { [`restated_in_${doc}`]: o.match!.by },
-          ...(o.vector && !existing.hasEmbedding ? { embedding: o.vector } : {}),
+          metadata: { [`restated_in_${doc}`]: o.by },
         });
-        continue;
+        break;
       }
-      const w = await upsertNode(tx, {
-        scope, kind: 'claim', content: o.content, createdBy, confidence: o.confidence, sourceDoc: doc,
-        sourceRef: { docs: [doc] },
-        metadata: { ...(o.section ? { section: o.section } : {}), ...(o.span ? { span: o.span } : {}) },
-        ...(o.vector ? { embedding: o.vector } : {}),
-      });
-      if (!o.vector) unembedded++;
-      ids.set(i, w.id);
-    } else {
-      const node = await upsertNode(tx, { scope, kind: 'risk', content: o.content, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8, ...(o.mitigation ? { metadata: { mitigation: o.mitigation } } : {}) });
-      // The risk dimension reads assessments: each risk's estimated impact on the scope.
-      await upsertNode(tx, {
-        scope, kind: 'assessment', content: `Impact of risk: ${o.content}`, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8,
-        metadata: { risk_delta: o.riskDelta, risk_node_id: node.id, mitigated: Boolean(o.mitigation) },
-      });
+      case 'figure-claim': {
+        const w = await upsertNode(tx, {
+          scope, kind: 'claim', content: o.content, createdBy, confidence: o.confidence, sourceDoc: doc,
+          sourceRef: { docs: [doc] }, subject: o.subject, metric: o.metric, value: o.value, metadata: o.metadata,
+        });
+        ids.set(i, w.id);
+        break;
+      }
+      case 'figure':
+        await insertFigure(tx, { scope, nodeId: idOf(o.node), docId: doc, statement: o.statement, subjectText: o.subjectText, vector: o.vector, sentence: o.sentence });
+        break;
+      case 'contradiction': {
+        const mine = idOf(o.node);
+        const [a, b] = [mine, o.other].sort();
+        const side = (id: string) => {
+          const value = id === mine ? o.value : o.otherValue;
+          return { node_id: id, value, display: formatValue(value) };
+        };
+        const meta: ContradictionMeta = { ...o.meta, sides: [side(a!), side(b!)] };
+        const r = await upsertEdge(tx, { scope, kind: 'contradicts', sourceId: a!, targetId: b!, createdBy, metadata: meta as unknown as Record<string, unknown> });
+        if (r.action === 'insert') contradictionsFound++;
+        break;
+      }
+      case 'goal-state':
+        await upsertNode(tx, { scope, kind: 'goal', nodeId: o.nodeId, content: o.content, createdBy, status: o.status, metadata: o.metadata });
+        break;
+      case 'goal':
+        await upsertNode(tx, {
+          scope, kind: 'goal', content: o.content, createdBy, sourceDoc: doc, confidence: 0.8,
+          ...(o.subject !== undefined ? { subject: o.subject, metric: o.metric, value: o.value } : {}),
+          metadata: o.metadata,
+          ...(o.vector ? { embedding: o.vector } : {}),
+        });
+        break;
+      case 'embed':
+        await setEmbedding(tx, idOf(o.target), o.vector);
+        break;
+      case 'claim': {
+        const matched = o.match ? idOf(o.match.target) : undefined;
+        const existing = matched ? await getNode(tx, matched) : null;
+        // The match is read again here: restating the same node twice corroborates it twice.
+        if (existing && !existing.metric) {
+          await upsertNode(tx, {
+            scope, kind: 'claim', nodeId: existing.nodeId, content: existing.content, createdBy,
+            confidence: corroborate(existing.confidence, o.confidence),
+            sourceRef: { docs: [...new Set([...docsOf(existing), doc])] },
+            metadata: { [`restated_in_${doc}`]: o.match!.by },
+            ...(o.vector && !existing.hasEmbedding ? { embedding: o.vector } : {}),
+          });
+          break;
+        }
+        const w = await upsertNode(tx, {
+          scope, kind: 'claim', content: o.content, createdBy, confidence: o.confidence, sourceDoc: doc,
+          sourceRef: { docs: [doc] },
+          metadata: { ...(o.section ? { section: o.section } : {}), ...(o.span ? { span: o.span } : {}) },
+          ...(o.vector ? { embedding: o.vector } : {}),
+        });
+        if (!o.vector) unembedded++;
+        ids.set(i, w.id);
+        break;
+      }
+      case 'risk': {
+        const node = await upsertNode(tx, { scope, kind: 'risk', content: o.content, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8, ...(o.mitigation ? { metadata: { mitigation: o.mitigation } } : {}) });
+        // The risk dimension reads assessments: each risk's estimated impact on the scope.
+        await upsertNode(tx, {
+          scope, kind: 'assessment', content: `Impact of risk: ${o.content}`, createdBy, severity: o.severity, sourceDoc: doc, confidence: 0.8,
+          metadata: { risk_delta: o.riskDelta, risk_node_id: node.id, mitigated: Boolean(o.mitigation) },
+        });
+        break;
+      }
     }
   }
-  return { unembedded };
+  return { unembedded, contradictionsFound };
 }

@@ -1,9 +1,10 @@
 // The facts step's merge: staged documents into their scope's context log, facts
-// index and graph, in arrival order, by whoever holds the scope's facts lock. Figures,
-// revisions and goals go through reconcile (swarm/reconcile.ts); the other claims and
-// the risks are planned by domain/graph-plan.ts and written by store/graph.ts.
+// index and graph, in arrival order, by whoever holds the scope's facts lock. Each
+// document is read against its scope once (store/document-read.ts), planned
+// (domain/document-plan.ts: revisions, figures, goals, other claims, risks) and
+// written in order (store/graph.ts applyGraphOps).
 import { z } from 'zod';
-import { planGraphUpdate, type PlanClaim } from '../domain/graph-plan.ts';
+import { planDocument } from '../domain/document-plan.ts';
 import type { DocumentFacts } from '../extract/extract.ts';
 import { appendEvent } from '../store/context-log.ts';
 import { TransientError } from '../contract/errors.ts';
@@ -11,8 +12,8 @@ import { inTransaction, type Db, type Tx } from '../store/db.ts';
 import { recordFactsDocument } from '../store/facts-documents.ts';
 import { lockFactsScope, markDigested, pendingBefore, takePending, takeResult, type QueuedDocument } from '../store/facts-queue.ts';
 import { saveTerms } from '../store/figures.ts';
-import { applyGraphOps, readGraphForPlan } from '../store/graph.ts';
-import { reconcile } from './reconcile.ts';
+import { readDocumentForPlan } from '../store/document-read.ts';
+import { applyGraphOps } from '../store/graph.ts';
 
 /** What merging one document produced: the facts.extracted counts and the step's result. */
 export const DigestResult = z.object({
@@ -59,25 +60,15 @@ async function mergeDocument(tx: Tx, scope: string, agent: string, q: QueuedDocu
   const { version: factsSha } = await recordFactsDocument(tx, { scope, docId: doc.doc_id, seq, ...stored });
   await saveTerms(tx, scope, facts.acronyms, doc.doc_id);
 
-  // Figures, revisions and goals against what the scope already knows.
-  const r = await reconcile(tx, { scope, docId: doc.doc_id, agent, facts, terms, vectors: { of: (t) => vectorOf.get(t) ?? null } });
-
-  // Claims without a figure and risks: read the graph once, plan, write.
-  const claims: PlanClaim[] = facts.claims.map((c, i) => {
-    const figureNode = r.claimNodes.get(i);
-    return {
-      text: c.text, confidence: c.confidence, vector: vectorOf.get(c.text) ?? null,
-      ...(c.section ? { section: c.section } : {}), ...(c.span ? { span: c.span } : {}), ...(figureNode ? { figureNode } : {}),
-    };
-  });
-  const { now, neighbours } = await readGraphForPlan(tx, scope, claims);
-  const plan = planGraphUpdate({ docId: doc.doc_id, claims, risks: facts.risks }, now, neighbours);
-  const { unembedded } = await applyGraphOps(tx, scope, agent, plan);
+  // What the scope already knows, read once; then the document's writes, in order.
+  const input = { docId: doc.doc_id, facts, terms, vectors: { of: (t: string) => vectorOf.get(t) ?? null } };
+  const plan = planDocument(input, await readDocumentForPlan(tx, scope, input));
+  const { unembedded, contradictionsFound } = await applyGraphOps(tx, scope, agent, plan);
 
   const counts = {
     claims: facts.claims.length, goals: facts.goals.length, risks: facts.risks.length,
-    contradictions_found: r.contradictionsFound, contradictions_resolved: r.contradictionsResolved,
-    goals_changed: r.goalChanges.length, unembedded,
+    contradictions_found: contradictionsFound, contradictions_resolved: plan.contradictionsResolved,
+    goals_changed: plan.goalChanges.length, unembedded,
   };
   return {
     seq,
@@ -85,7 +76,7 @@ async function mergeDocument(tx: Tx, scope: string, agent: string, q: QueuedDocu
       facts_sha: factsSha,
       tier,
       counts,
-      result: { doc_id: doc.doc_id, tier, ...counts, figures_revised: r.figuresRevised, ...(facts.limits ? { extraction_limits: facts.limits } : {}), ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
+      result: { doc_id: doc.doc_id, tier, ...counts, figures_revised: plan.figuresRevised, ...(facts.limits ? { extraction_limits: facts.limits } : {}), ...(facts.dropped ? { llm_dropped: facts.dropped } : {}), ...(embedError ? { embed_error: embedError.slice(0, 200) } : {}) },
     },
   };
 }

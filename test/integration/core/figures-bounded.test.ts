@@ -11,9 +11,11 @@ import type { DocumentFacts, Revision } from '../../../shared/extract/extract.ts
 import type { Statement, Value } from '../../../shared/extract/types.ts';
 import { inTransaction, type Tx } from '../../../shared/store/db.ts';
 import { candidateFigures, insertFigure, markRevised } from '../../../shared/store/figures.ts';
-import { queryEdges, setEmbedding, unembeddedClaims, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
+import { applyGraphOps, queryEdges, setEmbedding, unembeddedClaims, upsertEdge, upsertNode } from '../../../shared/store/graph.ts';
+import { readDocumentForPlan } from '../../../shared/store/document-read.ts';
+import { planDocument } from '../../../shared/domain/document-plan.ts';
+import { REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES } from '../../../shared/domain/revision-plan.ts';
 import { ensureScope } from '../../../shared/usecases/scopes.ts';
-import { reconcile, REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES } from '../../../shared/swarm/reconcile.ts';
 import { freshDatabase, type TestDatabase } from '../../support/db.ts';
 
 let db: TestDatabase;
@@ -81,7 +83,9 @@ describe('a revision reads the disputes near its subject, not every open contrad
     const revText = subjectText(rev, {});
     const { result, rows } = await inTransaction(db.pool, async (raw) => {
       const c = counting(raw);
-      const result = await reconcile(c.tx, { scope, docId: 'doc-rev', agent: 'facts', facts: emptyFacts([rev]), terms: {}, vectors: { of: (t) => (t === revText ? axis(0) : null) } });
+      const input = { docId: 'doc-rev', facts: emptyFacts([rev]), terms: {}, vectors: { of: (t: string) => (t === revText ? axis(0) : null) } };
+      const result = planDocument(input, await readDocumentForPlan(c.tx, scope, input));
+      await applyGraphOps(c.tx, scope, 'facts', result);
       return { result, rows: c.rows() };
     });
 

@@ -157,13 +157,13 @@ describe('nearest-neighbour matching', () => {
         return applyGraphOps(tx, 'g-sync', 'facts', planGraphUpdate({ docId, claims, risks }, now, neighbours));
       });
     const claim = (text: string, confidence: number, vector: number[] | null): PlanClaim => ({ text, confidence, vector });
-    expect(await apply('doc-1', [claim('ARR is 50M', 0.6, vec(1)), claim('Office in Berlin', 0.9, null)], [{ text: 'Key person risk', severity: 'high' }])).toEqual({ unembedded: 1 });
+    expect(await apply('doc-1', [claim('ARR is 50M', 0.6, vec(1)), claim('Office in Berlin', 0.9, null)], [{ text: 'Key person risk', severity: 'high' }])).toEqual({ unembedded: 1, contradictionsFound: 0 });
     const first = await queryNodes(db.pool, 'g-sync', { kinds: ['claim'] });
     const arr = first.find((n) => n.content === 'ARR is 50M')!;
     // Other words, same claim (by vector); the same sentence again (by text); within the document, a paraphrase of its own new claim.
     expect(
       await apply('doc-2', [claim('Annual recurring revenue is 50M', 0.8, vec(1, 2, 0.12)), claim('office in berlin', 0.2, null), claim('Churn fell', 0.5, vec(50)), claim('Churn has fallen', 0.5, vec(50, 51, 0.12))]),
-    ).toEqual({ unembedded: 0 });
+    ).toEqual({ unembedded: 0, contradictionsFound: 0 });
     const now = await getNode(db.pool, arr.nodeId);
     expect(now).toMatchObject({ content: 'ARR is 50M', sourceRef: { docs: ['doc-1', 'doc-2'] }, metadata: { 'restated_in_doc-2': 'embedding' } });
     expect(now!.confidence).toBeGreaterThan(0.6);

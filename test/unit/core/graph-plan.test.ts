@@ -2,7 +2,8 @@
 // with no database — including the document's own earlier writes, which the graph
 // queried before the plan cannot show.
 import { describe, expect, it } from 'vitest';
-import { planGraphUpdate, type CurrentClaim, type GraphOp, type PlanClaim } from '../../../shared/domain/graph-plan.ts';
+import type { GraphOp } from '../../../shared/domain/graph-ops.ts';
+import { planGraphUpdate, type CurrentClaim, type PlanClaim } from '../../../shared/domain/graph-plan.ts';
 import { SAME_CLAIM_MIN_COSINE } from '../../../shared/domain/similarity.ts';
 
 const DIM = 8;
@@ -58,19 +59,19 @@ describe('planGraphUpdate', () => {
     const plan = planGraphUpdate(
       {
         docId: 'd',
-        claims: [claim('ops moved to lisbon', vec(5)), claim('Hires 20', vec(0), { figureNode: 'fig' }), claim('Lisbon is where ops went', vec(5, 6, 0.12))],
+        claims: [claim('ops moved to lisbon', vec(5)), claim('Hires 20', vec(0), { figureNode: { nodeId: 'fig' } }), claim('Lisbon is where ops went', vec(5, 6, 0.12))],
         risks: [],
       },
       now,
       [[], [], []],
     );
-    expect(plan.ops[1]).toEqual({ op: 'embed', nodeId: 'fig', vector: vec(0) });
+    expect(plan.ops[1]).toEqual({ op: 'embed', target: { nodeId: 'fig' }, vector: vec(0) });
     expect(claimsOf(plan.ops)[1]!.match).toEqual({ target: { nodeId: 'old' }, by: 'embedding' });
   });
 
   it('only the nearest three count, metric claims included, as the graph query returns them', () => {
     // Three figure claims of this document sit nearer than the graph's match: it is out of the top three.
-    const figures = ['f1', 'f2', 'f3'].map((id, i) => claim(`fig ${i}`, vec(0, 1, 0.01 * i), { figureNode: id }));
+    const figures = ['f1', 'f2', 'f3'].map((id, i) => claim(`fig ${i}`, vec(0, 1, 0.01 * i), { figureNode: { nodeId: id } }));
     const now = { nodes: new Map([...['f1', 'f2', 'f3'].map((id) => [id, node(id, id, { metric: 'count' })] as const), ['g', node('g', 'G')]]), sameText: [] };
     const plan = planGraphUpdate({ docId: 'd', claims: [...figures, claim('q', vec(0, 1, 0.005))], risks: [] }, now, [[], [], [], [{ nodeId: 'g', similarity: 0.95 }]]);
     expect(claimsOf(plan.ops)[0]!.match).toBeUndefined();
@@ -78,7 +79,7 @@ describe('planGraphUpdate', () => {
 
   it('figure claims only get their vector (or count as unembedded); risks carry their impact, halved when mitigated', () => {
     const plan = planGraphUpdate(
-      { docId: 'd', claims: [claim('Hires 20', null, { figureNode: 'fig' })], risks: [{ text: 'Vendor lock-in', severity: 'high' }, { text: 'FX', severity: 'critical', mitigation: 'hedged' }] },
+      { docId: 'd', claims: [claim('Hires 20', null, { figureNode: { nodeId: 'fig' } })], risks: [{ text: 'Vendor lock-in', severity: 'high' }, { text: 'FX', severity: 'critical', mitigation: 'hedged' }] },
       { nodes: new Map(), sameText: [] },
       [[]],
     );

@@ -3,7 +3,7 @@
 // goal's own document, and each goal at most once per document.
 import { describe, expect, it } from 'vitest';
 import { dayOf } from '../../../shared/extract/dates.ts';
-import { goalChanges, type KnownGoal } from '../../../shared/swarm/goals.ts';
+import { goalChanges, type KnownGoal } from '../../../shared/domain/goals.ts';
 
 const day = (iso: string) => {
   const [y, m, d] = iso.split('-').map(Number);
