@@ -558,16 +558,6 @@ export async function unembeddedClaims(q: Queryable, scope: string, limit = 64):
   return rows.map(toNode);
 }
 
-/** Is there a contradiction (of any status) between these two nodes? */
-export async function contradictionBetween(q: Queryable, scope: string, a: string, b: string): Promise<boolean> {
-  const [src, tgt] = [a, b].sort();
-  const { rowCount } = await q.query(
-    `SELECT 1 FROM graph_edges WHERE scope_id = $1 AND kind = 'contradicts' AND source_id = $2 AND target_id = $3 AND superseded_at IS NULL`,
-    [scope, src, tgt],
-  );
-  return (rowCount ?? 0) > 0;
-}
-
 /** Contradictions (any status) with both ends among these nodes, as domain/figure-plan.ts pairKey. */
 export async function contradictionPairsAmong(q: Queryable, scope: string, nodeIds: readonly string[]): Promise<Set<string>> {
   if (nodeIds.length < 2) return new Set();
