@@ -36,6 +36,8 @@ export interface RevisionsPlan {
   ops: GraphOp[];
   /** Figures this document retires: later lookups no longer return them. */
   retired: Set<number>;
+  /** Disputes it settles: later revisions' lookups of open ones no longer return them. */
+  settled: Set<string>;
   contradictionsResolved: number;
   figuresRevised: number;
 }
@@ -47,13 +49,13 @@ export function planRevisions(
   doc: { docId: string; revisions: readonly Revision[]; terms: Readonly<Record<string, string>>; vectors: Vectors },
   reads: readonly RevisionRead[],
 ): RevisionsPlan {
-  const out: RevisionsPlan = { ops: [], retired: new Set(), contradictionsResolved: 0, figuresRevised: 0 };
+  const out: RevisionsPlan = { ops: [], retired: new Set(), settled: new Set(), contradictionsResolved: 0, figuresRevised: 0 };
   const retire = (ids: number[]) => {
     if (ids.length) out.ops.push({ op: 'retire', figureIds: ids });
     ids.forEach((id) => out.retired.add(id));
     out.figuresRevised += ids.length;
   };
-  const settled = new Set<string>();
+  const settled = out.settled;
   doc.revisions.forEach((rev, k) => {
     const read = reads[k]!;
     const revText = subjectText(rev, doc.terms);

@@ -1,14 +1,14 @@
 // What domain/document-plan.ts needs to know of a scope to plan one document, read
 // once, before any of the document's writes. The plan replays the document's own
-// writes over it; where a write would shrink a later query's answer (a retired figure,
-// a settled dispute) and the query has a LIMIT, this read takes that many more rows
-// (an upper bound: every figure or dispute the document could retire or settle before
-// that query), so that the plan can cut the list where the query would have.
+// writes over it; where a write would shrink a later query's answer (a figure retired,
+// a dispute settled by its revisions) and the query has a LIMIT, this read takes that
+// many more rows, so that the plan can cut the list where the query would have. How
+// many: the revisions' plan (pure) over what has been read before that query.
 import type { DocumentInput, DocumentNow } from '../domain/document-plan.ts';
 import { CANDIDATE_FIGURES, claimContent, DENIED_FIGURES, type ClaimFigureRead, type FigureFact } from '../domain/figure-plan.ts';
 import type { CurrentClaim } from '../domain/graph-plan.ts';
 import type { GoalState, KnownGoal } from '../domain/goals.ts';
-import { REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES, retiresOldValue, type RevisionRead } from '../domain/revision-plan.ts';
+import { planRevisions, REVISION_CANDIDATE_CONTRADICTIONS, REVISION_CANDIDATE_FIGURES, retiresOldValue, type OpenDispute, type RevisionRead } from '../domain/revision-plan.ts';
 import { subjectText } from '../extract/compare.ts';
 import type { Statement } from '../extract/types.ts';
 import type { Queryable } from './db.ts';
@@ -17,36 +17,46 @@ import { claimWithContent, contradictionPairsAmong, currentClaim, currentGoals, 
 
 export async function readDocumentForPlan(q: Queryable, scope: string, doc: DocumentInput): Promise<DocumentNow> {
   const { docId, facts, terms, vectors } = doc;
-  // Figures the document may retire before a later lookup: those lookups read this many more of their family.
-  const retirable = new Map<number, FigureFact>();
-  const room = (metric: string) => [...retirable.values()].filter((f) => f.docId !== docId && sameMetricFamily(metric, f.metric)).length;
-
+  const figures = new Map<number, FigureFact>();
+  const disputes = new Map<string, OpenDispute>();
   const revisions: RevisionRead[] = [];
-  const seen: { edgeId: string; sourceId: string; targetId: string }[] = [];
-  for (const rev of facts.revisions) {
+  // What the first k revisions retire and settle, planned over their reads.
+  const planned = (k: number) => planRevisions({ docId, revisions: facts.revisions.slice(0, k), terms, vectors }, revisions);
+  // Figures retired before a lookup of `metric` (in its family, of other documents): it reads that many more.
+  const room = (metric: string, retired: ReadonlySet<number>) =>
+    [...retired].filter((id) => {
+      const f = figures.get(id)!;
+      return f.docId !== docId && sameMetricFamily(metric, f.metric);
+    }).length;
+
+  for (const [k, rev] of facts.revisions.entries()) {
     const vector = vectors.of(subjectText(rev, terms));
     const near = await candidateFigures(q, scope, { metric: rev.metric, vector, excludeDoc: null, limit: REVISION_CANDIDATE_FIGURES, revision: true });
     const nearNodes = new Set(near.map((f) => f.nodeId));
-    // Disputes earlier revisions may settle drop out of this one's list: read as many more.
-    const settleable = new Set(seen.filter((e) => nearNodes.has(e.sourceId) || nearNodes.has(e.targetId)).map((e) => e.edgeId)).size;
-    const open = (await openContradictionsOf(q, scope, [...nearNodes], REVISION_CANDIDATE_CONTRADICTIONS + settleable)).map((e) => ({
+    // Disputes the earlier revisions settled are no longer open: read as many more.
+    const settled = [...planned(k).settled].filter((id) => nearNodes.has(disputes.get(id)!.sourceId) || nearNodes.has(disputes.get(id)!.targetId)).length;
+    const open = (await openContradictionsOf(q, scope, [...nearNodes], REVISION_CANDIDATE_CONTRADICTIONS + settled)).map((e) => ({
       edgeId: e.edgeId, sourceId: e.sourceId, targetId: e.targetId, metadata: e.metadata,
     }));
-    seen.push(...open);
+    open.forEach((e) => disputes.set(e.edgeId, e));
     const figuresOf = new Map<string, FigureFact[]>();
     for (const f of await figuresOfNodes(q, scope, open.flatMap((e) => [e.sourceId, e.targetId]))) {
       const list = figuresOf.get(f.nodeId);
       if (list) list.push(f);
       else figuresOf.set(f.nodeId, [f]);
-      retirable.set(f.figureId, f);
+      figures.set(f.figureId, f);
     }
     const read: RevisionRead = { open, figuresOf };
-    if (retiresOldValue(rev)) {
-      read.retire = await candidateFigureParts(q, scope, { metric: rev.metric, vector, excludeDoc: docId, limit: CANDIDATE_FIGURES + room(rev.metric) });
-      for (const f of [...read.retire.near, ...read.retire.unembedded]) retirable.set(f.figureId, f);
-    }
     revisions.push(read);
+    if (retiresOldValue(rev)) {
+      // Its lookup comes after its own disputes' retirements: plan it with an empty lookup first.
+      read.retire = { near: [], unembedded: [] };
+      const extra = room(rev.metric, planned(k + 1).retired);
+      read.retire = await candidateFigureParts(q, scope, { metric: rev.metric, vector, excludeDoc: docId, limit: CANDIDATE_FIGURES + extra });
+      for (const f of [...read.retire.near, ...read.retire.unembedded]) figures.set(f.figureId, f);
+    }
   }
+  const retired = planned(facts.revisions.length).retired;
 
   const claims: (ClaimFigureRead | undefined)[] = [];
   const nodeIds = new Set<string>();
@@ -57,7 +67,7 @@ export async function readDocumentForPlan(q: Queryable, scope: string, doc: Docu
       claims.push(undefined);
       continue;
     }
-    const extra = room(st.metric);
+    const extra = room(st.metric, retired);
     const candidates = await candidateFigureParts(q, scope, { metric: st.metric, vector: vectors.of(subjectText(st, terms)), excludeDoc: docId, limit: CANDIDATE_FIGURES + extra });
     const read: ClaimFigureRead = { candidates };
     if (st.denies) {
