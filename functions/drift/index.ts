@@ -23,7 +23,7 @@ import { assessDrift, type DriftReport } from '../../shared/swarm/drift.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
-import { llmFor } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/llm/run.ts';
 
 const AGENT = 'drift';
 /** Compare-and-swap attempts on the drift pointer before giving the message back. */

@@ -25,7 +25,7 @@ import { loadSnapshot } from '../../shared/store/snapshot.ts';
 import { authorizeAnswer } from '../../shared/swarm/answers.ts';
 import { applyDeadline } from '../../shared/swarm/deadlines.ts';
 import { requireAgentRelation } from '../../shared/swarm/guards.ts';
-import { llmFor } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/llm/run.ts';
 
 const AGENT = 'finality';
 

@@ -12,7 +12,7 @@ import type { StepContext } from '../../shared/runtime/step.ts';
 import { defineAgentStep } from '../../shared/swarm/agent-step.ts';
 import { loadLatestDrift } from '../../shared/store/artifacts.ts';
 import { commitDecision, decideProposal, recordRetryableRejection, type GovernanceResult } from '../../shared/usecases/governance.ts';
-import { llmFor } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/llm/run.ts';
 import { llmTiers, type TierTrace } from './tiers.ts';
 
 export const step = defineAgentStep('governance', STEP_BUDGETS.governance, { holds: true, on: { 'proposal.submitted': decide } });

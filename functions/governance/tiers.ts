@@ -8,7 +8,7 @@ import type { GovernanceDecision, GovernanceInput, TierVerdict } from '../../sha
 import { governWithAgent, oversee } from '../../shared/llm/agents.ts';
 import { withLlm, type LlmOutcome } from '../../shared/llm/run.ts';
 import type { GovernanceTier } from '../../shared/usecases/governance.ts';
-import type { LlmBinding } from '../../shared/swarm/services.ts';
+import type { LlmBinding } from '../../shared/llm/run.ts';
 
 export interface TierTrace {
   oversight?: LlmOutcome<unknown>;

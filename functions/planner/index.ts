@@ -17,7 +17,7 @@ import { readState } from '../../shared/store/state.ts';
 import { saveMemory } from '../../shared/store/memory.ts';
 import { proposeAdvance } from '../../shared/swarm/propose.ts';
 import { entering, movedOn, stillAt } from '../../shared/swarm/guards.ts';
-import { llmFor } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/llm/run.ts';
 
 const AGENT = 'planner';
 

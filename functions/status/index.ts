@@ -16,7 +16,7 @@ import { readState } from '../../shared/store/state.ts';
 import { activation } from '../../shared/swarm/activation.ts';
 import { templateBriefing } from '../../shared/swarm/briefing.ts';
 import { loadMemory, saveMemory } from '../../shared/store/memory.ts';
-import { llmFor } from '../../shared/swarm/services.ts';
+import { llmFor } from '../../shared/llm/run.ts';
 
 const AGENT = 'status';
 /** Events that always deserve a briefing; the rest at most once per interval. */

@@ -4,6 +4,7 @@
 import { recordLlmCall } from '../adapters/metrics.ts';
 import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
 import type { LanguageModel } from './model.ts';
+import type { LlmRole } from './roles.ts';
 
 export const LLM_BREAKER = 'llm';
 // Its settings (and its roles', llm:<role>) are BREAKERS.llm in shared/adapters/resilience.ts.
@@ -66,4 +67,32 @@ async function decide<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
       err instanceof BrokenCircuitError ? 'breaker_open' : e.name === 'TimeoutError' ? 'timeout' : `error: ${e.message.slice(0, 200)}`;
     return { tier: 'fallback', value: await s.fallback(), fallbackReason: reason };
   }
+}
+
+/** What one role calls: its model (none: the fallback decides), its timeout, its circuit breaker. */
+export interface LlmBinding {
+  model: LanguageModel | undefined;
+  timeoutMs: number;
+  /** A role with its own model has its own breaker: a failing extraction model must not silence oversight. */
+  breaker: string;
+}
+
+/** The models and timeouts the configuration gives (fields of the dependency container). */
+export interface LlmSettings {
+  /** Undefined: no LLM configured, every step takes its deterministic fallback. */
+  model: LanguageModel | undefined;
+  llmTimeoutMs: number;
+  /** Roles with a model of their own (LLM_MODEL_<ROLE>); null: none for that role. */
+  roleModels: Partial<Record<LlmRole, LanguageModel | null>>;
+  /** Roles with a timeout of their own (LLM_TIMEOUT_MS_<ROLE>). */
+  roleTimeouts: Partial<Record<LlmRole, number>>;
+}
+
+export function llmFor(svc: LlmSettings, role: LlmRole): LlmBinding {
+  const own = svc.roleModels[role];
+  return {
+    model: own === undefined ? svc.model : (own ?? undefined),
+    timeoutMs: svc.roleTimeouts[role] ?? svc.llmTimeoutMs,
+    breaker: own ? `${LLM_BREAKER}:${role}` : LLM_BREAKER,
+  };
 }

@@ -11,7 +11,7 @@ import { createAuthorizer, createAuthzAdmin, type Authorizer, type AuthzAdmin } 
 import { createPool } from '../adapters/db.ts';
 import { createS3 } from '../adapters/s3.ts';
 import { config, type Env } from '../config.ts';
-import { swarmServiceBuilders, type SwarmServices } from '../swarm/services.ts';
+import { swarmServiceBuilders, type SwarmServices } from './services.ts';
 import { guardPool, guardS3, type GuardedPool, type S3Sender } from './guarded.ts';
 import { groupedInbox } from './inbox/grouping.ts';
 import { PostgresIdempotencyStore } from './inbox/postgres.ts';

@@ -17,7 +17,7 @@ import { appendEvent } from '../store/context-log.ts';
 import type { StagedDocument } from '../store/facts-queue.ts';
 import { loadTerms } from '../store/figures.ts';
 import { unembeddedClaims } from '../store/graph.ts';
-import { llmFor } from './services.ts';
+import { llmFor } from '../llm/run.ts';
 
 export interface ReadDocument {
   staged: StagedDocument;

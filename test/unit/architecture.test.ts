@@ -93,6 +93,12 @@ const RULES: readonly Rule[] = [
           ),
   },
   {
+    // The agent helpers (defineAgentStep, the hold, the guards) build on the runtime, not the reverse.
+    name: 'the step runtime sits under the agent helpers: no swarm, usecases, functions or infra',
+    from: under('shared/runtime'),
+    forbidden: under('shared/swarm', 'shared/usecases', 'functions', 'infra'),
+  },
+  {
     name: 'usecases sit under the step runtime: no functions, infra or runtime',
     from: under('shared/usecases'),
     forbidden: under('functions', 'infra', 'shared/runtime'),

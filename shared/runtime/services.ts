@@ -1,53 +1,29 @@
 // What the agent steps use beyond the runtime's clients: policies, the artifact stores,
 // the embeddings worker, the language model (none by default), the certificate signer
-// and the clock. They are fields of the one dependency container (shared/runtime/deps.ts,
-// ctx.deps); this module says how each is built from the configuration and the
-// container's S3 client.
+// and the clock. They are fields of the one dependency container (./deps.ts, ctx.deps);
+// this module says how each is built from the configuration and the container's S3
+// client. Which model and timeout a role gets is llmFor (shared/llm/run.ts).
 import type { Env } from '../config.ts';
 import { createEmbeddingsClient, type EmbeddingsClient } from '../adapters/embeddings.ts';
 import type { S3Sender } from '../adapters/s3.ts';
 import { modelFromConfig, type LanguageModel } from '../llm/model.ts';
-import { LLM_ROLES, roleSettings, roleTimeoutVar, type LlmRole } from '../llm/roles.ts';
-import { LLM_BREAKER } from '../llm/run.ts';
+import { LLM_ROLES, roleSettings, roleTimeoutVar } from '../llm/roles.ts';
+import type { LlmSettings } from '../llm/run.ts';
 import { policySourceFromEnv, type PolicySource } from '../policy/load.ts';
 import { createArtifactStore, type ArtifactStore } from '../store/artifacts.ts';
 import { loadSigner, type CertificateSigner } from '../adapters/signer.ts';
 import { createFactsObjectStore, type FactsObjectStore } from '../store/facts-documents.ts';
 
-export interface SwarmServices {
+/** The models and their timeouts (LlmSettings, read by llmFor), and the rest. */
+export interface SwarmServices extends LlmSettings {
   policies: PolicySource;
   artifacts: ArtifactStore;
   /** One immutable object per document's facts (indexed by facts_documents). */
   factsObjects: FactsObjectStore;
   embeddings: EmbeddingsClient;
-  /** Undefined: no LLM configured, every step takes its deterministic fallback. */
-  model: LanguageModel | undefined;
   signer(): Promise<CertificateSigner>;
-  /** Per-step LLM timeouts (ms). */
-  llmTimeoutMs: number;
-  /** Roles with a model of their own (LLM_MODEL_<ROLE>); null: none for that role. Others use `model`. */
-  roleModels: Partial<Record<LlmRole, LanguageModel | null>>;
-  /** Roles with a timeout of their own (LLM_TIMEOUT_MS_<ROLE>). Others use `llmTimeoutMs`. */
-  roleTimeouts: Partial<Record<LlmRole, number>>;
   /** The time, for what depends on it passing (review deadlines); tests move it. */
   now(): number;
-}
-
-/** What one role calls: its model (none: the fallback decides), its timeout, its circuit breaker. */
-export interface LlmBinding {
-  model: LanguageModel | undefined;
-  timeoutMs: number;
-  /** A role with its own model has its own breaker: a failing extraction model must not silence oversight. */
-  breaker: string;
-}
-
-export function llmFor(svc: Pick<SwarmServices, 'model' | 'roleModels' | 'roleTimeouts' | 'llmTimeoutMs'>, role: LlmRole): LlmBinding {
-  const own = svc.roleModels[role];
-  return {
-    model: own === undefined ? svc.model : (own ?? undefined),
-    timeoutMs: svc.roleTimeouts[role] ?? svc.llmTimeoutMs,
-    breaker: own ? `${LLM_BREAKER}:${role}` : LLM_BREAKER,
-  };
 }
 
 /** The per-role models the configuration names (one client per distinct model name). */
