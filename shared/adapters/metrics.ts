@@ -14,7 +14,6 @@ import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, Obse
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { LLM_ROLES } from '../llm/roles.ts';
 import { breakerStates } from './resilience.ts';
 
 export const METER_NAME = 'governed-swarm';
@@ -150,18 +149,13 @@ export function recordHttpRequest(method: string, route: string, status: number,
   });
 }
 
-const ROLE_OF_STEP: Record<string, string> = { 'governance-oversight': 'governance_oversight', 'governance-agent': 'governance_tools', 'review-explanation': 'review_explanation' };
 const FALLBACK_REASONS = new Set(['no_model', 'breaker_open', 'timeout', 'no_decision']);
-/** The LLM role of a withLlm step name (shared/llm/roles.ts), `other` for an unknown one. */
-export function llmRoleOf(step: string): string {
-  const role = ROLE_OF_STEP[step] ?? step;
-  return (LLM_ROLES as readonly string[]).includes(role) ? role : 'other';
-}
-export function recordLlmCall(step: string, tier: 'llm' | 'fallback', fallbackReason?: string): void {
+/** role: one of LLM_ROLES or `other` (llmRoleOf in shared/llm/roles.ts bounds it). */
+export function recordLlmCall(role: string, tier: 'llm' | 'fallback', fallbackReason?: string): void {
   if (!active) return;
   // The reason "error: <message>" is cut to "error": messages are unbounded.
   const reason = tier === 'llm' ? 'none' : fallbackReason && FALLBACK_REASONS.has(fallbackReason) ? fallbackReason : 'error';
-  active.inst.llmCalls.add(1, { 'gswarm.llm.role': llmRoleOf(step), 'gswarm.llm.tier': tier, 'gswarm.llm.fallback_reason': reason });
+  active.inst.llmCalls.add(1, { 'gswarm.llm.role': role, 'gswarm.llm.tier': tier, 'gswarm.llm.fallback_reason': reason });
 }
 
 export function recordGovernanceDecision(path: string, tier: number, decision: string): void {

@@ -7,6 +7,13 @@
 export const LLM_ROLES = ['facts', 'drift', 'planner', 'status', 'governance_oversight', 'governance_tools', 'review_explanation'] as const;
 export type LlmRole = (typeof LLM_ROLES)[number];
 
+const ROLE_OF_STEP: Readonly<Record<string, LlmRole>> = { 'governance-oversight': 'governance_oversight', 'governance-agent': 'governance_tools', 'review-explanation': 'review_explanation' };
+/** The role of a withLlm step name, `other` for an unknown one: a metric label, so bounded. */
+export function llmRoleOf(step: string): LlmRole | 'other' {
+  const role = ROLE_OF_STEP[step] ?? step;
+  return (LLM_ROLES as readonly string[]).includes(role) ? (role as LlmRole) : 'other';
+}
+
 type RoleKey = Uppercase<LlmRole>;
 export type RoleModelVar = `LLM_MODEL_${RoleKey}`;
 export type RoleTimeoutVar = `LLM_TIMEOUT_MS_${RoleKey}`;

@@ -4,7 +4,7 @@
 import { recordLlmCall } from '../adapters/metrics.ts';
 import { BrokenCircuitError, namedBreaker } from '../adapters/resilience.ts';
 import type { LanguageModel } from './model.ts';
-import type { LlmRole } from './roles.ts';
+import { llmRoleOf, type LlmRole } from './roles.ts';
 
 export const LLM_BREAKER = 'llm';
 // Its settings (and its roles', llm:<role>) are BREAKERS.llm in shared/adapters/resilience.ts.
@@ -36,7 +36,7 @@ export class LlmTimeoutError extends Error {
 
 export async function withLlm<T>(s: LlmStep<T>): Promise<LlmOutcome<T>> {
   const out = await decide(s);
-  recordLlmCall(s.step, out.tier, out.fallbackReason);
+  recordLlmCall(llmRoleOf(s.step), out.tier, out.fallbackReason);
   return out;
 }
 

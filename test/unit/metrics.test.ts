@@ -3,7 +3,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   initMetrics,
-  llmRoleOf,
   metricsEnabled,
   metricsText,
   recordCertificate,
@@ -16,6 +15,7 @@ import {
   shutdownMetrics,
 } from '../../shared/adapters/metrics.ts';
 import { namedBreaker, registerBreaker, resetBreakers, settingsLike } from '../../shared/adapters/resilience.ts';
+import { llmRoleOf } from '../../shared/llm/roles.ts';
 
 const cfg = { METRICS_ENABLED: true, OTEL_SERVICE_NAME: 'metrics-test' };
 
