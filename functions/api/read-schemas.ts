@@ -2,7 +2,7 @@
 // takes a bounded `limit` (its default and maximum below; more is 400).
 import { z } from '@hono/zod-openapi';
 import { LogKind } from '../../shared/store/context-log.ts';
-import { MODES } from '../../shared/policy/schema.ts';
+import { MODES } from '../../shared/domain/policy.ts';
 import { HoldFields, REVIEW_STATUSES, Review } from './schemas.ts';
 
 const iso = z.string().openapi({ format: 'date-time', example: '2025-01-01T12:00:00.000000Z' });

@@ -1,7 +1,7 @@
 // A review as the API shows it (the review routes and the console's inbox): its fields,
 // the options it can still be answered with, and its deadline from governance.yaml.
 import { dueAt } from '../../shared/domain/deadline.ts';
-import type { Deadlines } from '../../shared/policy/schema.ts';
+import type { Deadlines } from '../../shared/domain/policy.ts';
 import type { Review } from '../../shared/store/reviews.ts';
 import type { Routes } from './context.ts';
 import { FINALITY_OPTIONS, GOVERNANCE_OPTIONS } from './schemas.ts';

@@ -4,7 +4,7 @@ import { z } from '@hono/zod-openapi';
 import { ScopeId } from '../../shared/contract/envelope.ts';
 import { MAX_DOCUMENT_CHARS } from '../../shared/contract/messages.ts';
 import { FINALITY_OUTCOMES, HUMAN_OPTIONS } from '../../shared/domain/finality.ts';
-import { MODES } from '../../shared/policy/schema.ts';
+import { MODES } from '../../shared/domain/policy.ts';
 import { NOTIFY_EVENTS, type NotifyEvent } from '../../shared/notify/events.ts';
 import { MAX_URL_CHARS, WebhookId, WebhookSecret, WebhookUrl } from '../../shared/notify/webhook.ts';
 

@@ -13,7 +13,7 @@ import type { Queryable } from '../../shared/adapters/db.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
 import { message } from '../../shared/contract/messages.ts';
 import { deadlineMessageId, dueAt, dueCutoffs } from '../../shared/domain/deadline.ts';
-import type { Deadlines } from '../../shared/policy/schema.ts';
+import type { Deadlines } from '../../shared/domain/policy.ts';
 import { dueReviews } from '../../shared/store/review-deadlines.ts';
 
 /** The envelopes one tick publishes for one scope (window = floor(now / interval)). */

@@ -2,7 +2,7 @@
 // Ed25519) live in shared/store/certificates.ts; what a certificate says and how
 // certificates link up is decided here.
 import { z } from 'zod';
-import { FINALITY_RULE_OUTCOMES } from '../policy/schema.ts';
+import { FINALITY_RULE_OUTCOMES } from './policy.ts';
 
 const unit = z.number().min(0).max(1);
 const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);

@@ -1,7 +1,7 @@
 // When a review's deadline passes and what it does then (governance.yaml `deadlines`).
 // Pure: the bridge's tick asks it which pending reviews are due, and the step that
 // applies a deadline asks it again (with its own clock and policy) before acting.
-import type { DeadlineLevel, Deadlines } from '../policy/schema.ts';
+import type { DeadlineLevel, Deadlines } from './policy.ts';
 
 export type ReviewKind = 'governance_review' | 'finality_review';
 

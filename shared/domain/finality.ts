@@ -17,7 +17,7 @@
 // Gates: A monotonic, B evidence coverage and contradiction mass, C trajectory quality,
 // D quiescence, E minimum content. A human decision is tied to the evidence it saw
 // (its basis): new evidence makes it stale instead of sticky forever.
-import type { FinalityPolicy, RuleOutcome } from '../policy/schema.ts';
+import type { FinalityPolicy, RuleOutcome } from './policy.ts';
 import { evaluateRule, type RuleResult } from './conditions.ts';
 import {
   analyzeConvergence,

@@ -13,7 +13,7 @@
 // Structural failures (unknown action, no state, stale epoch, wrong node, not an edge)
 // and authorization failures are rejections in every mode: a human cannot fix them by
 // approving, the proposer must re-read the state and propose again.
-import type { DriftLevel, GovernancePolicy, Mode, TransitionRule } from '../policy/schema.ts';
+import type { DriftLevel, GovernancePolicy, Mode, TransitionRule } from './policy.ts';
 import { assertNever, isStateNode, SUCCESSOR, type StateNode } from './state-machine.ts';
 
 export type Decision = 'approve' | 'reject' | 'review';

@@ -2,7 +2,7 @@
 // blocks it (with node ids), the trajectory, and the four options. The explanation here
 // is deterministic text; the finality step may add an LLM-written one (llm_explanation,
 // shared/llm/agents.ts explainReview), with this text as its fallback.
-import type { FinalityPolicy } from '../policy/schema.ts';
+import type { FinalityPolicy } from './policy.ts';
 import type { Basis, FinalityEvaluation, HumanOption } from './finality.ts';
 import type { Dimension, Snapshot } from './snapshot.ts';
 

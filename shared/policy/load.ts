@@ -14,7 +14,7 @@ import {
   GovernancePolicySchema,
   type FinalityPolicy,
   type GovernancePolicy,
-} from './schema.ts';
+} from '../domain/policy.ts';
 
 export type PolicyKind = 'governance' | 'finality';
 

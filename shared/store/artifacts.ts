@@ -17,7 +17,7 @@ import type { S3Sender } from '../adapters/s3.ts';
 import { ScopeId } from '../contract/envelope.ts';
 import { PermanentError } from '../contract/errors.ts';
 import type { Drift } from '../domain/governance.ts';
-import { DriftLevelSchema, DriftTypeSchema } from '../policy/schema.ts';
+import { DriftLevelSchema, DriftTypeSchema } from '../domain/policy.ts';
 
 export const ARTIFACT_KINDS = ['facts', 'drift', 'history'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];

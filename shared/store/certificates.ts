@@ -5,7 +5,7 @@
 import type { JWK, JSONWebKeySet } from 'jose';
 import { PermanentError } from '../contract/errors.ts';
 import type { CertificatePayload } from '../domain/certificate.ts';
-import type { RuleOutcome } from '../policy/schema.ts';
+import type { RuleOutcome } from '../domain/policy.ts';
 import { num, type Tx, type Queryable } from './db.ts';
 
 /** A signer's public half, as the store keeps it (shared/adapters/signer.ts makes signers). */

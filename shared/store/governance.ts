@@ -8,7 +8,7 @@ import { ProposalPlan } from '../contract/messages.ts';
 import type { AuthzOutcome, GovernanceDecision, Obligation } from '../domain/governance.ts';
 import { assertNever } from '../domain/state-machine.ts';
 import type { PolicySource } from '../policy/load.ts';
-import { DriftLevelSchema, DriftTypeSchema } from '../policy/schema.ts';
+import { DriftLevelSchema, DriftTypeSchema } from '../domain/policy.ts';
 import { appendEvent } from './context-log.ts';
 import type { Tx, Queryable } from './db.ts';
 import { ensurePolicyVersion } from './policies.ts';

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ScopeId } from '../contract/envelope.ts';
 import type { Hold } from '../domain/hold.ts';
 import { INITIAL_NODE } from '../domain/state-machine.ts';
-import { ModeSchema, type Mode } from '../policy/schema.ts';
+import { ModeSchema, type Mode } from '../domain/policy.ts';
 import { inTransaction, num, ScopeNotFoundError, type Db, type Queryable } from './db.ts';
 
 export const SCOPE_STATUSES = ['open', 'resolved', 'escalated', 'blocked', 'expired'] as const;

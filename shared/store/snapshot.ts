@@ -9,7 +9,7 @@
 // `resolves` edge targets the edge or joins the same two claims. A contradiction that
 // was resolved, went stale, or lost a claim stays in the total and counts as settled
 // (the earlier implementation dropped those from the denominator).
-import type { FinalityPolicy } from '../policy/schema.ts';
+import type { FinalityPolicy } from '../domain/policy.ts';
 import { emptySnapshot, type ContradictionRef, type Snapshot } from '../domain/snapshot.ts';
 import { num, ScopeNotFoundError, type Queryable } from './db.ts';
 import type { ScopeStatus } from './scopes.ts';

@@ -7,7 +7,7 @@ import type { Envelope } from '../contract/envelope.ts';
 import { PermanentError, TransientError } from '../contract/errors.ts';
 import type { Payload } from '../contract/messages.ts';
 import { deadlineMessageLevel, dueAt, type DeadlineAction } from '../domain/deadline.ts';
-import type { Deadlines } from '../policy/schema.ts';
+import type { Deadlines } from '../domain/policy.ts';
 import type { Tx } from '../store/db.ts';
 import { lockReview, recordEscalation, type DeadlineApplied } from '../store/review-deadlines.ts';
 import type { Review } from '../store/reviews.ts';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { CertificatePayload } from '../domain/certificate.ts';
 import type { Basis } from '../domain/finality.ts';
 import type { Dimensions } from '../domain/snapshot.ts';
-import type { RuleOutcome } from '../policy/schema.ts';
+import type { RuleOutcome } from '../domain/policy.ts';
 import { chainHead, insertCertificate, publishSigningKey, type StoredCertificate } from '../store/certificates.ts';
 import type { CertificateSigner } from '../adapters/signer.ts';
 import type { Tx } from '../store/db.ts';

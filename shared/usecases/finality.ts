@@ -11,7 +11,7 @@ import type { ConvergencePoint } from '../domain/convergence.ts';
 import { evaluateFinality, pointFor, type FinalityEvaluation, type FinalityOutcome } from '../domain/finality.ts';
 import { buildReviewRequest } from '../domain/review.ts';
 import type { PolicySource } from '../policy/load.ts';
-import type { RuleOutcome } from '../policy/schema.ts';
+import type { RuleOutcome } from '../domain/policy.ts';
 import type { StoredCertificate } from '../store/certificates.ts';
 import type { CertificateSigner } from '../adapters/signer.ts';
 import { issueCertificate } from './certificates.ts';

@@ -179,7 +179,7 @@ describe('layer rule (docs/architecture.md)', () => {
           `// import { no } from '../store/comment.ts';`,
           `const s = "import { no } from '../store/string.ts'";`,
           `import { createHash } from 'node:crypto';`,
-          `import { Mode } from '../policy/schema.ts';`,
+          `import { Mode } from './policy.ts';`,
         ].join('\n'),
         'shared/extract/pool.ts': `import Piscina from 'piscina';`,
         'shared/store/x.ts': `import { ask } from '../llm/model.ts'; import { check } from '../adapters/authz.ts'; import { pool } from '../adapters/db.ts';`,

@@ -9,7 +9,7 @@ import { convergenceConfig, evaluateFinality } from '../../../shared/domain/fina
 import { evaluateProposal, type GovernanceInput } from '../../../shared/domain/governance.ts';
 import { buildReviewRequest } from '../../../shared/domain/review.ts';
 import { loadFinalityPolicy, loadGovernancePolicy } from '../../../shared/policy/load.ts';
-import type { Mode } from '../../../shared/policy/schema.ts';
+import type { Mode } from '../../../shared/domain/policy.ts';
 import { hitlSnapshot, scenarios } from '../../unit/core/fixtures.ts';
 import { latencyRows, percentile, timeCalls, type BenchRow, type BenchSuite } from '../harness.ts';
 

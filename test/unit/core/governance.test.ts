@@ -10,7 +10,7 @@ import {
   type Proposal,
 } from '../../../shared/domain/governance.ts';
 import { loadGovernancePolicy, parseGovernancePolicy } from '../../../shared/policy/load.ts';
-import type { Mode } from '../../../shared/policy/schema.ts';
+import type { Mode } from '../../../shared/domain/policy.ts';
 
 const gov = loadGovernancePolicy();
 const allowed: AuthzOutcome = {

@@ -1,9 +1,9 @@
 // Grammar of governance.yaml and finality.yaml (reference §5.1, §6.1), as zod schemas.
-// Pure: the loaders in load.ts read the files; the domain imports only the types.
+// Pure: the loader (shared/policy/load.ts) reads the files.
 import { z } from 'zod';
 import { ScopeId } from '../contract/envelope.ts';
-import { CONDITION_KEY_NAMES, parseCondition, type Condition, type ConditionKey } from '../domain/conditions.ts';
-import { STATE_NODES, SUCCESSOR, StateNodeSchema } from '../domain/state-machine.ts';
+import { CONDITION_KEY_NAMES, parseCondition, type Condition, type ConditionKey } from './conditions.ts';
+import { STATE_NODES, SUCCESSOR, StateNodeSchema } from './state-machine.ts';
 
 // ---------------------------------------------------------------- governance
 
