@@ -439,7 +439,13 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     const plain = n.kind === 'count' && n.value === Math.trunc(n.value) && n.high === undefined;
     // "Phase 2", "Scope 1", "Report No. 9", "(1)": part of a name or an enumerator.
     if (plain && !n.words && prevTok && /^[A-Z]/.test(prevTok.text) && prevTok.end === ts[m.t0]!.start - 1 && (prevTok.pos === 'PROPN' || (prevTok.pos === 'NOUN' && m.t0 > 1))) continue;
-    if (plain && prevTok && /^(no\.?|nr\.?|#|number|version|v|section|clause|article|item|page|annex|appendix|schedule|table|step|stage|phase|round|tier|level|grade|class|lot|line|route|gate|wave|cohort|arm|part|chapter|rule|box|zone|sector|block|unit|room|floor|building|model|series|type)$/i.test(prevTok.text)) continue;
+    // "events reported to date number seven": lower-case "number" before a number written in words is the verb
+    // (to number = to total); identifiers are written "number 7", "No. 7" or "Number Seven".
+    const numberVerb = n.words && prevTok?.text === 'number';
+    // "at week 16", "on day 28", "in year 3": a singular unit of time before a plain number is a point on a
+    // timeline (an identifier), not a count of it.
+    if (plain && !n.words && prevTok && /^(day|week|month|year|quarter|hour|minute)$/i.test(prevTok.text)) continue;
+    if (plain && prevTok && !numberVerb && /^(no\.?|nr\.?|#|number|version|v|section|clause|article|item|page|annex|appendix|schedule|table|step|stage|phase|round|tier|level|grade|class|lot|line|route|gate|wave|cohort|arm|part|chapter|rule|box|zone|sector|block|unit|room|floor|building|model|series|type)$/i.test(prevTok.text)) continue;
     if (plain && prevTok?.text === '(' && nextTok?.text === ')') continue;
     // A year written as a number ("the 1962 structure").
     if (plain && !n.words && n.value >= 1900 && n.value <= 2100 && /^\d{4}$/.test(n.text)) continue;

@@ -158,6 +158,16 @@ describe('how a sentence uses a figure', () => {
   });
 });
 
+describe('phrasings first met in the held-out clinical-trial scenario', () => {
+  it('lower-case "number" before a number in words is the verb (to number = to total), not an enumerator', () => {
+    expect(figs('Serious adverse events reported to date number seven, none judged related to study drug.')).toEqual(['asserted: serious adverse events | count:event | 7']);
+  });
+
+  it('"at week 16" is a point on a timeline, not a count', () => {
+    expect(figs('Topline readout of the primary endpoint (PASI-75 at week 16) is expected in Q2 2027.')).toEqual(['asserted: topline readout of primary endpoint | date | 2027-Q2']);
+  });
+});
+
 describe('documents', () => {
   it('segments keep their offsets: every figure points at its own words', () => {
     const text = doc('harbor/01-information-memorandum.md');
