@@ -124,6 +124,15 @@ const RULES: Rule[] = [
     make: (m, ref) => (ref && /^[A-Z]/.test(m[2]!) ? { ...validDay(ref, monthNum(m[2]!)!, +m[3]!)!, inferredYear: true } : undefined),
   },
   {
+    // "our briefing of 3 February": a day before a month name, the year left out (the document's); without
+    // this the day reads as a count of something and the month as its period.
+    re: /\b(\d{1,2})(?:st|nd|rd|th)?\s+(January|February|March|April|May|June|July|August|September|October|November|December)\b(?!\s*,?\s*\d)/g,
+    make: (m, ref) => {
+      const v = ref ? validDay(ref, monthNum(m[2]!)!, +m[1]!) : undefined;
+      return v && { ...v, inferredYear: true };
+    },
+  },
+  {
     // A month name alone ("planned for October", "mid-November"): capitalised, so "may" the verb is not one.
     re: new RegExp(`\\b${PART}(January|February|March|April|May|June|July|August|September|October|November|December)\\b(?!\\s*\\d)`, 'g'),
     make: (m, ref) => (ref ? { ...narrowed(monthValue(ref, monthNum(m[2]!)!), m[1]), inferredYear: true } : undefined),

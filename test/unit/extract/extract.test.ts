@@ -166,6 +166,10 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
   it('"at week 16" is a point on a timeline, not a count', () => {
     expect(figs('Topline readout of the primary endpoint (PASI-75 at week 16) is expected in Q2 2027.')).toEqual(['asserted: topline readout of primary endpoint | date | 2027-Q2']);
   });
+
+  it('"3 February" is a date, not a count 3 dated February', () => {
+    expect(figs('Correction to our briefing of 3 February.').filter((f) => !f.includes(' | date | '))).toEqual([]);
+  });
 });
 
 describe('documents', () => {

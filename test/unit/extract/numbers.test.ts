@@ -87,6 +87,9 @@ describe('dates', () => {
     expect(labels('planned for October; Dec 31; mid-November', 2024)).toEqual(['2024-10', '2024-12-31', '2024-11']);
     // "may" the verb is not May.
     expect(labels('the authority may restrict works', 2026)).toEqual([]);
+    // A day before a month name, the year left out: the document's year completes it.
+    expect(labels('Correction to our briefing of 3 February.', 2026)).toEqual(['2026-02-03']);
+    expect(labels('the 3 February 2025 briefing', 2026)).toEqual(['2025-02-03']);
   });
 
   it('overlap decides agreement: October 2026 is in Q4 2026, September 2027 is not March 2028', () => {
