@@ -307,6 +307,9 @@ function leftSubject(ts: Token[], m: Mention, skip: ReadonlySet<number>): [numbe
     }
     // "bring the leakage rate down to 15%": past the particle to the phrase it moves.
     while (k > c0 && (ts[k]!.pos === 'ADV' || ts[k]!.pos === 'ADP') && /^(down|up|back|out|further)$/.test(ts[k]!.lower)) k--;
+    // "the readout slipping to Q4 2027", "costs rising to $5M": past a participle right after a noun to the
+    // phrase that moves (the participle modifies it; it is not the clause's verb).
+    if (ts[j]!.lower === 'to' && k > c0 && ts[k]!.pos === 'VERB' && /(ing|ed)$/.test(ts[k]!.lower) && isNoun(ts[k - 1]) && !skip.has(k - 1)) k--;
     // "EBITDA for the year to 31 March 2026 at £16.2m": past the dates and their prepositions to the phrase.
     if (ts[j]!.lower !== 'of') {
       while (k >= c0 && (skip.has(k) || ((ts[k]!.pos === 'ADP' || ts[k]!.pos === 'DET') && skip.has(k + 1)) || (ts[k]!.lower === 'year' && ts[k - 1]?.lower === 'the' && ts[k - 2]?.lower === 'for'))) {
@@ -347,6 +350,9 @@ function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: 
 
 /** Verbs of saying and holding a view: their subject is who states a figure, not what it measures. */
 const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
+
+/** Verbs of expecting and scheduling: their object is what a date after it schedules. */
+const EXPECTING_VERBS = new Set(['expect', 'forecast', 'project', 'plan', 'schedule', 'anticipate', 'target', 'estimate', 'predict']);
 
 /** The subject is who states the figure ("management stands by £18.5m"), not what it measures. */
 function isAgent(ts: Token[], subject: [number, number], figureAt: number): boolean {
@@ -618,6 +624,13 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       // A date is only a figure when something in the clause happens on it (a verb or "date of").
       const verbBetween = ts.slice(subject ? subject[1] + 1 : c0, m.t0).some((t) => t.pos === 'VERB' || t.pos === 'AUX' || t.lower === 'of' || t.text === ':');
       if (subject && !verbBetween) subject = undefined;
+    }
+    // "we now guide to a topline readout in Q4 2027", "we expect first sales in March": the object of a verb of
+    // stating or expecting, dated by "in", is what the date schedules (the clause's subject is who says so).
+    if (!subject && !periodLike && /\bin\s*$/i.test(lead) && m.t0 >= 2) {
+      const np = npEndingAt(ts, m.t0 - 2, c0, skip);
+      const verb = np ? ts.slice(c0, np[0]).reverse().find((t) => t.pos === 'VERB') : undefined;
+      if (np && verb && (SAYING_VERBS.has(verb.lemma) || EXPECTING_VERBS.has(verb.lemma)) && !GENERIC_HEADS.has(ts[np[1]]!.lemma) && ts[np[1]]!.pos === 'NOUN') subject = np;
     }
     if (!subject) {
       reading.dates.push({ ...d, at: ctx.offset + abs(d.at), to: ctx.offset + abs(d.to) });

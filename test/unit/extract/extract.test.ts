@@ -170,6 +170,15 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
   it('"3 February" is a date, not a count 3 dated February', () => {
     expect(figs('Correction to our briefing of 3 February.').filter((f) => !f.includes(' | date | '))).toEqual([]);
   });
+
+  it('a participle of change after a noun: the noun is what moves to the date', () => {
+    expect(figs('Given the enrolment shortfall, we project the primary endpoint readout slipping to Q4 2027.')).toEqual(['asserted: primary endpoint readout | date | 2027-Q4']);
+  });
+
+  it('the object of a verb of stating or expecting, dated by "in"; an event merely dated by "in" stays a period', () => {
+    expect(figs('On timing, we now guide to a topline readout in Q4 2027.')).toEqual(['asserted: topline readout | date | 2027-Q4']);
+    expect(figs('We signed the contract in March 2026.')).toEqual([]);
+  });
 });
 
 describe('documents', () => {
