@@ -56,7 +56,9 @@ const DISPUTE = /\b(do(?:es)?\s+not|don't|doesn't|did\s+not|cannot|can't|won't|w
 const ACCEPT = /\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|concur(?:s|red)?|endors(?:es|ed)|ratif(?:y|ies|ied)|acknowledg(?:es|ed)|recogni[sz](?:es|ed))\b/i;
 /** A replacement stated between two values: "91.4% will be used from now on, superseding the 96.2%". */
 const REPLACE_BETWEEN = /\b(instead\s+of|in\s+place\s+of|replac(?:es|ing)|supersed(?:es|ing)|in\s+lieu\s+of)\b/i;
-const WITHDRAW = /\b(withdr(?:aw|aws|ew|awn)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?)\b/i;
+const WITHDRAW = /\b(withdr(?:aw|aws|ew|awn)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?|disregard(?:s|ed)?|discard(?:s|ed)?)\b/i;
+/** "the earlier figure of 412": a value named as the one stated before (a temporal adjective, a head, "of"). */
+const EARLIER_FIGURE_BEFORE = /\b(?:the|this|that|our|its|their)\s+(?:earlier|previous|original|initial|old|former|prior)\s+(?:[\w-]+\s+)?(?:figure|number|value|estimate|count|total|amount)\s+of\s*$/i;
 const NEGATION = /\b(not|no|never|none|neither|nor|cannot|without)\b|n't\b/i;
 const MODAL = /\b(will|would|shall|should|may|might|could|can|expect(?:s|ed)?|anticipat\w*|plan(?:s|ned)?|aim(?:s|ed)?|intend(?:s|ed)?|target(?:s|ed|ing)?|schedul\w*|forecast\w*|project(?:ed|s)|propos\w*|seek(?:s)?|hope(?:s|d)?|going\s+to|if|unless|subject\s+to|pending|likely|unlikely)\b/i;
 const DONE = /\b(achiev\w*|complet\w*|obtain\w*|secur\w*|sign(?:ed)?|closed|deliver\w*|reach\w*|met|pass(?:ed)?|award\w*|grant\w*|receiv\w*|launch\w*|finish\w*|hired|onboarded|opened|commission\w*|certified|issued|done|remains?|continues?|kept|stays?|in\s+place)\b/i;
@@ -560,7 +562,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       subject = undefined;
     }
     // A value named only as the other end of a pair ("up from EUR 62 million") takes the pair's subject below.
-    const paired = /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus|not\s+[^,;]{1,40}\s+but)\s*(?:the\s+|a\s+|an\s+)?(?:(?:earlier|previous|original|initial|old|former|prior|reported|stated|presented|published)\s+)?$/i.test(text.slice(0, n.at));
+    const paired = EARLIER_FIGURE_BEFORE.test(text.slice(0, n.at)) || /\b(from|not|instead\s+of|in\s+place\s+of|rather\s+than|replac\w+|supersed\w+|vs\.?|versus|not\s+[^,;]{1,40}\s+but)\s*(?:the\s+|a\s+|an\s+)?(?:(?:earlier|previous|original|initial|old|former|prior|reported|stated|presented|published)\s+)?$/i.test(text.slice(0, n.at));
     if (!subjectText && paired) subjectText = '';
     else if (!subjectText) continue;
     // A unit-less count of "customer count" counts customers; "patient visits reached 1.9 million" counts visits.
@@ -599,6 +601,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     else if (/["“']\s*$/.test(lead) && /^[^"”']{0,30}["”']/.test(text.slice(n.to))) fig.mentionRole = 'cited';
     else if (NEGATION_BEFORE.test(lead) && !/\bnot\s+(?:only|just|least|more|less|fewer|below|above|over|under|exceed\w*)\s*$/i.test(lead)) fig.mentionRole = /(instead\s+of|in\s+place\s+of)\s*(?:the\s+)?$/i.test(lead) ? 'replaced' : 'negated';
     else if (/\brather\s+than\s*(?:the\s+)?$/i.test(lead)) fig.mentionRole = 'negated';
+    else if (EARLIER_FIGURE_BEFORE.test(lead)) fig.mentionRole = 'previous';
     else if (PREVIOUS_BEFORE.test(lead) || PREVIOUS_AFTER.test(after)) fig.mentionRole = /\bfrom\s*(?:the\s+)?$/i.test(lead) && !/\b(up|down)\s+from\s*(?:the\s+)?$/i.test(lead) ? 'from' : 'previous';
     reading.figures.push(fig);
   }
@@ -742,6 +745,21 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       }
     }
   }
+  // "398 participants were randomised; the earlier figure of 412 should be disregarded": a value named as the
+  // earlier one and set aside, beside a comparable value the sentence states, is a correction from it to that one.
+  if (!reading.change && WITHDRAW.test(text)) {
+    for (const f of figs) {
+      if (f.mentionRole !== 'previous' || !EARLIER_FIGURE_BEFORE.test(text.slice(0, f.span![0] - ctx.offset - base))) continue;
+      const to = figs.filter((g) => g.mentionRole === 'asserted' && comparable(f, g)).sort((a, b) => Math.abs(a.t0 - f.t0) - Math.abs(b.t0 - f.t0))[0];
+      if (!to) continue;
+      f.mentionRole = 'from';
+      to.mentionRole = 'to';
+      shareUnit(to, f);
+      f.subject = to.subject;
+      reading.change = { from: f, to, revision: true };
+      break;
+    }
+  }
   if (reading.change) {
     const { from, to } = reading.change;
     if (!from.subject) from.subject = to.subject;
@@ -833,7 +851,7 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     const acceptAt = text.search(ACCEPT);
     if (accepts && only.length === 1 && !reading.change && only[0]!.span![0] - ctx.offset - base > acceptAt && !/\d\s*$/.test(text.slice(0, acceptAt))) reading.accepted = only;
     else if (accepts) reading.accepted = objectOf(/\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|endors(?:es|ed)|ratif(?:y|ies|ied))\s+(?:the\s+|a\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:accepted|adopted|agreed|endorsed|ratified)\b/i);
-    if (WITHDRAW.test(text)) reading.withdrawn = objectOf(/\b(withdr(?:aw|aws|ew)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?)\s+(?:the\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:withdrawn|retracted|rescinded|abandoned)\b/i);
+    if (WITHDRAW.test(text)) reading.withdrawn = objectOf(/\b(withdr(?:aw|aws|ew)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?|disregard(?:s|ed)?|discard(?:s|ed)?)\s+(?:the\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been|(?:should|must|can|may|shall|will|is\s+to|are\s+to)\s+(?:now\s+)?be)\s+(?:now\s+)?(?:withdrawn|retracted|rescinded|abandoned|disregarded|discarded)\b/i);
   }
   return reading;
 }

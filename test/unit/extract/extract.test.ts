@@ -179,6 +179,13 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
     expect(figs('On timing, we now guide to a topline readout in Q4 2027.')).toEqual(['asserted: topline readout | date | 2027-Q4']);
     expect(figs('We signed the contract in March 2026.')).toEqual([]);
   });
+
+  it('"the earlier figure of 412 should be disregarded" beside the value stated: a correction from 412 to 398', () => {
+    const c = read('Having re-run the reconciliation, we confirm that 398 participants were randomised; the earlier figure of 412 should be disregarded.').change;
+    expect(c && [formatValue(c.from.value), formatValue(c.to.value), c.revision, c.from.metric]).toEqual(['412', '398', true, 'count:participant']);
+    // Set aside on its own, a value is withdrawn.
+    expect(read('The 24-month runway figure should be disregarded.').withdrawn.map((f) => formatValue(f.value))).toEqual(['24']);
+  });
 });
 
 describe('documents', () => {
