@@ -837,7 +837,17 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
   reading.figures = figs.filter((f) => f.subject !== '');
   // 6. What the sentence does with its figures: accept, withdraw.
   // Only a figure that is the object of the verb: "accept the $41.3M", "March 2028 is accepted" (not "3 accepted" offers).
-  if (!reading.disputes && !reading.negated) {
+  // "there have been nine events, not seven": a negation that only denies a figure leaves the rest of the
+  // sentence affirmative (its acceptance stands); any other negation ("we do not accept") does not.
+  let masked = text;
+  for (const f of reading.figures) {
+    if (f.mentionRole !== 'negated') continue;
+    const at = f.span![0] - ctx.offset - base;
+    const neg = NEGATION_BEFORE.exec(masked.slice(0, at));
+    if (neg) masked = masked.slice(0, neg.index) + ' '.repeat(at - neg.index) + masked.slice(at);
+  }
+  const negated = reading.negated && NEGATION.test(masked);
+  if (!reading.disputes && !negated) {
     const objectOf = (verb: RegExp, passive: RegExp) =>
       reading.figures.filter((f) => {
         if (f.mentionRole !== 'asserted' && f.mentionRole !== 'cited' && f.mentionRole !== 'to') return false;
@@ -850,6 +860,9 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     const only = reading.figures.filter((f) => f.mentionRole === 'asserted' || f.mentionRole === 'to');
     const acceptAt = text.search(ACCEPT);
     if (accepts && only.length === 1 && !reading.change && only[0]!.span![0] - ctx.offset - base > acceptAt && !/\d\s*$/.test(text.slice(0, acceptAt))) reading.accepted = only;
+    // "we now guide to a topline readout in Q4 2027": the writer stating its own current figure ("we" + "now"
+    // before the verb) takes that value as its position — an acceptance, with no old value named.
+    else if (!accepts && !reading.change && only.length && /\b(?:we|I)\s+now\s+(?!that\b)[a-z]+/i.test(text) && only.every((f) => /\b(?:we|I)\s+now\s+/i.test(text.slice(0, f.span![0] - ctx.offset - base)))) reading.accepted = only;
     else if (accepts) reading.accepted = objectOf(/\b(accept(?:s|ed)?|adopt(?:s|ed)?|agree(?:s|d)?\s+(?:to|with|on)|endors(?:es|ed)|ratif(?:y|ies|ied))\s+(?:the\s+|a\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been)\s+(?:now\s+)?(?:accepted|adopted|agreed|endorsed|ratified)\b/i);
     if (WITHDRAW.test(text)) reading.withdrawn = objectOf(/\b(withdr(?:aw|aws|ew)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?|disregard(?:s|ed)?|discard(?:s|ed)?)\s+(?:the\s+|its\s+|their\s+)?(?:[\w'’-]+\s+){0,4}(?:of\s+)?$/i, /^\s*(?:[\w-]+\s+){0,3}(?:is|are|was|were|has\s+been|have\s+been|(?:should|must|can|may|shall|will|is\s+to|are\s+to)\s+(?:now\s+)?be)\s+(?:now\s+)?(?:withdrawn|retracted|rescinded|abandoned|disregarded|discarded)\b/i);
   }

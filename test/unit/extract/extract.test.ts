@@ -186,6 +186,17 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
     // Set aside on its own, a value is withdrawn.
     expect(read('The 24-month runway figure should be disregarded.').withdrawn.map((f) => formatValue(f.value))).toEqual(['24']);
   });
+
+  const acc = (t: string) => read(t).accepted.map((f) => formatValue(f.value));
+  it('a negation that only denies a figure leaves the acceptance standing; "do not accept" does not', () => {
+    expect(acc('We also accept the safety database as the record of truth: there have been nine serious adverse events, not seven.')).toEqual(['9']);
+    expect(acc('We do not accept that there have been nine serious adverse events, not seven.')).toEqual([]);
+  });
+
+  it('"we now ..." states the writer\'s current figure: an acceptance of it; "now" without the writer is not', () => {
+    expect(acc('On timing, we now guide to a topline readout in Q4 2027.')).toEqual(['2027-Q4']);
+    expect(acc('Completion is now forecast for March 2028.')).toEqual([]);
+  });
 });
 
 describe('documents', () => {
