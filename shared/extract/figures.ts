@@ -469,6 +469,8 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
   for (const m of figureMentions) for (let i = m.t0; i <= m.t1; i++) skip.add(i);
 
   // 2. Subject, unit and period of each number figure.
+  /** Number figures that name nothing they count ("say seven"): a count named before a colon may say what. */
+  const bare = new Set<number>();
   for (const m of figureMentions) {
     const n = m.num!;
     const c0 = clauseStart(ts, m.t0, skip);
@@ -502,7 +504,10 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
         unit = phrase(ts, counted.np).toLowerCase();
         qualifiers = counted.qualifiers;
         t1 = counted.np[1];
-      } else metric = 'count';
+      } else {
+        metric = 'count';
+        bare.add(m.t0);
+      }
     }
     // "$6.7M of contracts", "3,400 tonnes of steel", "22% of ARR": the subject follows "of".
     let k = t1 + 1;
@@ -814,6 +819,28 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     if (f.mentionRole === 'asserted' && /\b(up|down|rose|fell|grew|declined|increased|decreased|improved|dropped|gained|lost)(?:\s+by)?\s*$/i.test(lead) && (f.metric === 'percent' || f.metric === 'points')) {
       const prev = figs[i - 1]!;
       if (prev.metric !== f.metric) f.subject = `${prev.subject} change`;
+    }
+  }
+
+  // "Our concern is the serious adverse event count: the sponsor's materials still say seven while the safety
+  // database holds nine": a count named before a colon, with no figure of its own, is what the bare numbers
+  // after it count — the clauses after the colon only say who holds which value.
+  const colon = ts.findIndex((t, i) => t.text === ':' && !skip.has(i));
+  if (colon > 1 && !figs.some((f) => f.t0 < colon)) {
+    const np = npEndingAt(ts, colon - 1, 0, skip);
+    // "the serious adverse event count", "the headcount" (a compound counting the noun before it), or "the number of incidents".
+    let counted: Token | undefined;
+    if (np && COUNT_HEADS.has(ts[np[1]]!.lemma)) counted = np[1] > np[0] && isNoun(ts[np[1] - 1]) ? ts[np[1] - 1] : ts[np[1]];
+    else if (np && ts[np[0] - 1]?.lower === 'of' && COUNT_HEADS.has(ts[np[0] - 2]?.lemma ?? '') && ts[np[1]]!.pos === 'NOUN') counted = ts[np[1]];
+    const named = np && counted ? (ts[np[0] - 1]?.lower === 'of' && ts[np[0] - 2] ? [np[0] - 2, np[1]] as [number, number] : np) : undefined;
+    if (named && counted) {
+      for (const f of figs) {
+        if (f.t0 < colon || !bare.has(f.t0) || f.value.kind !== 'count' || (f.mentionRole !== 'asserted' && f.mentionRole !== 'negated' && f.mentionRole !== 'cited')) continue;
+        f.subject = normSubject(phrase(ts, named));
+        f.metric = `count:${lemmaOf(counted)}`;
+        f.unit = counted.lemma;
+        delete f.identifiers;
+      }
     }
   }
 

@@ -197,6 +197,14 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
     expect(acc('On timing, we now guide to a topline readout in Q4 2027.')).toEqual(['2027-Q4']);
     expect(acc('Completion is now forecast for March 2028.')).toEqual([]);
   });
+
+  it('a count named before a colon is what the bare numbers after it count, whoever holds each value', () => {
+    expect(figs('Our concern is the serious adverse event count: the sponsor\'s materials still say seven while the safety database holds nine.')).toEqual([
+      'asserted: serious adverse event count | count:event | 7',
+      'asserted: serious adverse event count | count:event | 9',
+    ]);
+    expect(figs('The number of incidents: the vendor reports 14 and the auditor 17.').map((f) => f.split(' | ').slice(1).join(' | '))).toEqual(['count:incident | 14', 'count:incident | 17']);
+  });
 });
 
 describe('documents', () => {
