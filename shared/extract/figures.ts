@@ -353,8 +353,8 @@ function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: 
 /** Verbs of saying and holding a view: their subject is who states a figure, not what it measures. */
 const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
 
-/** Verbs of expecting and scheduling: their object is what a date after it schedules. */
-const EXPECTING_VERBS = new Set(['expect', 'forecast', 'project', 'plan', 'schedule', 'anticipate', 'target', 'estimate', 'predict']);
+/** Verbs of expecting, scheduling and guiding: their object is what a date after it schedules. */
+const EXPECTING_VERBS = new Set(['expect', 'forecast', 'project', 'plan', 'schedule', 'anticipate', 'target', 'estimate', 'predict', 'guide']);
 
 /** The subject is who states the figure ("management stands by £18.5m"), not what it measures. */
 function isAgent(ts: Token[], subject: [number, number], figureAt: number): boolean {
@@ -634,11 +634,12 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       if (subject && !verbBetween) subject = undefined;
     }
     // "we now guide to a topline readout in Q4 2027", "we expect first sales in March": the object of a verb of
-    // stating or expecting, dated by "in", is what the date schedules (the clause's subject is who says so).
+    // expecting or guiding, dated by "in", is what the date schedules (the clause's subject is who says so).
+    // Verbs that report ("we report strong demand in Q3") leave the date a period.
     if (!subject && !periodLike && /\bin\s*$/i.test(lead) && m.t0 >= 2) {
       const np = npEndingAt(ts, m.t0 - 2, c0, skip);
       const verb = np ? ts.slice(c0, np[0]).reverse().find((t) => t.pos === 'VERB') : undefined;
-      if (np && verb && (SAYING_VERBS.has(verb.lemma) || EXPECTING_VERBS.has(verb.lemma)) && !GENERIC_HEADS.has(ts[np[1]]!.lemma) && ts[np[1]]!.pos === 'NOUN') subject = np;
+      if (np && verb && EXPECTING_VERBS.has(verb.lemma) && !GENERIC_HEADS.has(ts[np[1]]!.lemma) && ts[np[1]]!.pos === 'NOUN') subject = np;
     }
     if (!subject) {
       reading.dates.push({ ...d, at: ctx.offset + abs(d.at), to: ctx.offset + abs(d.to) });

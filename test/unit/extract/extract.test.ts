@@ -175,9 +175,10 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
     expect(figs('Given the enrolment shortfall, we project the primary endpoint readout slipping to Q4 2027.')).toEqual(['asserted: primary endpoint readout | date | 2027-Q4']);
   });
 
-  it('the object of a verb of stating or expecting, dated by "in"; an event merely dated by "in" stays a period', () => {
+  it('the object of a verb of expecting or guiding, dated by "in"; an event merely dated or reported "in" stays a period', () => {
     expect(figs('On timing, we now guide to a topline readout in Q4 2027.')).toEqual(['asserted: topline readout | date | 2027-Q4']);
     expect(figs('We signed the contract in March 2026.')).toEqual([]);
+    expect(figs('We report strong demand in Q3 2026.')).toEqual([]);
   });
 
   it('"the earlier figure of 412 should be disregarded" beside the value stated: a correction from 412 to 398', () => {
