@@ -448,8 +448,9 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     // "Phase 2", "Scope 1", "Report No. 9", "(1)": part of a name or an enumerator.
     if (plain && !n.words && prevTok && /^[A-Z]/.test(prevTok.text) && prevTok.end === ts[m.t0]!.start - 1 && (prevTok.pos === 'PROPN' || (prevTok.pos === 'NOUN' && m.t0 > 1))) continue;
     // "events reported to date number seven": lower-case "number" before a number written in words is the verb
-    // (to number = to total); identifiers are written "number 7", "No. 7" or "Number Seven".
-    const numberVerb = n.words && prevTok?.text === 'number';
+    // (to number = to total); identifiers are written "number 7", "No. 7" or "Number Seven", and after a
+    // determiner "number" is the noun ("our number one priority").
+    const numberVerb = n.words && prevTok?.text === 'number' && !/^(the|a|an|our|its|their|his|her|your|my|this|that)$/.test(ts[m.t0 - 2]?.lower ?? '');
     // "at week 16", "on day 28", "in year 3": a singular unit of time before a plain number is a point on a
     // timeline (an identifier), not a count of it.
     if (plain && !n.words && prevTok && /^(day|week|month|year|quarter|hour|minute)$/i.test(prevTok.text)) continue;

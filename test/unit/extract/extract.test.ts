@@ -161,6 +161,7 @@ describe('how a sentence uses a figure', () => {
 describe('phrasings first met in the held-out clinical-trial scenario', () => {
   it('lower-case "number" before a number in words is the verb (to number = to total), not an enumerator', () => {
     expect(figs('Serious adverse events reported to date number seven, none judged related to study drug.')).toEqual(['asserted: serious adverse events | count:event | 7']);
+    expect(figs('Safety is our number one priority.')).toEqual([]);
   });
 
   it('"at week 16" is a point on a timeline, not a count', () => {
