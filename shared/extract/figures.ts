@@ -350,6 +350,26 @@ function countedUnit(ts: Token[], m: Mention, skip: ReadonlySet<number>): { np: 
   return { np, head, qualifiers };
 }
 
+/**
+ * "<verb> <object> N <time> after|before <event>": the object a verb acted on, N after the event — the
+ * figure is the object's delay from the event ("notification after detection"). Only a noun phrase that is
+ * the verb's direct object, right before the duration, and an event phrase right after the preposition.
+ */
+function relativeDuration(ts: Token[], m: Mention, c1: number, skip: ReadonlySet<number>): { object: [number, number]; text: string } | undefined {
+  const prep = ts[m.t1 + 1];
+  if (!prep || !/^(after|before)$/.test(prep.lower)) return undefined;
+  const event = npStartingAt(ts, m.t1 + 2, c1, skip);
+  if (!event) return undefined;
+  const object = npEndingAt(ts, m.t0 - 1, 0, skip);
+  if (!object || object[1] !== m.t0 - 1) return undefined;
+  let v = object[0] - 1;
+  while (v >= 0 && (ts[v]!.pos === 'DET' || (ts[v]!.pos === 'PRON' && /^(its|their|our|his|her|your|my)$/.test(ts[v]!.lower)))) v--;
+  if (v < 0 || ts[v]!.pos !== 'VERB' || LIGHT_VERBS.has(ts[v]!.lemma)) return undefined;
+  // "the detection time": a generic head says only that the event is a point in time.
+  const ev: [number, number] = event[1] > event[0] && GENERIC_HEADS.has(ts[event[1]]!.lemma) ? [event[0], event[1] - 1] : event;
+  return { object, text: `${phrase(ts, object)} ${prep.lower} ${phrase(ts, ev)}` };
+}
+
 /** Verbs of saying and holding a view: their subject is who states a figure, not what it measures. */
 const SAYING_VERBS = new Set(['say', 'state', 'report', 'confirm', 'estimate', 'maintain', 'accept', 'consider', 'believe', 'claim', 'assert', 'argue', 'note', 'agree', 'propose', 'insist', 'put', 'calculate', 'compute', 'assess', 'quote', 'present', 'show', 'disclose', 'announce', 'guide', 'see', 'view', 'think', 'reckon', 'value', 'adopt', 'use']);
 
@@ -540,6 +560,15 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
       const who = subj && !ts.slice(subj[0], subj[1] + 1).every((t) => t.pos === 'PROPN') ? phrase(ts, subj) : '';
       subjectText = [unitNp.replace(/^-/, ''), verb?.text.toLowerCase(), who ? `(${who})` : ''].filter(Boolean).join(' ');
       subject = subj;
+    }
+    // "logged your notification 85 hours after the detection time": a duration between an event and what a verb
+    // did to its object measures the object's delay from that event ("notification after detection").
+    if (!subjectText && n.kind === 'measure' && n.unit?.dim === 'duration') {
+      const rel = relativeDuration(ts, m, c1, skip);
+      if (rel) {
+        subject = rel.object;
+        subjectText = rel.text;
+      }
     }
     if (!subjectText) {
       // A number before a noun it sizes: "a 24-month runway", "a 20-engineer target".

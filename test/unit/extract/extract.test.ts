@@ -209,6 +209,17 @@ describe('phrasings first met in the held-out clinical-trial scenario', () => {
   });
 });
 
+describe('phrasings first met in the held-out cybersecurity-incident scenario', () => {
+  it('a duration between an event and what a verb did to its object measures the object\'s delay from the event', () => {
+    expect(figs('In addition, our intake system logged your notification 85 hours after the detection time you reported.')).toEqual(['asserted: notification after detection | duration | 85']);
+    expect(figs('The board reviewed the plan 10 days after the audit.')).toEqual(['asserted: plan after audit | duration | 10']);
+    // No direct object right before the duration, or no duration: the rule does not apply.
+    expect(figs('The patient was discharged 4 days after surgery.')).toEqual(['asserted: patient | duration | 4']);
+    expect(figs('The committee met for 3 hours after lunch.')).toEqual(['asserted: committee | duration | 3']);
+    expect(figs('Sales rose 12% after the merger.')).toEqual(['asserted: sales | percent | 12']);
+  });
+});
+
 describe('documents', () => {
   it('segments keep their offsets: every figure points at its own words', () => {
     const text = doc('harbor/01-information-memorandum.md');
