@@ -570,6 +570,19 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
         subjectText = rel.text;
       }
     }
+    // "gives the number of affected records as about 180,000": a bare number after "the number of X as" counts X.
+    if (!subjectText && metric === 'count') {
+      let j = m.t0 - 1;
+      while (j > c0 && APPROX_TOKENS.has(ts[j]!.lower)) j--;
+      const np = ts[j]?.lower === 'as' ? npEndingAt(ts, j - 1, c0, skip) : undefined;
+      if (np && np[1] === j - 1 && ts[np[0] - 1]?.lower === 'of' && COUNT_HEADS.has(ts[np[0] - 2]?.lemma ?? '') && ts[np[1]]!.pos === 'NOUN') {
+        subject = np;
+        subjectText = phrase(ts, np);
+        metric = `count:${lemmaOf(ts[np[1]]!)}`;
+        unit = ts[np[1]]!.lemma;
+        bare.delete(m.t0);
+      }
+    }
     if (!subjectText) {
       // A number before a noun it sizes: "a 24-month runway", "a 20-engineer target".
       if (ts[t1 + 1]?.text !== 'of') {

@@ -218,6 +218,13 @@ describe('phrasings first met in the held-out cybersecurity-incident scenario', 
     expect(figs('The committee met for 3 hours after lunch.')).toEqual(['asserted: committee | duration | 3']);
     expect(figs('Sales rose 12% after the merger.')).toEqual(['asserted: sales | percent | 12']);
   });
+
+  it('"gives the number of X as N": a bare number counts X', () => {
+    expect(figs('Your notice to customers gives the number of affected records as about 180,000.')).toEqual(['asserted: affected records | count:record | 180000']);
+    expect(figs('The audit gives the total of unpaid invoices as 37.')).toEqual(['asserted: unpaid invoices | count:invoice | 37']);
+    // "as" that does not follow "the number of X" leaves the count as it was.
+    expect(figs('He joined as one of 12 partners.')).toEqual(['asserted: partners joined | count:partner | 12']);
+  });
 });
 
 describe('documents', () => {
