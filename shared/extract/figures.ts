@@ -59,6 +59,8 @@ const REPLACE_BETWEEN = /\b(instead\s+of|in\s+place\s+of|replac(?:es|ing)|supers
 const WITHDRAW = /\b(withdr(?:aw|aws|ew|awn)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?|disregard(?:s|ed)?|discard(?:s|ed)?)\b/i;
 /** "the earlier figure of 412": a value named as the one stated before (a temporal adjective, a head, "of"). */
 const EARLIER_FIGURE_BEFORE = /\b(?:the|this|that|our|its|their)\s+(?:earlier|previous|original|initial|old|former|prior)\s+(?:[\w-]+\s+)?(?:figure|number|value|estimate|count|total|amount)\s+of\s*$/i;
+/** A dispute verb governing the figure that follows it: "disagree with the", "dispute the", "do not accept your". */
+const DISPUTED_BEFORE = /\b(?:disagree(?:s|d)?\s+with|disput(?:e|es|ed)|contest(?:s|ed)?|reject(?:s|ed)?|(?:do(?:es)?|did)\s+not\s+accept|cannot\s+accept)\s+(?:the|this|that|these|those|your|their|its|his|her)\s+$/i;
 const NEGATION = /\b(not|no|never|none|neither|nor|cannot|without)\b|n't\b/i;
 const MODAL = /\b(will|would|shall|should|may|might|could|can|expect(?:s|ed)?|anticipat\w*|plan(?:s|ned)?|aim(?:s|ed)?|intend(?:s|ed)?|target(?:s|ed|ing)?|schedul\w*|forecast\w*|project(?:ed|s)|propos\w*|seek(?:s)?|hope(?:s|d)?|going\s+to|if|unless|subject\s+to|pending|likely|unlikely)\b/i;
 const DONE = /\b(achiev\w*|complet\w*|obtain\w*|secur\w*|sign(?:ed)?|closed|deliver\w*|reach\w*|met|pass(?:ed)?|award\w*|grant\w*|receiv\w*|launch\w*|finish\w*|hired|onboarded|opened|commission\w*|certified|issued|done|remains?|continues?|kept|stays?|in\s+place)\b/i;
@@ -649,6 +651,8 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     else if (/["“']\s*$/.test(lead) && /^[^"”']{0,30}["”']/.test(text.slice(n.to))) fig.mentionRole = 'cited';
     else if (NEGATION_BEFORE.test(lead) && !/\bnot\s+(?:only|just|least|more|less|fewer|below|above|over|under|exceed\w*)\s*$/i.test(lead)) fig.mentionRole = /(instead\s+of|in\s+place\s+of)\s*(?:the\s+)?$/i.test(lead) ? 'replaced' : 'negated';
     else if (/\brather\s+than\s*(?:the\s+)?$/i.test(lead)) fig.mentionRole = 'negated';
+    // "We disagree with the 85-hour figure", "we dispute the 9%": the value the writer contests is denied, not stated.
+    else if (DISPUTED_BEFORE.test(lead)) fig.mentionRole = 'negated';
     else if (EARLIER_FIGURE_BEFORE.test(lead)) fig.mentionRole = 'previous';
     else if (PREVIOUS_BEFORE.test(lead) || PREVIOUS_AFTER.test(after)) fig.mentionRole = /\bfrom\s*(?:the\s+)?$/i.test(lead) && !/\b(up|down)\s+from\s*(?:the\s+)?$/i.test(lead) ? 'from' : 'previous';
     reading.figures.push(fig);

@@ -225,6 +225,14 @@ describe('phrasings first met in the held-out cybersecurity-incident scenario', 
     // "as" that does not follow "the number of X" leaves the count as it was.
     expect(figs('He joined as one of 12 partners.')).toEqual(['asserted: partners joined | count:partner | 12']);
   });
+
+  it('a figure the writer disputes ("disagree with the", "dispute the") is denied, not the writer\'s claim', () => {
+    expect(figs('We disagree with the 85-hour figure.')).toEqual(['negated: figure | duration | 85']);
+    expect(figs('We dispute the 9% adjustment.')).toEqual(['negated: adjustment | percent | 9']);
+    // A dispute verb that does not govern the figure leaves it asserted.
+    expect(figs('The union disputed the plan, which cuts 300 jobs.')).toEqual(['asserted: jobs (cuts) | count:job | 300']);
+    expect(figs('The court rejected 3 of the 5 claims.').map((f) => f.split(':')[0])).toEqual(['asserted', 'asserted']);
+  });
 });
 
 describe('documents', () => {
