@@ -59,8 +59,8 @@ const REPLACE_BETWEEN = /\b(instead\s+of|in\s+place\s+of|replac(?:es|ing)|supers
 const WITHDRAW = /\b(withdr(?:aw|aws|ew|awn)|retract(?:s|ed)?|rescind(?:s|ed)?|abandon(?:s|ed)?|disregard(?:s|ed)?|discard(?:s|ed)?)\b/i;
 /** "the earlier figure of 412": a value named as the one stated before (a temporal adjective, a head, "of"). */
 const EARLIER_FIGURE_BEFORE = /\b(?:the|this|that|our|its|their)\s+(?:earlier|previous|original|initial|old|former|prior)\s+(?:[\w-]+\s+)?(?:figure|number|value|estimate|count|total|amount)\s+of\s*$/i;
-/** A dispute verb governing the figure that follows it: "disagree with the", "dispute the", "do not accept your". */
-const DISPUTED_BEFORE = /\b(?:disagree(?:s|d)?\s+with|disput(?:e|es|ed)|contest(?:s|ed)?|reject(?:s|ed)?|(?:do(?:es)?|did)\s+not\s+accept|cannot\s+accept)\s+(?:the|this|that|these|those|your|their|its|his|her)\s+$/i;
+/** A dispute verb governing the figure that follows it: "disagree with the", "dispute the", "do not accept your" ("reject" is not one: "the board rejected the $5M offer" declines an offer that was made). */
+const DISPUTED_BEFORE = /\b(?:disagree(?:s|d)?\s+with|disput(?:e|es|ed)|contest(?:s|ed)?|(?:do(?:es)?|did)\s+not\s+accept|cannot\s+accept)\s+(?:the|this|that|these|those|your|their|its|his|her)\s+$/i;
 const NEGATION = /\b(not|no|never|none|neither|nor|cannot|without)\b|n't\b/i;
 const MODAL = /\b(will|would|shall|should|may|might|could|can|expect(?:s|ed)?|anticipat\w*|plan(?:s|ned)?|aim(?:s|ed)?|intend(?:s|ed)?|target(?:s|ed|ing)?|schedul\w*|forecast\w*|project(?:ed|s)|propos\w*|seek(?:s)?|hope(?:s|d)?|going\s+to|if|unless|subject\s+to|pending|likely|unlikely)\b/i;
 const DONE = /\b(achiev\w*|complet\w*|obtain\w*|secur\w*|sign(?:ed)?|closed|deliver\w*|reach\w*|met|pass(?:ed)?|award\w*|grant\w*|receiv\w*|launch\w*|finish\w*|hired|onboarded|opened|commission\w*|certified|issued|done|remains?|continues?|kept|stays?|in\s+place)\b/i;

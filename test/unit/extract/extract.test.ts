@@ -232,6 +232,8 @@ describe('phrasings first met in the held-out cybersecurity-incident scenario', 
     // A dispute verb that does not govern the figure leaves it asserted.
     expect(figs('The union disputed the plan, which cuts 300 jobs.')).toEqual(['asserted: jobs (cuts) | count:job | 300']);
     expect(figs('The court rejected 3 of the 5 claims.').map((f) => f.split(':')[0])).toEqual(['asserted', 'asserted']);
+    // Declining is not disputing: the offer was made at $5M.
+    expect(figs('The board rejected the $5M offer.').map((f) => f.split(':')[0])).toEqual(['asserted']);
   });
 });
 
