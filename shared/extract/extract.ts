@@ -103,6 +103,14 @@ export interface DocumentFacts {
 const METADATA_LABELS = /^(to|from|re|date|dated|attendees|contact|owner|cc|bcc|subject|prepared by|prepared for|reviewer|reviewed by|author|authors|page|ref|reference|classification|version|distribution|circulation|status|approved by|signed)$/i;
 const GOAL_WORDS = /\b(goals?|aims?|aim to|targets?|targeting|objectives?|ambitions?|plans? to|intends? to|commit(?:s|ted)? to|seeks? to|priorit(?:y|ies|ise|ize))\b/i;
 /** "on track to meet our full-year targets" reports on targets; it sets none. */
+/**
+ * A goal word inside a comparison with a goal ("a week later than the vendor's target",
+ * "ahead of plan", "behind target"): the sentence measures something against a goal, it
+ * does not set one. Only the comparison is taken out before looking for goal words.
+ */
+const AGAINST_GOAL =
+  /\b(?:(?:later|earlier|sooner|more|less|higher|lower|better|worse|faster|slower)\s+than|ahead\s+of|behind|short\s+of|against|compared\s+(?:to|with)|relative\s+to)\s+(?:[\w'’-]+\s+){0,3}?(?:targets?|goals?|objectives?|plans?)\b/gi;
+const setsGoal = (text: string) => GOAL_WORDS.test(text.replace(AGAINST_GOAL, ' '));
 const STATUS_OF_TARGETS = /\b(meet|hit|achiev|reach|exceed|miss|beat)\w*\s+(?:all\s+)?(?:our|its|their|the|these|those)\s+(?:[\w-]+\s+)?(targets|goals|objectives)\b/i;
 const UNREACHABLE = /\b(?:cannot|can ?not|can't|will\s+not|won't|could\s+not|unable\s+to|no\s+longer)\s+(?:\w+\s+)?(?:be\s+)?(?:met|achieved|reached|attained|possible|feasible|realistic|achievable|hit|done|completed|delivered|closed)\b|\b(impossible|unachievable|unattainable|unrealistic|out\s+of\s+reach|infeasible)\b|\bnot\s+(?:be\s+)?(?:achievable|feasible|possible|realistic)\b|\bwill\s+(?:be\s+)?miss(?:ed)?\b/i;
 const SUPERSEDE = /\b(now\s+target(?:s|ing)?|new\s+target|revised\s+target|(?:moved|pushed(?:\s+back)?|postponed|rescheduled|deferred|extended|shifted|slipped|revised|reset|brought\s+forward)\s+to|target\s+date\s+is\s+now|now\s+(?:aim|plan|expect|intend)s?\s+to|replaced\s+by|now\s+due)\b/i;
@@ -300,7 +308,7 @@ function readSegment(seg: Segment, facts: DocumentFacts, refYear: number | undef
       continue;
     }
     if (r.change || r.accepted.length || r.withdrawn.length) addRevision(x, facts);
-    if (GOAL_WORDS.test(text) && !STATUS_OF_TARGETS.test(text) && !/^new target:/i.test(text) && /\b(to|of|by)\b/i.test(text) && !r.change && !r.negated) {
+    if (setsGoal(text) && !STATUS_OF_TARGETS.test(text) && !/^new target:/i.test(text) && /\b(to|of|by)\b/i.test(text) && !r.change && !r.negated) {
       addGoal(x, facts, section);
       continue;
     }

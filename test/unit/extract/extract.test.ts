@@ -237,6 +237,18 @@ describe('phrasings first met in the held-out cybersecurity-incident scenario', 
   });
 });
 
+describe('phrasings first met in the held-out real-estate scenario', () => {
+  it('a goal word inside a comparison with a goal reports against it, it sets no goal', () => {
+    const goals = (t: string) => extractFacts(t).goals.map((g) => g.text);
+    expect(goals("The acquisition completed on 7 July 2027, a week later than the vendor's target.")).toEqual([]);
+    expect(goals('Shipments were ahead of target in March.')).toEqual([]);
+    expect(goals('Output fell short of the objective for the second year.')).toEqual([]);
+    // A goal set in the same sentence still is one.
+    expect(goals('We aim to finish the rollout ahead of the 2026 target.')).toEqual(['We aim to finish the rollout ahead of the 2026 target.']);
+    expect(goals('Against this backdrop, our goal is to reach 50 deployments by end of 2025.')).toHaveLength(1);
+  });
+});
+
 describe('documents', () => {
   it('segments keep their offsets: every figure points at its own words', () => {
     const text = doc('harbor/01-information-memorandum.md');
