@@ -80,6 +80,11 @@ const GENERIC_HEADS = new Set(['figure', 'number', 'value', 'amount', 'total', '
 const COUNT_HEADS = new Set(['count', 'number', 'headcount', 'total', 'tally']);
 const DATE_PERIOD_BEFORE = /\b(as\s+(?:of|at)|at|on|ended|ending|through|since|during|over|throughout|per|(?<!(?:scheduled|planned|forecast|set|slated|due|targeted|expected|pencilled|penciled|booked|moved|pushed|postponed|rescheduled|deferred|delayed|now)\s+)for\s+(?:the\s+)?)\s*$/i;
 const DATE_BOUND_BEFORE = /\b(before|after|prior\s+to|no\s+later\s+than|not\s+before|until|till|between)\s*$/i;
+/**
+ * "the lease runs until December 2029", "the warranty lasts through 2028": a term that runs
+ * until a date ends on it, so the date is a figure of the term (its end), not a bound.
+ */
+const TERM_ENDS_BEFORE = /\b(?:runs?|ran|lasts?|lasted|continues?|continued|remains?\s+in\s+(?:force|place|effect)|remained\s+in\s+(?:force|place|effect))\s+(?:until|till|through)\s*$/i;
 const WINDOW_BEFORE = /\b(last|past|next|previous|preceding|trailing|first|coming|final|recent|following|within\s+the(?:\s+last)?)\s*$/i;
 
 const isNoun = (t: Token | undefined) => !!t && (t.pos === 'NOUN' || t.pos === 'PROPN');
@@ -669,7 +674,8 @@ export function readSentence(s: Sentence, ctx: Ctx): SentenceReading {
     const c1 = clauseEnd(ts, m.t1, skip);
     const inClause = numberFigures.some((f) => f.t0 >= c0 && f.t0 <= c1);
     const scheduled = SCHEDULED_BEFORE.test(lead) && !/\bby\s*$/i.test(lead.replace(/\s*(?:the\s+)?(?:end\s+of\s+)?$/i, ' '));
-    const periodLike = (inClause && !scheduled) || DATE_PERIOD_BEFORE.test(lead) || DATE_BOUND_BEFORE.test(lead) || d.fiscal || Number.isNaN(d.start) || WINDOW_BEFORE.test(lead);
+    const termEnd = TERM_ENDS_BEFORE.test(lead) && !inClause;
+    const periodLike = !termEnd && ((inClause && !scheduled) || DATE_PERIOD_BEFORE.test(lead) || DATE_BOUND_BEFORE.test(lead) || d.fiscal || Number.isNaN(d.start) || WINDOW_BEFORE.test(lead));
     let subject: [number, number] | undefined;
     if (!periodLike) {
       subject = leftSubject(ts, m, skip);

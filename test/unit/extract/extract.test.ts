@@ -238,6 +238,16 @@ describe('phrasings first met in the held-out cybersecurity-incident scenario', 
 });
 
 describe('phrasings first met in the held-out real-estate scenario', () => {
+  it('a term that runs until a date ends on it: the date is a figure of the term, not a bound', () => {
+    const dated = (t: string) => extractFacts(t).claims.flatMap((c) => (c.statement?.metric === 'date' ? [`${c.statement.subject} ${formatValue(c.statement.value)}`] : []));
+    expect(dated("The DIY superstore's lease runs until December 2029.")).toEqual(["DIY superstore's lease 2029-12"]);
+    expect(dated('The facility agreement remains in force until 30 June 2031.')).toHaveLength(1);
+    // Work done until a date, or a state held until it, dates nothing.
+    expect(dated('We will continue to monitor the site until March 2027.')).toEqual([]);
+    expect(dated('The offer remains open until 30 June 2027.')).toEqual([]);
+    expect(dated('He lasted until 2019 as chief executive.')).toEqual([]);
+  });
+
   it('a goal word inside a comparison with a goal reports against it, it sets no goal', () => {
     const goals = (t: string) => extractFacts(t).goals.map((g) => g.text);
     expect(goals("The acquisition completed on 7 July 2027, a week later than the vendor's target.")).toEqual([]);
