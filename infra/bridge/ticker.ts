@@ -6,14 +6,18 @@
 // duplicates; the receiving step's inbox and the review's level drop later ones).
 // A paused or closed scope gets no tick: time passing must not move it (its steps
 // would only hold the messages). A paused scope's review deadlines still fall due;
-// their escalations are held with the rest and applied on resume.
+// their escalations are held with the rest and applied on resume. Messages still held
+// in a scope that was resumed (the resume's publishes did not all go out) are released
+// again, under the resume's own message ids.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { publishEnvelope } from '../../shared/adapters/bus.ts';
 import type { Queryable } from '../../shared/adapters/db.ts';
 import type { Envelope } from '../../shared/contract/envelope.ts';
-import { message } from '../../shared/contract/messages.ts';
+import { HoldReleased, message } from '../../shared/contract/messages.ts';
 import { deadlineMessageId, dueAt, dueCutoffs } from '../../shared/domain/deadline.ts';
+import { releaseId } from '../../shared/domain/hold.ts';
 import type { Deadlines } from '../../shared/domain/policy.ts';
+import { strandedHeld } from '../../shared/store/hold.ts';
 import { dueReviews } from '../../shared/store/review-deadlines.ts';
 
 /** The envelopes one tick publishes for one scope (window = floor(now / interval)). */
@@ -45,6 +49,23 @@ export async function deadlineEnvelopes(db: Queryable, deadlines: Deadlines, now
   return out;
 }
 
+/** A held message is stranded once it has outlived a resume's publishes by this much. */
+export const STRANDED_AFTER_MS = 60_000;
+
+/** hold.released again for each message still held in a scope no longer paused. */
+export async function strandedReleases(db: Queryable, now: number): Promise<Envelope[]> {
+  const ts = new Date(now).toISOString();
+  return (await strandedHeld(db, STRANDED_AFTER_MS)).map((h) => ({
+    id: releaseId(h.scope, h.consumer, h.messageId, h.release),
+    scope: h.scope,
+    type: 'hold.released',
+    payload: HoldReleased.parse({ consumer: h.consumer, message_id: h.messageId, release: h.release }),
+    attempt: 1,
+    source: 'ticker',
+    ts,
+  }));
+}
+
 export interface TickOptions {
   /** governance.yaml's `deadlines`, read at each tick (an edited policy applies to the next one). None: no review expires. */
   deadlines?: () => Deadlines;
@@ -63,5 +84,6 @@ export async function tick(db: Queryable, js: JetStreamClient, prefix: string, i
   await send(rows.flatMap(({ scope_id }) => tickEnvelopes(scope_id, window)));
   // After the scopes' ticks: a policy that fails to load stops deadlines, not evaluations.
   if (opts.deadlines) await send(await deadlineEnvelopes(db, opts.deadlines(), now));
+  await send(await strandedReleases(db, now));
   return published;
 }

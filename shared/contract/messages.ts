@@ -250,7 +250,7 @@ export const PUBLISHERS = {
   /** Outgoing webhooks: fans events out to one message per webhook, and sends them. */
   notifier: ['notification.deliver'],
   /** The bridge's timer (infra/bridge/ticker.ts). */
-  ticker: ['finality.evaluate', 'status.tick', 'review.escalated'],
+  ticker: ['finality.evaluate', 'status.tick', 'review.escalated', 'hold.released'],
 } as const satisfies Record<string, readonly MessageName[]>;
 export type Publisher = keyof typeof PUBLISHERS;
 export type Payload<T extends MessageName> = z.infer<(typeof MESSAGES)[T]>;

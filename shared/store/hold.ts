@@ -40,6 +40,26 @@ export async function heldEnvelope(q: Queryable, scope: string, consumer: string
   return rows[0] ? EnvelopeSchema.parse(rows[0].envelope) : null;
 }
 
+/** Held messages of a scope released at most this many at a time by one tick. */
+export const STRANDED_BATCH = 200;
+
+/**
+ * Messages still held in scopes that are no longer paused, held longer than `minAgeMs`
+ * ago, oldest first: a resume commits before it publishes its releases, so a crash in
+ * between leaves them here. `release` is the scope's current release number, so a
+ * release sent again has the id the resume gave it (JetStream drops the duplicate).
+ */
+export async function strandedHeld(q: Queryable, minAgeMs: number, limit = STRANDED_BATCH): Promise<{ scope: string; consumer: string; messageId: string; release: number }[]> {
+  const { rows } = await q.query<{ scope_id: string; consumer: string; message_id: string; releases: number }>(
+    `SELECT h.scope_id, h.consumer, h.message_id, s.releases
+       FROM held_messages h JOIN scopes s USING (scope_id)
+      WHERE s.hold IS NULL AND s.releases > 0 AND h.held_at < now() - make_interval(secs => $1::float8 / 1000)
+      ORDER BY h.held_at LIMIT $2`,
+    [minAgeMs, limit],
+  );
+  return rows.map((r) => ({ scope: r.scope_id, consumer: r.consumer, messageId: r.message_id, release: r.releases }));
+}
+
 /** Take the held message for acting on it: false when another release took it first. */
 export async function takeHeld(q: Queryable, scope: string, consumer: string, messageId: string): Promise<boolean> {
   const { rowCount } = await q.query('DELETE FROM held_messages WHERE scope_id = $1 AND consumer = $2 AND message_id = $3', [scope, consumer, messageId]);

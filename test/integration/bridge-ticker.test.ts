@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBus, jetStream, provisionStreams, type NatsConnection } from '../../shared/adapters/bus.ts';
 import { tick } from '../../infra/bridge/ticker.ts';
 import { dueCutoffs } from '../../shared/domain/deadline.ts';
+import { releaseId } from '../../shared/domain/hold.ts';
 import { DEADLINE_BATCH, DUE_REVIEWS_SQL } from '../../shared/store/review-deadlines.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { uniq } from '../support/ids.ts';
@@ -76,5 +77,31 @@ describe('bridge ticker', () => {
     const plan = JSON.stringify(rows[0]!['QUERY PLAN']);
     expect(plan).toContain('"Index Name":"review_queue_deadline"');
     expect(plan).not.toContain('Seq Scan');
+  });
+
+  it('releases again what a resume left held (its publishes did not all go out), under the resume\'s own ids; nothing of a paused scope, nothing just held', async () => {
+    const { js, jsm } = await jetStream(nc);
+    // Resumed (releases = 2) with one message held an hour ago and one held just now; a paused scope's stays held.
+    await db.pool.query(`INSERT INTO scopes (scope_id, status, releases) VALUES ('resumed-f', 'open', 2)`);
+    await db.pool.query(`UPDATE scopes SET releases = 1 WHERE scope_id = 'paused-d'`);
+    const envelope = (mid: string) => JSON.stringify({ id: mid, scope: 'resumed-f', type: 'action.approved', payload: {}, attempt: 1, source: 'test' });
+    await db.pool.query(
+      `INSERT INTO held_messages (scope_id, consumer, message_id, type, envelope, held_at) VALUES
+         ('resumed-f', 'executor', 'm-old', 'action.approved', $1, now() - interval '1 hour'),
+         ('resumed-f', 'finality', 'm-new', 'finality.evaluate', $2, now()),
+         ('paused-d', 'executor', 'm-paused', 'action.approved', $1, now() - interval '1 hour')`,
+      [envelope('m-old'), envelope('m-new')],
+    );
+    const sub = `${prefix}.resumed-f.hold.released`;
+    const t = 2_000_000_000_000;
+    await tick(db.pool, js, prefix, 60_000, t);
+    const info = await jsm.streams.info(`TICK_${id}`, { subjects_filter: `${prefix}.*.hold.released` });
+    expect(info.state.subjects).toEqual({ [sub]: 1 });
+    const m = await jsm.streams.getMessage(`TICK_${id}`, { last_by_subj: sub });
+    expect(m?.json<{ id: string }>().id).toBe(releaseId('resumed-f', 'executor', 'm-old', 2));
+    expect(m?.json<{ payload: unknown; source: string }>()).toMatchObject({ payload: { consumer: 'executor', message_id: 'm-old', release: 2 }, source: 'ticker' });
+    // Another bridge's tick, or the resume's own publish, is the same message: dropped as a duplicate.
+    await tick(db.pool, js, prefix, 60_000, t + 1);
+    expect((await jsm.streams.info(`TICK_${id}`, { subjects_filter: `${prefix}.*.hold.released` })).state.subjects).toEqual({ [sub]: 1 });
   });
 });

@@ -1,7 +1,8 @@
 // Pause, resume, close a scope (an operator's hold; shared/store/hold.ts, shared/swarm/hold.ts).
 // Each change is one transaction (the hold, a context-log event, a decision record); a
 // resume then publishes one hold.released per held message, naming it, to the step that
-// held it. A publish that fails leaves those messages held: resuming again releases them.
+// held it. A publish that fails leaves those messages held: resuming again releases them,
+// and so does the bridge's next tick (infra/bridge/ticker.ts), under the same message ids.
 import { createRoute } from '@hono/zod-openapi';
 import type { HoldAction } from '../../../shared/domain/hold.ts';
 import { releaseId } from '../../../shared/domain/hold.ts';
@@ -19,7 +20,7 @@ const WHAT: Record<HoldAction, string> = {
   pause:
     "Pause: the scope still accepts documents (they are read and stored), but its steps hold what they receive — no state advance, no finality evaluation or certificate, no proposal applied — until it is resumed. Idempotent: pausing a paused scope changes nothing (changed: false). A closed scope cannot be paused (409 scope_closed).",
   resume:
-    'Resume: the held messages are released to the steps that held them, and the scope goes on where it stopped. Idempotent; resuming again also releases whatever is still held (after a failed publish). A closed scope cannot be resumed (409 scope_closed).',
+    'Resume: the held messages are released to the steps that held them, and the scope goes on where it stopped. Idempotent; resuming again also releases whatever is still held (after a failed publish), as does the bridge’s timer within a tick. A closed scope cannot be resumed (409 scope_closed).',
   close:
     'Close: the scope takes no more documents or review answers (409 scope_closed) and its steps do nothing further; its pending reviews are superseded (reason "scope closed"); its history and certificates can still be read. Final; idempotent.',
 };
