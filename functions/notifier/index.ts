@@ -92,7 +92,7 @@ async function deliver(msg: Envelope, ctx: StepContext) {
       signal: ctx.signal,
     });
     status = res.status;
-    outcome = statusOutcome(res.status, origin);
+    outcome = statusOutcome(res.status, origin, res.retryAfter);
   } catch (err) {
     outcome = classify(err) as TransientError | PermanentError;
   }

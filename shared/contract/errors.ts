@@ -39,10 +39,13 @@ export class PermanentError extends StepError {
 
 export class TransientError extends StepError {
   readonly #kind: RetryKind;
+  /** Not before this many ms (a receiver's Retry-After): the bridge waits at least this long before the next delivery. */
+  readonly retryAfterMs: number | undefined;
   /** `kind` defaults to what the code says (retryKindOf). */
-  constructor(code: string, message: string, options?: { cause?: unknown; kind?: RetryKind }) {
+  constructor(code: string, message: string, options?: { cause?: unknown; kind?: RetryKind; retryAfterMs?: number }) {
     super('transient', code, message, options);
     this.#kind = options?.kind ?? retryKindOf(code);
+    this.retryAfterMs = options?.retryAfterMs;
   }
   override get retryKind(): RetryKind {
     return this.#kind;

@@ -22,7 +22,7 @@ export interface PostOptions {
 }
 
 /** POST; resolves with the status and the start of the response body, or rejects with a StepError. */
-export function postWebhook(o: PostOptions): Promise<{ status: number; body: string }> {
+export function postWebhook(o: PostOptions): Promise<{ status: number; body: string; retryAfter?: string }> {
   const u = new URL(o.url);
   const host = hostOf(u);
   // A literal address is dialled without a lookup: check it here.
@@ -51,9 +51,10 @@ export function postWebhook(o: PostOptions): Promise<{ status: number; body: str
         const chunks: Buffer[] = [];
         let size = 0;
         const status = res.statusCode ?? 0;
+        const retryAfter = res.headers['retry-after'];
         const end = () => {
           res.destroy();
-          finish(undefined, { status, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_RESPONSE_BYTES) });
+          finish(undefined, { status, body: Buffer.concat(chunks).toString('utf8').slice(0, MAX_RESPONSE_BYTES), ...(typeof retryAfter === 'string' ? { retryAfter } : {}) });
         };
         res.on('data', (c: Buffer) => {
           if (size < MAX_RESPONSE_BYTES) chunks.push(c.subarray(0, MAX_RESPONSE_BYTES - size));
@@ -86,10 +87,24 @@ function transient(err: Error): TransientError {
   return new TransientError(code && /^E[A-Z]+$/.test(code) ? code : 'connection', `webhook request failed: ${err.message}`, { kind: 'outage', cause: err });
 }
 
-/** What a status means for the delivery. */
-export function statusOutcome(status: number, origin: string): 'delivered' | TransientError | PermanentError {
+/** The longest Retry-After honoured: a receiver cannot park a delivery for longer (its attempts still count). */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/** A Retry-After header (delay-seconds or an HTTP date) as ms from `now`, capped; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
+  if (header === undefined) return undefined;
+  const v = header.trim();
+  const ms = /^\d{1,10}$/.test(v) ? Number(v) * 1000 : /[a-z]/i.test(v) ? Date.parse(v) - now : Number.NaN;
+  return Number.isFinite(ms) ? Math.min(Math.max(0, Math.round(ms)), MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/** What a status means for the delivery; a retried one waits at least what the receiver's Retry-After asks. */
+export function statusOutcome(status: number, origin: string, retryAfter?: string, now = Date.now()): 'delivered' | TransientError | PermanentError {
   if (status >= 200 && status < 300) return 'delivered';
-  if (status === 408 || status === 429 || status >= 500) return new TransientError(`http_${status}`, `${origin} answered ${status}`);
+  if (status === 408 || status === 429 || status >= 500) {
+    const wait = retryAfterMs(retryAfter, now);
+    return new TransientError(`http_${status}`, `${origin} answered ${status}${wait !== undefined ? ` (retry after ${Math.ceil(wait / 1000)} s)` : ''}`, wait !== undefined ? { retryAfterMs: wait } : undefined);
+  }
   if (status >= 300 && status < 400) return new PermanentError(`webhook_http_${status}`, `${origin} answered ${status} (a redirect; webhooks do not follow them, configure the final URL)`);
   return new PermanentError(`webhook_http_${status}`, `${origin} answered ${status}; the request will not be sent again (replay it with npm run dlq once fixed)`);
 }

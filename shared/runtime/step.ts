@@ -233,7 +233,13 @@ export function defineStep(def: StepDefinition, deps?: Deps): Step {
 const success = (stored: StoredResult, replayed: boolean): StepSuccess => ({ ok: true, emit: stored.emit, result: stored.result, replayed });
 const failure = (e: StepError): StepFailure => ({
   ok: false,
-  error: { class: e.errorClass, code: e.code, message: e.message, ...(e.retryKind ? { kind: e.retryKind } : {}) },
+  error: {
+    class: e.errorClass,
+    code: e.code,
+    message: e.message,
+    ...(e.retryKind ? { kind: e.retryKind } : {}),
+    ...(e instanceof TransientError && e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+  },
 });
 
 async function run(

@@ -16,7 +16,7 @@ import { startApi, type ApiHarness } from './api-harness.ts';
 
 const SCOPE_SECRET = 'scope-secret-0123456789abcdefgh';
 const GLOBAL_SECRET = 'global-secret-0123456789abcdefg';
-const receiver = new WebhookReceiver({ '/scope': SCOPE_SECRET, '/global': GLOBAL_SECRET, '/flaky': SCOPE_SECRET, '/gone': SCOPE_SECRET, '/broken': SCOPE_SECRET });
+const receiver = new WebhookReceiver({ '/scope': SCOPE_SECRET, '/global': GLOBAL_SECRET, '/flaky': SCOPE_SECRET, '/busy': SCOPE_SECRET, '/gone': SCOPE_SECRET, '/broken': SCOPE_SECRET });
 
 let h: ApiHarness;
 let env: Env;
@@ -225,6 +225,18 @@ describe('delivery', () => {
       return r.rows.length ? r.rows : undefined;
     });
     expect(rows).toEqual([{ attempt: 2, status_code: 200 }]);
+  }, 30_000);
+
+  it("a 429 with Retry-After waits at least that long before the next attempt (the bridge's own backoff here is under a second)", async () => {
+    const scope = await newScope();
+    expect((await putHook(scope, 'busy', { url: receiver.url('/busy'), secret: SCOPE_SECRET, events: ['review.requested'] })).status).toBe(201);
+    receiver.script.set('/busy', [429]);
+    receiver.retryAfter.set('/busy', '3');
+    await publish(scope, 'review.requested', `rq-${scope}`, { review_id: `rev-${scope}`, kind: 'finality_review' });
+    await waitFor('the delivery', () => receiver.accepted('/busy').some((r) => r.delivery.includes(scope)), { timeoutMs: 20_000 });
+    const tries = receiver.received.filter((r) => r.path === '/busy' && r.delivery.includes(scope));
+    expect(tries.map((r) => [r.status, r.attempt])).toEqual([[429, 1], [200, 2]]);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(2_900);
   }, 30_000);
 
   it('a notification sent while the receiver is down arrives after it comes back', async () => {

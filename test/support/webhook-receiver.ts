@@ -22,6 +22,8 @@ export class WebhookReceiver {
   readonly received: Received[] = [];
   /** path → statuses to answer next, in order; then 200. */
   readonly script = new Map<string, number[]>();
+  /** path → a Retry-After header to send with each non-2xx answer. */
+  readonly retryAfter = new Map<string, string>();
   /** Milliseconds to wait before answering. */
   delayMs = 0;
   #server: Server | undefined;
@@ -63,7 +65,8 @@ export class WebhookReceiver {
             status,
             at: Date.now(),
           });
-          res.writeHead(status).end(status < 300 ? 'ok' : 'no');
+          const wait = status >= 300 ? this.retryAfter.get(path) : undefined;
+          res.writeHead(status, wait !== undefined ? { 'retry-after': wait } : {}).end(status < 300 ? 'ok' : 'no');
         };
         if (this.delayMs) setTimeout(answer, this.delayMs);
         else answer();

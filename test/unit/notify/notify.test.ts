@@ -7,7 +7,7 @@ import { PermanentError, TransientError } from '../../../shared/contract/errors.
 import { addressAllowed, parseAllowNets, refusedDestination } from '../../../shared/notify/address.ts';
 import { consoleLink, renderBody, type Outgoing } from '../../../shared/notify/body.ts';
 import { NOTIFY_EVENTS, deliveryId, eventFor, notificationOf } from '../../../shared/notify/events.ts';
-import { statusOutcome } from '../../../shared/notify/send.ts';
+import { MAX_RETRY_AFTER_MS, retryAfterMs, statusOutcome } from '../../../shared/notify/send.ts';
 import { signatureHeader, verifySignature } from '../../../shared/notify/sign.ts';
 import { GlobalWebhook, WebhookInput, parseGlobalWebhooks } from '../../../shared/notify/webhook.ts';
 
@@ -167,6 +167,17 @@ describe('what a status means', () => {
     for (const s of [408, 429, 500, 502, 503]) expect(statusOutcome(s, 'o'), String(s)).toBeInstanceOf(TransientError);
     expect((statusOutcome(503, 'o') as TransientError).retryKind).toBe('outage');
     for (const s of [301, 302, 400, 401, 404, 410, 413]) expect(statusOutcome(s, 'o'), String(s)).toBeInstanceOf(PermanentError);
+  });
+
+  it("a retried delivery waits at least the receiver's Retry-After (seconds or a date), capped at an hour", () => {
+    const now = Date.parse('2026-12-01T10:00:00Z');
+    expect(retryAfterMs('120', now)).toBe(120_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 10:00:30 GMT', now)).toBe(30_000);
+    expect(retryAfterMs('Tue, 01 Dec 2026 09:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('999999999', now)).toBe(MAX_RETRY_AFTER_MS);
+    for (const bad of [undefined, '', 'soon', '-5', '1.5']) expect(retryAfterMs(bad, now), String(bad)).toBeUndefined();
+    expect((statusOutcome(429, 'o', '2', now) as TransientError).retryAfterMs).toBe(2_000);
+    expect((statusOutcome(503, 'o', undefined, now) as TransientError).retryAfterMs).toBeUndefined();
   });
 });
 

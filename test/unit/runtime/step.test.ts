@@ -107,6 +107,13 @@ describe('effectively once with the in-memory inbox', () => {
     expect(await first).toMatchObject({ ok: true });
   });
 
+  it("passes a transient error's retry-after on to the bridge", async () => {
+    const { step } = harness(async () => {
+      throw new TransientError('http_429', 'slow down', { retryAfterMs: 7_000 });
+    });
+    expect(await step.invoke(msg('m1'))).toMatchObject({ ok: false, error: { class: 'transient', code: 'http_429', retryAfterMs: 7_000 } });
+  });
+
   it('refuses a second commit, and a commit after the step ran out of time', async () => {
     const twice = harness(async (_m, ctx) => {
       await ctx.commit(async () => ({}));
