@@ -2,23 +2,13 @@
 // writes itself (access_log). Every read runs inside readOnly(): a REPEATABLE READ,
 // READ ONLY transaction, so a summary is one consistent picture and Postgres itself
 // refuses any write a read path might attempt.
-import { asTx, type Tx } from '../../shared/adapters/db.ts';
+import { transactionOn, type Tx } from '../../shared/adapters/db.ts';
 import type { GuardedPool } from '../../shared/runtime/guarded.ts';
 import type { Queryable } from '../../shared/store/db.ts';
 
 /** fn on one connection inside BEGIN READ ONLY ... COMMIT (rolled back on error). */
 export function readOnly<T>(db: GuardedPool, fn: (q: Tx) => Promise<T>): Promise<T> {
-  return db.session(async (client) => {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-      const out = await fn(asTx(client));
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    }
-  });
+  return db.session((client) => transactionOn(client, fn, { begin: 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' }));
 }
 
 // The latest finality decision is shared with the status step.

@@ -150,18 +150,28 @@ export async function withClient<T>(pool: Pool, fn: (client: PoolClient, markBro
  * through inTransaction (shared/store/db.ts).
  */
 export function withTransaction<T>(pool: Pool, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return withClient(pool, async (client, markBroken) => {
-    await client.query('BEGIN');
-    try {
-      const out = await fn(asTx(client));
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      // fn's error is the one reported; a connection that cannot roll back is not reused.
-      await client.query('ROLLBACK').catch(markBroken);
-      throw err;
-    }
-  });
+  return withClient(pool, (client, markBroken) => transactionOn(client, fn, { onRollbackFailure: markBroken }));
+}
+
+/**
+ * `begin`, fn, COMMIT on a connection the caller holds (withTransaction's, or a session's
+ * for another isolation level); ROLLBACK when fn throws, and fn's error is the one
+ * reported. A failed ROLLBACK goes to `onRollbackFailure`.
+ */
+export async function transactionOn<T>(
+  client: PoolClient,
+  fn: (tx: Tx) => Promise<T>,
+  o: { begin?: string; onRollbackFailure?: () => void } = {},
+): Promise<T> {
+  await client.query(o.begin ?? 'BEGIN');
+  try {
+    const out = await fn(asTx(client));
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(o.onRollbackFailure ?? (() => {}));
+    throw err;
+  }
 }
 
 /**
